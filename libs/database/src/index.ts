@@ -1,0 +1,3 @@
+export * from './sql-database.js';
+export * from './migrations.js';
+export { PGliteDialect } from './pglite-dialect.js';

@@ -1,0 +1,145 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import lockfile from 'proper-lockfile';
+import { PGliteDialect } from './pglite-dialect.js';
+
+export type Unlisten = () => Promise<void>;
+
+/**
+ * One PostgreSQL database, server or embedded, behind kysely. The event store and the read
+ * models share it; `listen`/`notify` carry cross-process wake-ups where there can be other
+ * processes (server PostgreSQL only).
+ */
+export interface SqlDatabase {
+  readonly kind: 'server' | 'embedded';
+  readonly db: Kysely<any>;
+  listen(channel: string, onNotify: () => void): Promise<Unlisten>;
+  notify(channel: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const SQL_DATABASE = Symbol('SqlDatabase');
+
+export class DataDirectoryLockedError extends Error {
+  override readonly name = 'DataDirectoryLockedError';
+}
+
+export interface ServerDatabaseOptions {
+  connectionString: string;
+  maxConnections?: number;
+  applicationName?: string;
+}
+
+export function openServerDatabase(options: ServerDatabaseOptions): SqlDatabase {
+  const pool = new pg.Pool({
+    connectionString: options.connectionString,
+    max: options.maxConnections ?? 20,
+    application_name: options.applicationName ?? 'otp-email-identity',
+  });
+  // An idle client that errors (server restart) must not crash the process; the pool drops it.
+  pool.on('error', () => undefined);
+  const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
+  let listener: pg.Client | undefined;
+  const handlers = new Map<string, Set<() => void>>();
+
+  async function listenerClient(): Promise<pg.Client> {
+    if (listener) return listener;
+    const client = new pg.Client({ connectionString: options.connectionString });
+    client.on('error', () => undefined);
+    client.on('notification', (msg) => handlers.get(msg.channel)?.forEach((h) => h()));
+    await client.connect();
+    listener = client;
+    return client;
+  }
+
+  return {
+    kind: 'server',
+    db,
+    async listen(channel, onNotify) {
+      const client = await listenerClient();
+      let set = handlers.get(channel);
+      if (!set) {
+        set = new Set();
+        handlers.set(channel, set);
+        await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+      }
+      set.add(onNotify);
+      return async () => {
+        set!.delete(onNotify);
+      };
+    },
+    async notify(channel) {
+      await sql`select pg_notify(${channel}, '')`.execute(db);
+    },
+    async close() {
+      await listener?.end().catch(() => undefined);
+      await db.destroy();
+    },
+  };
+}
+
+export interface EmbeddedDatabaseOptions {
+  /** Holds `pg/` (the database files) and the lock file. */
+  dataDir: string;
+}
+
+/**
+ * PGlite in this process. The data directory is locked for the life of the process: a second
+ * process on the same files would corrupt them, so it is refused with a message that says why.
+ */
+export async function openEmbeddedDatabase(options: EmbeddedDatabaseOptions): Promise<SqlDatabase> {
+  mkdirSync(options.dataDir, { recursive: true });
+  const lockPath = join(options.dataDir, 'pg.lock');
+  let unlock: () => Promise<void>;
+  try {
+    unlock = await lockfile.lock(options.dataDir, {
+      lockfilePath: lockPath,
+      realpath: false,
+      stale: 15_000,
+      update: 5_000,
+      retries: 0,
+      onCompromised: (err) => process.emitWarning(`lock on ${options.dataDir} lost: ${err.message}`),
+    });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ELOCKED') {
+      throw new DataDirectoryLockedError(
+        `the data directory ${options.dataDir} is in use by another process (lock ${lockPath}); ` +
+          'only one process may open the embedded database: stop the other process, or let the CLI work through the running server',
+      );
+    }
+    throw err;
+  }
+  let pglite: PGlite;
+  try {
+    pglite = await PGlite.create(join(options.dataDir, 'pg'));
+  } catch (err) {
+    await unlock();
+    throw err;
+  }
+  return wrapPGlite(pglite, unlock);
+}
+
+/** An embedded database with no files and no lock, for tests that need a fresh, private store. */
+export async function openInMemoryDatabase(): Promise<SqlDatabase> {
+  return wrapPGlite(await PGlite.create(), async () => undefined);
+}
+
+function wrapPGlite(pglite: PGlite, onClose: () => Promise<void>): SqlDatabase {
+  const db = new Kysely<any>({ dialect: new PGliteDialect(pglite) });
+  return {
+    kind: 'embedded',
+    db,
+    listen: async (channel, onNotify) => pglite.listen(channel, () => onNotify()),
+    async notify(channel) {
+      await sql`select pg_notify(${channel}, '')`.execute(db);
+    },
+    async close() {
+      await db.destroy();
+      await pglite.close();
+      await onClose();
+    },
+  };
+}

@@ -1,0 +1,90 @@
+/**
+ * The event store port. Adapters: PostgresEventStore (server PostgreSQL and embedded PGlite)
+ * and EventStoreDbEventStore. Every adapter passes libs/eventstore/src/testing/contract.ts.
+ */
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+/**
+ * A global position: opaque, totally ordered by plain string comparison, and stable as a
+ * checkpoint in a text column. START sorts before every real position.
+ */
+export type Position = string;
+export const START: Position = '';
+
+export function comparePositions(a: Position, b: Position): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * What the writer believes the stream's version is. A number is the sequence of the stream's
+ * last event (0 means the stream is empty, the same as 'no_stream').
+ */
+export type ExpectedRevision = number | 'no_stream' | 'any';
+
+export interface NewEvent {
+  type: string;
+  data: JsonObject;
+  metadata?: JsonObject;
+}
+
+export interface AppendedEvent {
+  /** 1-based position of the event in its stream. */
+  sequence: number;
+  position: Position;
+  /** The store's clock, millisecond precision. */
+  createdAt: Date;
+}
+
+export interface AppendResult {
+  events: AppendedEvent[];
+  /** The stream's revision after the append: pass it as the next expected revision. */
+  nextExpectedRevision: number;
+}
+
+export interface RecordedEvent {
+  id: string;
+  stream: string;
+  type: string;
+  sequence: number;
+  position: Position;
+  createdAt: Date;
+  data: JsonObject;
+  metadata: JsonObject;
+}
+
+export interface ReadAllOptions {
+  /** Exclusive: events strictly after this position. */
+  after?: Position;
+  limit?: number;
+}
+
+export interface WaitOptions {
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+export interface EventStore {
+  append(stream: string, events: readonly NewEvent[], expectedRevision: ExpectedRevision): Promise<AppendResult>;
+  /** Events of one stream in sequence order; empty for a stream that does not exist. */
+  readStream(stream: string): Promise<RecordedEvent[]>;
+  /**
+   * Events of all streams in position order. Never returns an event while an event with a
+   * smaller position may still become visible, so a reader that checkpoints the last
+   * position it saw never skips one.
+   */
+  readAll(options?: ReadAllOptions): Promise<RecordedEvent[]>;
+  /** Position of the newest committed event (START for an empty store). */
+  headPosition(): Promise<Position>;
+  /**
+   * Resolves once an event after `after` may be readable, or when the time-out passes (so a
+   * reader can re-check; never a busy loop).
+   */
+  waitForEvents(after: Position, options: WaitOptions): Promise<void>;
+  /** Quick liveness check for /readyz. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const EVENT_STORE = Symbol('EventStore');

@@ -1,0 +1,95 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { migrate, openServerDatabase, type SqlDatabase } from '../../../database/src/index.js';
+import { createScratchDatabase, NO_SERVER_REASON, serverDatabaseUrl } from '../../../database/src/testing/scratch-database.js';
+import { START } from '../event-store.js';
+import { eventStoreContract } from '../testing/contract.js';
+import { describeWhen } from '../../../../test/describe-when.js';
+import { PostgresEventStore } from './postgres-event-store.js';
+import { EVENT_STORE_HISTORY, eventStoreMigrations } from './schema.js';
+
+async function openScratchStore(beforeCommit?: (stream: string) => Promise<void>) {
+  const scratch = await createScratchDatabase('eventstore');
+  const database = openServerDatabase({ connectionString: scratch.url, maxConnections: 60 });
+  await migrate(database.db, EVENT_STORE_HISTORY, eventStoreMigrations);
+  const store = new PostgresEventStore(database, beforeCommit ? { beforeCommit } : {});
+  return {
+    url: scratch.url,
+    database,
+    store,
+    cleanup: async () => {
+      await store.close();
+      await database.close();
+      await scratch.drop();
+    },
+  };
+}
+
+describeWhen(Boolean(serverDatabaseUrl), NO_SERVER_REASON, 'PostgresEventStore on server PostgreSQL', () => {
+  eventStoreContract('PostgresEventStore on server PostgreSQL', () => openScratchStore());
+
+  describe('out-of-order commits', () => {
+    let release!: () => void;
+    let held!: () => void;
+    const isHeld = new Promise<void>((resolve) => (held = resolve));
+    const releaseGate = new Promise<void>((resolve) => (release = resolve));
+    let subject: Awaited<ReturnType<typeof openScratchStore>>;
+
+    beforeAll(async () => {
+      subject = await openScratchStore(async (stream) => {
+        if (!stream.startsWith('slow')) return;
+        held();
+        await releaseGate;
+      });
+    });
+    afterAll(async () => {
+      release();
+      await subject?.cleanup();
+    });
+
+    it('never lets a reader pass a transaction that is still open, then shows both once it commits', async () => {
+      const { store } = subject;
+      await store.append('warm-up', [{ type: 'warm', data: {} }], 'no_stream');
+      const from = await store.headPosition();
+
+      // The slow append has inserted its row and holds its transaction open...
+      const slow = store.append('slow-1', [{ type: 'slow', data: {} }], 'no_stream');
+      await isHeld;
+      // ...while a later append commits first.
+      const fast = await store.append('fast-1', [{ type: 'fast', data: {} }], 'no_stream');
+
+      expect(await store.headPosition()).toBe(fast.events[0]!.position);
+      // The reader must not get past the open transaction: it sees neither event yet.
+      expect(await store.readAll({ after: from })).toEqual([]);
+
+      release();
+      const slowResult = await slow;
+      expect(slowResult.events[0]!.position < fast.events[0]!.position).toBe(true);
+
+      const after = await store.readAll({ after: from });
+      expect(after.map((e) => e.type)).toEqual(['slow', 'fast']);
+      expect(after.map((e) => e.position)).toEqual([slowResult.events[0]!.position, fast.events[0]!.position]);
+      expect(await store.readAll({ after: after[1]!.position })).toEqual([]);
+    });
+
+    it('wakes a reader in another process through NOTIFY', async () => {
+      // A second pool and store on the same database share nothing in memory with the first,
+      // as a second process would not.
+      const otherDatabase = openServerDatabase({ connectionString: subject.url, maxConnections: 2 });
+      const otherStore = new PostgresEventStore(otherDatabase);
+      try {
+        const from = await otherStore.headPosition();
+        const woke = otherStore.waitForEvents(from, { timeoutMs: 60_000 }).then(() => 'woke');
+        // Let the waiter LISTEN and finish its own look at the log, so only NOTIFY can wake it.
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        let timer: NodeJS.Timeout | undefined;
+        const gaveUp = new Promise((resolve) => (timer = setTimeout(() => resolve('gave up'), 10_000)));
+        await subject.store.append('notify-1', [{ type: 'ping', data: {} }], 'no_stream');
+        expect(await Promise.race([woke, gaveUp])).toBe('woke');
+        clearTimeout(timer);
+      } finally {
+        await otherStore.close();
+        await otherDatabase.close();
+      }
+    });
+  });
+});

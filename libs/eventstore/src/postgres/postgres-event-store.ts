@@ -1,0 +1,240 @@
+import { EventEmitter } from 'node:events';
+import { sql, type Kysely } from 'kysely';
+import type { SqlDatabase, Unlisten } from '../../../database/src/index.js';
+import { InvalidAppendError, WrongExpectedVersionError } from '../errors.js';
+import {
+  START,
+  type AppendResult,
+  type EventStore,
+  type ExpectedRevision,
+  type JsonObject,
+  type NewEvent,
+  type Position,
+  type ReadAllOptions,
+  type RecordedEvent,
+  type WaitOptions,
+} from '../event-store.js';
+import { validateAppend } from '../validate-append.js';
+import { decodePostgresPosition, encodePostgresPosition } from './position.js';
+
+const APPENDED_CHANNEL = 'eventstore_appended';
+const UNIQUE_VIOLATION = '23505';
+const MAX_ANY_RETRIES = 10;
+const DEFAULT_READ_LIMIT = 1000;
+
+export interface PostgresEventStoreOptions {
+  /**
+   * Test hook: when set, an append runs in an explicit transaction and awaits this before
+   * COMMIT, so a test can hold a transaction open while others commit.
+   */
+  beforeCommit?: (stream: string) => Promise<void>;
+}
+
+interface AppendRow {
+  current: number;
+  sequence: number | null;
+  transaction_id: string | null;
+  global_seq: string | null;
+  created_at: Date | null;
+}
+
+interface EventRow {
+  transaction_id: string;
+  global_seq: string;
+  id: string;
+  stream: string;
+  sequence: number;
+  type: string;
+  data: JsonObject;
+  metadata: JsonObject;
+  created_at: Date;
+}
+
+/**
+ * The event store on PostgreSQL, server (pg pool) or embedded (PGlite): the same SQL on both.
+ * Appends are one statement (one round trip). Readers never pass an open transaction: see
+ * docs/eventstore.md.
+ */
+export class PostgresEventStore implements EventStore {
+  private readonly appended = new EventEmitter().setMaxListeners(0);
+  private unlisten?: Promise<Unlisten>;
+  private notifyInFlight = false;
+  private notifyPending = false;
+
+  constructor(
+    private readonly database: SqlDatabase,
+    private readonly options: PostgresEventStoreOptions = {},
+  ) {}
+
+  private get db(): Kysely<any> {
+    return this.database.db;
+  }
+
+  async append(stream: string, events: readonly NewEvent[], expectedRevision: ExpectedRevision): Promise<AppendResult> {
+    validateAppend(stream, events, expectedRevision);
+    const payload = JSON.stringify(events.map((e) => ({ type: e.type, data: e.data, metadata: e.metadata ?? {} })));
+    const expected = expectedRevision === 'any' ? null : expectedRevision === 'no_stream' ? 0 : expectedRevision;
+
+    for (let attempt = 0; ; attempt++) {
+      let rows: AppendRow[];
+      try {
+        rows = await this.insert(stream, payload, expected);
+      } catch (err) {
+        if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
+        // A concurrent writer took the same sequence numbers first.
+        if (expected === null && attempt < MAX_ANY_RETRIES) continue;
+        throw new WrongExpectedVersionError(stream, expectedRevision, await this.currentRevision(stream));
+      }
+      const first = rows[0];
+      if (!first || first.sequence === null) {
+        throw new WrongExpectedVersionError(stream, expectedRevision, Number(first?.current ?? 0));
+      }
+      this.announceAppend();
+      const appended = rows.map((row) => ({
+        sequence: row.sequence!,
+        position: encodePostgresPosition(row.transaction_id!, row.global_seq!),
+        createdAt: row.created_at!,
+      }));
+      return { events: appended, nextExpectedRevision: appended[appended.length - 1]!.sequence };
+    }
+  }
+
+  private async insert(stream: string, payload: string, expected: number | null): Promise<AppendRow[]> {
+    // One statement: read the stream's revision, check it, insert. A concurrent writer that
+    // read the same revision collides on unique (stream, sequence) and gets 23505.
+    const statement = sql<AppendRow>`
+      with cur as (
+        select coalesce(max(sequence), 0) as v from eventstore.events where stream = ${stream}
+      ), ins as (
+        insert into eventstore.events (stream, sequence, type, data, metadata, created_at)
+        select ${stream}, cur.v + e.ord, e.ev->>'type', e.ev->'data', e.ev->'metadata',
+               date_trunc('milliseconds', statement_timestamp())
+        from cur, jsonb_array_elements(${payload}::jsonb) with ordinality as e(ev, ord)
+        where ${expected}::int is null or cur.v = ${expected}::int
+        returning sequence, transaction_id::text, global_seq::text, created_at
+      )
+      select cur.v::int as current, ins.* from cur left join ins on true order by ins.sequence`;
+    const hook = this.options.beforeCommit;
+    if (!hook) return (await statement.execute(this.db)).rows;
+    return this.db.transaction().execute(async (trx) => {
+      const { rows } = await statement.execute(trx);
+      await hook(stream);
+      return rows;
+    });
+  }
+
+  private async currentRevision(stream: string): Promise<number> {
+    const { rows } = await sql<{ v: number }>`
+      select coalesce(max(sequence), 0)::int as v from eventstore.events where stream = ${stream}`.execute(this.db);
+    return Number(rows[0]?.v ?? 0);
+  }
+
+  async readStream(stream: string): Promise<RecordedEvent[]> {
+    if (typeof stream !== 'string' || stream === '') throw new InvalidAppendError('stream name must be a non-empty string');
+    const { rows } = await sql<EventRow>`
+      select transaction_id::text, global_seq::text, id, stream, sequence, type, data, metadata, created_at
+      from eventstore.events where stream = ${stream} order by sequence`.execute(this.db);
+    return rows.map(toRecorded);
+  }
+
+  async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
+    const { transactionId, globalSeq } = decodePostgresPosition(options.after ?? START);
+    const limit = options.limit ?? DEFAULT_READ_LIMIT;
+    // Only transactions older than the oldest one still open: everything below that xid has
+    // either committed or aborted, so nothing can later appear behind the reader. Columns are
+    // qualified: a bare name in ORDER BY would sort by the ::text output column instead.
+    const { rows } = await sql<EventRow>`
+      select transaction_id::text, global_seq::text, id, stream, sequence, type, data, metadata, created_at
+      from eventstore.events e
+      where (e.transaction_id, e.global_seq) > (${transactionId}::xid8, ${globalSeq}::bigint)
+        and e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+      order by e.transaction_id, e.global_seq
+      limit ${limit}`.execute(this.db);
+    return rows.map(toRecorded);
+  }
+
+  async headPosition(): Promise<Position> {
+    const { rows } = await sql<{ transaction_id: string; global_seq: string }>`
+      select e.transaction_id::text, e.global_seq::text from eventstore.events e
+      order by e.transaction_id desc, e.global_seq desc limit 1`.execute(this.db);
+    const row = rows[0];
+    return row ? encodePostgresPosition(row.transaction_id, row.global_seq) : START;
+  }
+
+  async waitForEvents(after: Position, options: WaitOptions): Promise<void> {
+    await this.ensureListening();
+    return new Promise<void>((resolve) => {
+      let done = false;
+      const finish = () => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        this.appended.off('appended', finish);
+        options.signal?.removeEventListener('abort', finish);
+        resolve();
+      };
+      const timer = setTimeout(finish, options.timeoutMs);
+      this.appended.on('appended', finish);
+      options.signal?.addEventListener('abort', finish);
+      // An event committed between the caller's last read and this registration would not wake
+      // us. Compare with what readAll may return now, or a held-back reader would spin.
+      this.readAll({ after, limit: 1 }).then((next) => next.length > 0 && finish(), finish);
+    });
+  }
+
+  async ping(): Promise<void> {
+    await sql`select 1`.execute(this.db);
+  }
+
+  async close(): Promise<void> {
+    const unlisten = await this.unlisten?.catch(() => undefined);
+    await unlisten?.();
+    this.appended.removeAllListeners();
+  }
+
+  private ensureListening(): Promise<Unlisten> {
+    this.unlisten ??= this.database.listen(APPENDED_CHANNEL, () => this.appended.emit('appended'));
+    return this.unlisten;
+  }
+
+  /**
+   * Wakes readers in this process at once, and other processes through NOTIFY. The NOTIFY is
+   * sent outside the append's transaction and coalesced: PostgreSQL serializes the commits of
+   * notifying transactions, which would cost appends their group commit.
+   */
+  private announceAppend(): void {
+    this.appended.emit('appended');
+    if (this.database.kind === 'server') this.notifyOtherProcesses();
+  }
+
+  private notifyOtherProcesses(): void {
+    if (this.notifyInFlight) {
+      this.notifyPending = true;
+      return;
+    }
+    this.notifyInFlight = true;
+    this.database
+      .notify(APPENDED_CHANNEL)
+      .catch(() => undefined)
+      .finally(() => {
+        this.notifyInFlight = false;
+        if (this.notifyPending) {
+          this.notifyPending = false;
+          this.notifyOtherProcesses();
+        }
+      });
+  }
+}
+
+function toRecorded(row: EventRow): RecordedEvent {
+  return {
+    id: row.id,
+    stream: row.stream,
+    type: row.type,
+    sequence: Number(row.sequence),
+    position: encodePostgresPosition(row.transaction_id, row.global_seq),
+    createdAt: row.created_at,
+    data: row.data,
+    metadata: row.metadata,
+  };
+}
