@@ -1,0 +1,65 @@
+import { describe, expect, it } from '@jest/globals';
+import { ConfigError, loadConfig } from './config.js';
+
+const key = Buffer.alloc(32, 7).toString('base64');
+
+function errorOf(env: Record<string, string>): string {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('applies the documented defaults to an empty environment', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      PORT: 8080,
+      DATA_DIR: './data',
+      EVENTSTORE: 'postgres',
+      PUBLIC_URL: 'http://localhost:8080',
+      OTP_EMAIL_CODE_LENGTH: 8,
+      OTP_EMAIL_CODE_TTL: 300_000,
+      LOCKOUT_MAX_OTP_ATTEMPTS: 5,
+      OTP_EMAIL_MAX_SENDS_PER_WINDOW: 5,
+      OTP_EMAIL_SEND_WINDOW: 600_000,
+      LOG_LEVEL: 'info',
+    });
+    expect(config.DATABASE_URL).toBeUndefined();
+  });
+
+  it('parses durations, numbers and the key', () => {
+    const config = loadConfig({ PORT: '9000', OTP_EMAIL_CODE_TTL: '90s', DATABASE_URL: 'postgres://h/db', ENCRYPTION_KEY: key });
+    expect(config.PORT).toBe(9000);
+    expect(config.OTP_EMAIL_CODE_TTL).toBe(90_000);
+    expect(config.ENCRYPTION_KEY).toEqual(Buffer.alloc(32, 7));
+    expect(config.PUBLIC_URL).toBe('http://localhost:9000');
+  });
+
+  it('treats an empty variable as unset', () => {
+    expect(loadConfig({ SMTP_URL: '', PORT: '' }).PORT).toBe(8080);
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, /PORT: .*"eighty"/],
+    [{ PORT: '70000' }, /PORT:/],
+    [{ OTP_EMAIL_CODE_TTL: '5 minutes' }, /OTP_EMAIL_CODE_TTL: expected a duration/],
+    [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL:/],
+    [{ EVENTSTORE: 'mongo' }, /EVENTSTORE:/],
+    [{ EVENTSTORE: 'eventstoredb' }, /EVENTSTORE_CONNECTION_STRING: is required when EVENTSTORE=eventstoredb/],
+    [{ DATABASE_URL: 'mysql://x' }, /DATABASE_URL: expected a postgres/],
+    [{ DATABASE_URL: 'postgres://h/db' }, /ENCRYPTION_KEY: is required with DATABASE_URL/],
+    [{ ENCRYPTION_KEY: 'c2hvcnQ=' }, /ENCRYPTION_KEY: expected 32 bytes/],
+    [{ OIDC_ISSUER: 'https://issuer' }, /OIDC_JWKS_URL: is required.*\n.*OIDC_AUDIENCE: is required/],
+    [{ LOCKOUT_MAX_OTP_ATTEMPTS: '-1' }, /LOCKOUT_MAX_OTP_ATTEMPTS:/],
+  ])('names the variable in the error for %j', (env, message) => {
+    expect(errorOf(env)).toMatch(message);
+  });
+
+  it('never echoes a secret value in the error', () => {
+    expect(errorOf({ ENCRYPTION_KEY: 'not-a-key-secret' })).not.toContain('not-a-key-secret');
+  });
+});

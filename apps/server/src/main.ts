@@ -1,0 +1,41 @@
+import { createLogger } from '../../../libs/logging/src/pino-logger.js';
+import { ConfigError, loadConfig } from './config.js';
+import { startServer } from './server.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      createLogger('info').fatal(err.message);
+      process.exitCode = 78; // EX_CONFIG
+      return;
+    }
+    throw err;
+  }
+  const logger = createLogger(config.LOG_LEVEL);
+  let server;
+  try {
+    server = await startServer(config, logger);
+  } catch (err) {
+    logger.fatal({ err }, `could not start: ${(err as Error).message}`);
+    process.exitCode = 1;
+    return;
+  }
+  // Graceful stop: no new connections, in-flight requests finish, stores close, exit 0.
+  const stop = (signal: NodeJS.Signals) => {
+    logger.info({ signal }, 'shutting down');
+    server.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+await main();

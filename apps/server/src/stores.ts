@@ -1,0 +1,39 @@
+import type { Migration } from 'kysely';
+import { join } from 'node:path';
+import { migrate, openEmbeddedDatabase, openServerDatabase, type SqlDatabase } from '../../../libs/database/src/index.js';
+import { EventStoreDbEventStore } from '../../../libs/eventstore/src/eventstoredb/eventstoredb-event-store.js';
+import {
+  EVENT_STORE_HISTORY,
+  eventStoreMigrations,
+  PostgresEventStore,
+  type EventStore,
+} from '../../../libs/eventstore/src/index.js';
+import type { Config } from './config.js';
+
+/** Server PostgreSQL when DATABASE_URL is set, else the embedded PGlite in DATA_DIR. */
+export async function openSqlDatabase(config: Pick<Config, 'DATABASE_URL' | 'DATA_DIR'>): Promise<SqlDatabase> {
+  return config.DATABASE_URL
+    ? openServerDatabase({ connectionString: config.DATABASE_URL })
+    : openEmbeddedDatabase({ dataDir: config.DATA_DIR });
+}
+
+export function openEventStore(config: Pick<Config, 'EVENTSTORE' | 'EVENTSTORE_CONNECTION_STRING'>, database: SqlDatabase): EventStore {
+  return config.EVENTSTORE === 'eventstoredb'
+    ? EventStoreDbEventStore.connect(config.EVENTSTORE_CONNECTION_STRING!)
+    : new PostgresEventStore(database);
+}
+
+/** Every schema the process needs in PostgreSQL, by history table; read models add theirs. */
+export function sqlSchemas(config: Pick<Config, 'EVENTSTORE'>): Record<string, Record<string, Migration>> {
+  return config.EVENTSTORE === 'postgres' ? { [EVENT_STORE_HISTORY]: eventStoreMigrations } : {};
+}
+
+export async function migrateAll(database: SqlDatabase, schemas: Record<string, Record<string, Migration>>): Promise<string[]> {
+  const applied: string[] = [];
+  for (const [history, migrations] of Object.entries(schemas)) {
+    applied.push(...(await migrate(database.db, history, migrations)).map((name) => `${history}/${name}`));
+  }
+  return applied;
+}
+
+export const embeddedDataPath = (config: Pick<Config, 'DATA_DIR'>, name: string) => join(config.DATA_DIR, name);

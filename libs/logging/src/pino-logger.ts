@@ -1,0 +1,56 @@
+import type { LoggerService, LogLevel } from '@nestjs/common';
+import { pino, type Logger, type LevelWithSilent } from 'pino';
+
+export type { Logger } from 'pino';
+
+/** The process's one JSON logger. Secrets never go in log fields: log ids, not codes or tokens. */
+export function createLogger(level: LevelWithSilent = 'info', destination?: pino.DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      base: { service: 'otp-email-identity' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      // Belt and braces: should a header or a body ever reach a log line, these stay hidden.
+      redact: { paths: ['req.headers.authorization', '*.token', '*.code', '*.password'], censor: '[redacted]' },
+    },
+    destination,
+  );
+}
+
+/** Routes NestJS's own log calls (module init, route mapping, errors) through pino. */
+export class PinoNestLogger implements LoggerService {
+  constructor(private readonly logger: Logger) {}
+
+  log(message: unknown, ...rest: unknown[]) {
+    this.write('info', message, rest);
+  }
+  error(message: unknown, ...rest: unknown[]) {
+    // Nest passes (message, stack?, context?).
+    const context = rest.length > 0 && typeof rest[rest.length - 1] === 'string' ? (rest.pop() as string) : undefined;
+    const stack = typeof rest[0] === 'string' ? rest[0] : undefined;
+    const err = message instanceof Error ? message : undefined;
+    this.logger.error({ context, err, stack }, err ? err.message : String(message));
+  }
+  warn(message: unknown, ...rest: unknown[]) {
+    this.write('warn', message, rest);
+  }
+  debug(message: unknown, ...rest: unknown[]) {
+    this.write('debug', message, rest);
+  }
+  verbose(message: unknown, ...rest: unknown[]) {
+    this.write('trace', message, rest);
+  }
+  fatal(message: unknown, ...rest: unknown[]) {
+    this.write('fatal', message, rest);
+  }
+  setLogLevels?(_levels: LogLevel[]): void {}
+
+  private write(level: 'info' | 'warn' | 'debug' | 'trace' | 'fatal', message: unknown, rest: unknown[]) {
+    const context = typeof rest[rest.length - 1] === 'string' ? (rest[rest.length - 1] as string) : undefined;
+    if (typeof message === 'object' && message !== null) this.logger[level]({ context, ...message });
+    else this.logger[level]({ context }, String(message));
+  }
+}
+
+export const LOGGER = Symbol('Logger');
