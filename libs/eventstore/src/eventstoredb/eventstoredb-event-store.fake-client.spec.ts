@@ -368,7 +368,9 @@ describe('EventStoreDbEventStore against a fake client (no EventStoreDB server c
       });
 
       fake.subscriptions[0]!.emit('data', {});
-      await Promise.race([waiting, new Promise((resolve) => setTimeout(resolve, 2_000))]);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([waiting, new Promise((resolve) => (timer = setTimeout(resolve, 2_000)))]);
+      clearTimeout(timer);
       expect(woke).toBe(true);
 
       // A second waiter shares the subscription.

@@ -122,7 +122,7 @@ export class EventStoreDbEventStore implements EventStore {
     // timestamps of the events: read them back, from the leader, which has just written them.
     const first = result.nextExpectedRevision - BigInt(events.length - 1);
     const written = await this.readRange(stream, first, events.length);
-    if (written.length !== events.length || written.some((event, i) => event.id !== ids[i])) {
+    if (written.length !== events.length || written.some((event, i) => event.id.toLowerCase() !== ids[i])) {
       throw new Error(
         `stream "${stream}": reading back the ${events.length} event(s) just appended at revision ${first} returned other events`,
       );

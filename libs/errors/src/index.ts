@@ -1,0 +1,2 @@
+export * from './domain-error.js';
+export { translate } from './messages.js';

@@ -1,0 +1,139 @@
+/**
+ * The user stream's events: types and payloads, in one place. Projections, the notifier and
+ * the session flow read these; docs/events.md describes them for people. A payload never
+ * changes meaning: add optional fields, or a new event type.
+ *
+ * Stream: `user-<userId>`. Every event's metadata is an EventMetadata.
+ */
+
+/** Encrypted secret (AES-256-GCM): never a code in plain text. */
+export interface EncryptedValue {
+  /** Which key encrypted it (key rotation). */
+  keyId: string;
+  /** base64 of iv (12 bytes) | ciphertext | tag (16 bytes). */
+  crypted: string;
+}
+
+export interface EventMetadata {
+  [key: string]: string | undefined;
+  instanceId: string;
+  /** The organization that owns the object (the user's org). */
+  resourceOwner: string;
+  /** The acting user; "system" for start-up work. */
+  editor: string;
+  correlationId: string;
+}
+
+export interface Profile {
+  givenName: string;
+  familyName: string;
+  displayName: string;
+  nickName?: string;
+  preferredLanguage?: string;
+}
+
+export const UserEventType = {
+  HumanAdded: 'user.human.added',
+  MachineAdded: 'user.machine.added',
+  EmailChanged: 'user.email.changed',
+  EmailCodeAdded: 'user.email.code.added',
+  EmailCodeSent: 'user.email.code.sent',
+  EmailVerified: 'user.email.verified',
+  OtpEmailAdded: 'user.otp.email.added',
+  OtpEmailRemoved: 'user.otp.email.removed',
+  OtpEmailCheckSucceeded: 'user.otp.email.check.succeeded',
+  OtpEmailCheckFailed: 'user.otp.email.check.failed',
+  Locked: 'user.locked',
+  Unlocked: 'user.unlocked',
+  PatAdded: 'user.pat.added',
+  PatRemoved: 'user.pat.removed',
+  MemberRoleGranted: 'user.member.role.granted',
+} as const;
+
+export interface HumanAdded {
+  type: typeof UserEventType.HumanAdded;
+  data: { username: string; orgId: string; profile: Profile; email: string };
+}
+export interface MachineAdded {
+  type: typeof UserEventType.MachineAdded;
+  data: { username: string; orgId: string; name: string; description?: string };
+}
+/** The address changed; it is unverified until a user.email.verified for it. */
+export interface EmailChanged {
+  type: typeof UserEventType.EmailChanged;
+  data: { email: string };
+}
+/**
+ * A verification code for the current address. `sendEmail` false means the code was
+ * returned to the API caller (returnCode) and no email goes out. A newer code replaces it.
+ */
+export interface EmailCodeAdded {
+  type: typeof UserEventType.EmailCodeAdded;
+  data: { code: EncryptedValue; expiresAt: string; sendEmail: boolean; urlTemplate?: string };
+}
+export interface EmailCodeSent {
+  type: typeof UserEventType.EmailCodeSent;
+  data: Record<string, never>;
+}
+export interface EmailVerified {
+  type: typeof UserEventType.EmailVerified;
+  data: { email: string };
+}
+export interface OtpEmailAdded {
+  type: typeof UserEventType.OtpEmailAdded;
+  data: Record<string, never>;
+}
+export interface OtpEmailRemoved {
+  type: typeof UserEventType.OtpEmailRemoved;
+  data: Record<string, never>;
+}
+export interface OtpEmailCheckSucceeded {
+  type: typeof UserEventType.OtpEmailCheckSucceeded;
+  data: { sessionId?: string };
+}
+export interface OtpEmailCheckFailed {
+  type: typeof UserEventType.OtpEmailCheckFailed;
+  data: { sessionId?: string };
+}
+export interface Locked {
+  type: typeof UserEventType.Locked;
+  data: { reason?: string };
+}
+export interface Unlocked {
+  type: typeof UserEventType.Unlocked;
+  data: Record<string, never>;
+}
+/** A personal access token: only its SHA-256 hash is stored. */
+export interface PatAdded {
+  type: typeof UserEventType.PatAdded;
+  data: { tokenId: string; hash: string; expiresAt?: string };
+}
+export interface PatRemoved {
+  type: typeof UserEventType.PatRemoved;
+  data: { tokenId: string };
+}
+/** A role on an organization, or on the whole instance when orgId is absent. */
+export interface MemberRoleGranted {
+  type: typeof UserEventType.MemberRoleGranted;
+  data: { role: string; orgId?: string };
+}
+
+export type UserEvent =
+  | HumanAdded
+  | MachineAdded
+  | EmailChanged
+  | EmailCodeAdded
+  | EmailCodeSent
+  | EmailVerified
+  | OtpEmailAdded
+  | OtpEmailRemoved
+  | OtpEmailCheckSucceeded
+  | OtpEmailCheckFailed
+  | Locked
+  | Unlocked
+  | PatAdded
+  | PatRemoved
+  | MemberRoleGranted;
+
+export const userStream = (userId: string) => `user-${userId}`;
+export const userIdOfStream = (stream: string) => (stream.startsWith('user-') ? stream.slice('user-'.length) : undefined);
