@@ -40,6 +40,7 @@ export const alreadyExists = (id: string, key: string) => new DomainError('Alrea
 export const permissionDenied = (id: string, key: string) => new DomainError('PermissionDenied', id, key);
 export const failedPrecondition = (id: string, key: string) => new DomainError('FailedPrecondition', id, key);
 export const resourceExhausted = (id: string, key: string) => new DomainError('ResourceExhausted', id, key);
+export const aborted = (id: string, key: string) => new DomainError('Aborted', id, key);
 export const unauthenticated = (id: string, key: string) => new DomainError('Unauthenticated', id, key);
 export const internal = (id: string, key: string) => new DomainError('Internal', id, key);
 

@@ -1,0 +1,8 @@
+/** zitadel.object.v2.Details in domain terms: what a manipulation or a read returns. */
+export interface ObjectDetails {
+  /** On manipulation: the appended event's sequence; on read: the last reduced event's. */
+  sequence: number;
+  changeDate: Date;
+  /** The organization that owns the object. */
+  resourceOwner: string;
+}

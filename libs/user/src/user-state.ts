@@ -1,0 +1,127 @@
+import type { RoleGrant, Role } from '../../auth/src/caller.js';
+import type { RecordedEvent } from '../../eventstore/src/index.js';
+import { UserEventType, type EncryptedValue, type Profile, type UserEvent } from './events.js';
+
+export interface PendingEmailCode {
+  code: EncryptedValue;
+  expiresAt: string;
+  sendEmail: boolean;
+  urlTemplate?: string;
+  /** Sequence of the user.email.code.added event (the notifier's idempotency key). */
+  sequence: number;
+}
+
+/** What the user's commands need to know, folded from the user stream. */
+export interface UserState {
+  exists: boolean;
+  kind?: 'human' | 'machine';
+  username?: string;
+  /** The organization that owns the user (resource owner). */
+  orgId?: string;
+  profile?: Profile;
+  /** The current address, verified or not. */
+  email?: string;
+  /** The current address has been verified. */
+  emailVerified: boolean;
+  /** The last address that was verified: where OTP codes go. */
+  verifiedEmail?: string;
+  /**
+   * Some address was verified since the user was created. As in ZITADEL, a later change of
+   * address does not take this back: it is what AddOTPEmail requires.
+   */
+  emailEverVerified: boolean;
+  emailCode?: PendingEmailCode;
+  otpEmailAdded: boolean;
+  locked: boolean;
+  /** Failed OTP Email checks since the last success or unlock. */
+  otpEmailFailedChecks: number;
+  pats: Record<string, { hash: string; expiresAt?: string }>;
+  roles: RoleGrant[];
+  /** Sequence of the last event folded (0 = no events): the expected revision of the next append. */
+  version: number;
+  /** The last event's time: read-model change dates come from here. */
+  changedAt?: Date;
+}
+
+export const initialUserState = (): UserState => ({
+  exists: false,
+  emailVerified: false,
+  emailEverVerified: false,
+  otpEmailAdded: false,
+  locked: false,
+  otpEmailFailedChecks: 0,
+  pats: {},
+  roles: [],
+  version: 0,
+});
+
+/** Folds one user event into the state. Unknown types change nothing but the version. */
+export function evolveUser(state: UserState, event: UserEvent, sequence = state.version + 1, createdAt?: Date): UserState {
+  const next: UserState = { ...state, version: sequence, ...(createdAt ? { changedAt: createdAt } : {}) };
+  switch (event.type) {
+    case UserEventType.HumanAdded:
+      return {
+        ...next,
+        exists: true,
+        kind: 'human',
+        username: event.data.username,
+        orgId: event.data.orgId,
+        profile: event.data.profile,
+        email: event.data.email,
+        emailVerified: false,
+        emailEverVerified: false,
+      };
+    case UserEventType.MachineAdded:
+      return { ...next, exists: true, kind: 'machine', username: event.data.username, orgId: event.data.orgId };
+    case UserEventType.EmailChanged: {
+      const { emailCode: _dropped, ...rest } = next;
+      return { ...rest, email: event.data.email, emailVerified: false };
+    }
+    case UserEventType.EmailCodeAdded:
+      return { ...next, emailCode: { ...event.data, sequence } };
+    case UserEventType.EmailCodeSent:
+      return next;
+    case UserEventType.EmailVerified: {
+      const { emailCode: _used, ...rest } = next;
+      return { ...rest, email: event.data.email, emailVerified: true, verifiedEmail: event.data.email, emailEverVerified: true };
+    }
+    case UserEventType.OtpEmailAdded:
+      return { ...next, otpEmailAdded: true };
+    case UserEventType.OtpEmailRemoved:
+      return { ...next, otpEmailAdded: false };
+    case UserEventType.OtpEmailCheckSucceeded:
+      return { ...next, otpEmailFailedChecks: 0 };
+    case UserEventType.OtpEmailCheckFailed:
+      return { ...next, otpEmailFailedChecks: state.otpEmailFailedChecks + 1 };
+    case UserEventType.Locked:
+      return { ...next, locked: true };
+    case UserEventType.Unlocked:
+      return { ...next, locked: false, otpEmailFailedChecks: 0 };
+    case UserEventType.PatAdded:
+      return {
+        ...next,
+        pats: {
+          ...state.pats,
+          [event.data.tokenId]: { hash: event.data.hash, ...(event.data.expiresAt ? { expiresAt: event.data.expiresAt } : {}) },
+        },
+      };
+    case UserEventType.PatRemoved: {
+      const { [event.data.tokenId]: _removed, ...pats } = state.pats;
+      return { ...next, pats };
+    }
+    case UserEventType.MemberRoleGranted:
+      return {
+        ...next,
+        roles: [...state.roles, { role: event.data.role as Role, ...(event.data.orgId ? { orgId: event.data.orgId } : {}) }],
+      };
+    default:
+      return next;
+  }
+}
+
+export function foldUser(events: readonly RecordedEvent[]): UserState {
+  return events.reduce(
+    (state, e) => evolveUser(state, { type: e.type, data: e.data } as UserEvent, e.sequence, e.createdAt),
+    initialUserState(),
+  );
+}
