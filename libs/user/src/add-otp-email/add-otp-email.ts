@@ -1,0 +1,28 @@
+import { Command } from '@nestjs/cqrs';
+import { alreadyExists, failedPrecondition } from '../../../errors/src/index.js';
+import type { NewEvent } from '../../../eventstore/src/index.js';
+import { authorizeOnUser } from '../authorize.js';
+import { eventMetadata, type CommandContext } from '../command-context.js';
+import { UserEventType } from '../events.js';
+import type { ObjectDetails } from '../object-details.js';
+import type { UserState } from '../user-state.js';
+
+export interface AddOtpEmailInput extends CommandContext {
+  userId: string;
+}
+
+/** Adds OTP Email as a second factor (ZITADEL's AddOTPEmail). */
+export class AddOtpEmailCommand extends Command<ObjectDetails> {
+  constructor(readonly input: AddOtpEmailInput) {
+    super();
+  }
+}
+
+/** ZITADEL's order of checks (reference 2.1): permission, already added, email verified. */
+export function decideAddOtpEmail(state: UserState, input: AddOtpEmailInput): NewEvent[] {
+  authorizeOnUser(input.caller, input.userId, state, 'user.credential.write');
+  if (state.otpEmailAdded) throw alreadyExists('COMMAND-MKL2s', 'Errors.User.MFA.OTP.AlreadyReady');
+  // Machine users have no email, so they end here too.
+  if (!state.emailEverVerified) throw failedPrecondition('COMMAND-KLJ2d', 'Errors.User.MFA.OTP.NotReady');
+  return [{ type: UserEventType.OtpEmailAdded, data: {}, metadata: eventMetadata(input, state.orgId!) }];
+}

@@ -1,0 +1,14 @@
+import { hasPermission, type Caller, type Permission } from '../../auth/src/caller.js';
+import { notFound, permissionDenied } from '../../errors/src/index.js';
+import type { UserState } from './user-state.js';
+
+/**
+ * ZITADEL's checkPermissionOnUser: acting on oneself needs nothing; otherwise the user must
+ * exist (else NotFound, as ZITADEL's resource-owner lookup answers) and the caller must hold
+ * the permission on the user's organization.
+ */
+export function authorizeOnUser(caller: Caller, userId: string, state: UserState, permission: Permission): void {
+  if (caller.userId === userId) return;
+  if (!state.exists) throw notFound('COMMAND-4g3xq', 'Errors.NotFound');
+  if (!hasPermission(caller, permission, state.orgId)) throw permissionDenied('AUTH-AWfge', 'Errors.Permission.Denied');
+}

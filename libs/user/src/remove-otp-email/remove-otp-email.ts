@@ -1,0 +1,26 @@
+import { Command } from '@nestjs/cqrs';
+import { notFound } from '../../../errors/src/index.js';
+import type { NewEvent } from '../../../eventstore/src/index.js';
+import { authorizeOnUser } from '../authorize.js';
+import { eventMetadata, type CommandContext } from '../command-context.js';
+import { UserEventType } from '../events.js';
+import type { ObjectDetails } from '../object-details.js';
+import type { UserState } from '../user-state.js';
+
+export interface RemoveOtpEmailInput extends CommandContext {
+  userId: string;
+}
+
+/** Removes the OTP Email factor (ZITADEL's RemoveOTPEmail). */
+export class RemoveOtpEmailCommand extends Command<ObjectDetails> {
+  constructor(readonly input: RemoveOtpEmailInput) {
+    super();
+  }
+}
+
+/** Reference 2.2: self or user.write (not user.credential.write), then the factor must exist. */
+export function decideRemoveOtpEmail(state: UserState, input: RemoveOtpEmailInput): NewEvent[] {
+  authorizeOnUser(input.caller, input.userId, state, 'user.write');
+  if (!state.otpEmailAdded) throw notFound('COMMAND-b312D', 'Errors.User.MFA.OTP.NotExisting');
+  return [{ type: UserEventType.OtpEmailRemoved, data: {}, metadata: eventMetadata(input, state.orgId!) }];
+}

@@ -1,0 +1,25 @@
+import { Inject } from '@nestjs/common';
+import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import { CODE_CIPHER, type CodeCipher } from '../../../crypto/src/code-cipher.js';
+import { generateAlphanumericCode } from '../../../crypto/src/codes.js';
+import { EVENT_STORE, type EventStore } from '../../../eventstore/src/index.js';
+import { EMAIL_CODE_LENGTH } from '../email-code.js';
+import { executeUserCommand } from '../execute-user-command.js';
+import { decideSetEmail, SetEmailCommand, type SetEmailResult } from './set-email.js';
+
+@CommandHandler(SetEmailCommand)
+export class SetEmailHandler implements ICommandHandler<SetEmailCommand> {
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(CODE_CIPHER) private readonly cipher: CodeCipher,
+  ) {}
+
+  async execute({ input }: SetEmailCommand): Promise<SetEmailResult> {
+    const plain = generateAlphanumericCode(EMAIL_CODE_LENGTH);
+    const code = { plain, encrypted: this.cipher.encrypt(plain) };
+    const { details } = await executeUserCommand(this.store, input.userId, 'COMMAND-Sfe1s', (state) =>
+      decideSetEmail(state, input, code, new Date()),
+    );
+    return { details, ...(input.verification.kind === 'return' ? { verificationCode: plain } : {}) };
+  }
+}

@@ -1,0 +1,100 @@
+import { describe, expect, it } from '@jest/globals';
+import { CodeCipher } from '../../../crypto/src/code-cipher.js';
+import { caller, emailVerified, given, humanAdded, machineAdded, ORG, USER } from '../testing/given-when-then.js';
+import type { EmailVerification } from '../email-code.js';
+import { decideSetEmail } from './set-email.js';
+import { decideVerifyEmail } from '../verify-email/verify-email.js';
+import { evolveUser } from '../user-state.js';
+import type { UserEvent } from '../events.js';
+
+const cipher = new CodeCipher(Buffer.alloc(32, 3));
+const code = { plain: 'K3Y9ZQ', encrypted: cipher.encrypt('K3Y9ZQ') };
+const now = new Date('2026-01-01T10:00:00.000Z');
+const self = caller({ userId: USER, kind: 'human' });
+const setEmail = (email: string, verification: EmailVerification, who = self) => (state: Parameters<typeof decideSetEmail>[0]) =>
+  decideSetEmail(state, { userId: USER, email, verification, caller: who }, code, now);
+
+describe('decideSetEmail', () => {
+  it('changes the address and adds a code to send, valid one hour, encrypted', () => {
+    const events = given(humanAdded())
+      .when(setEmail('new@example.com', { kind: 'send', urlTemplate: 'https://app/verify?c={{.Code}}' }))
+      .then([
+        { type: 'user.email.changed', data: { email: 'new@example.com' } },
+        {
+          type: 'user.email.code.added',
+          data: { code: code.encrypted, expiresAt: '2026-01-01T11:00:00.000Z', sendEmail: true, urlTemplate: 'https://app/verify?c={{.Code}}' },
+        },
+      ]);
+    expect(JSON.stringify(events)).not.toContain(code.plain);
+  });
+
+  it('returns the code instead of sending it when asked', () => {
+    given(humanAdded())
+      .when(setEmail('new@example.com', { kind: 'return' }))
+      .then([
+        { type: 'user.email.changed', data: { email: 'new@example.com' } },
+        { type: 'user.email.code.added', data: { code: code.encrypted, expiresAt: '2026-01-01T11:00:00.000Z', sendEmail: false } },
+      ]);
+  });
+
+  it('marks the address verified at once when the caller says it is', () => {
+    given(humanAdded())
+      .when(setEmail('new@example.com', { kind: 'verified' }))
+      .then([
+        { type: 'user.email.changed', data: { email: 'new@example.com' } },
+        { type: 'user.email.verified', data: { email: 'new@example.com' } },
+      ]);
+  });
+
+  it('sends a new code for the same, still unverified address', () => {
+    given(humanAdded()).when(setEmail('ada@example.com', { kind: 'return' })).then([
+      { type: 'user.email.code.added', data: { code: code.encrypted, expiresAt: '2026-01-01T11:00:00.000Z', sendEmail: false } },
+    ]);
+  });
+
+  it('refuses the same address when it is already verified', () => {
+    given(humanAdded(), emailVerified()).when(setEmail('ada@example.com', { kind: 'return' })).thenFails('FailedPrecondition', 'COMMAND-Ulk2h');
+  });
+
+  it('refuses a malformed address, a machine user, and a caller without user.write', () => {
+    given(humanAdded()).when(setEmail('not-an-email', { kind: 'return' })).thenFails('InvalidArgument', 'EMAIL-599BI');
+    given(machineAdded()).when(setEmail('a@b.co', { kind: 'return' }, caller({ roles: [{ role: 'IAM_OWNER' }] }))).thenFails('FailedPrecondition', 'COMMAND-Sfw21');
+    given(humanAdded()).when(setEmail('a@b.co', { kind: 'return' }, caller())).thenFails('PermissionDenied', 'AUTH-AWfge');
+    given(humanAdded()).when(setEmail('a@b.co', { kind: 'return' }, caller({ roles: [{ role: 'ORG_USER_MANAGER', orgId: ORG }] }))).then([
+      { type: 'user.email.changed', data: { email: 'a@b.co' } },
+      { type: 'user.email.code.added', data: { code: code.encrypted, expiresAt: '2026-01-01T11:00:00.000Z', sendEmail: false } },
+    ]);
+  });
+});
+
+describe('decideVerifyEmail', () => {
+  const withCode = (): UserEvent[] => [
+    humanAdded(),
+    { type: 'user.email.changed', data: { email: 'new@example.com' } },
+    { type: 'user.email.code.added', data: { code: code.encrypted, expiresAt: '2026-01-01T11:00:00.000Z', sendEmail: false } },
+  ];
+  const verify = (given: string, at = now) => (state: Parameters<typeof decideVerifyEmail>[0]) =>
+    decideVerifyEmail(state, { userId: USER, code: given, caller: self }, (v) => cipher.decrypt(v), at);
+
+  it('verifies the current address with the right code', () => {
+    given(...withCode()).when(verify('K3Y9ZQ')).then([{ type: 'user.email.verified', data: { email: 'new@example.com' } }]);
+  });
+
+  it('refuses a wrong code, an expired code, an empty code, and no code at all', () => {
+    given(...withCode()).when(verify('K3Y9ZX')).thenFails('InvalidArgument', 'CODE-woT0xc');
+    given(...withCode()).when(verify('K3Y9ZQ', new Date('2026-01-01T11:00:00.000Z'))).thenFails('FailedPrecondition', 'CODE-QvUQ4P');
+    given(...withCode()).when(verify('')).thenFails('InvalidArgument', 'COMMAND-Gdsgs');
+    given(humanAdded()).when(verify('K3Y9ZQ')).thenFails('FailedPrecondition', 'COMMAND-Dg2z5');
+  });
+
+  it('uses a code once: after verification it is gone', () => {
+    const state = [...withCode(), { type: 'user.email.verified', data: { email: 'new@example.com' } } as UserEvent].reduce(
+      (s, e) => evolveUser(s, e),
+      given().state,
+    );
+    expect(state.emailCode).toBeUndefined();
+    expect(() => decideVerifyEmail(state, { userId: USER, code: 'K3Y9ZQ', caller: self }, (v) => cipher.decrypt(v), now)).toThrow(
+      expect.objectContaining({ id: 'COMMAND-Dg2z5' }),
+    );
+  });
+});

@@ -1,0 +1,63 @@
+import { Command } from '@nestjs/cqrs';
+import { failedPrecondition } from '../../../errors/src/index.js';
+import type { NewEvent } from '../../../eventstore/src/index.js';
+import { authorizeOnUser } from '../authorize.js';
+import { eventMetadata, type CommandContext } from '../command-context.js';
+import { assertEmail, EMAIL_CODE_TTL_MS, type EmailVerification, type NewCode } from '../email-code.js';
+import { UserEventType } from '../events.js';
+import type { ObjectDetails } from '../object-details.js';
+import type { UserState } from '../user-state.js';
+
+export interface SetEmailInput extends CommandContext {
+  userId: string;
+  email: string;
+  verification: EmailVerification;
+}
+
+export interface SetEmailResult {
+  details: ObjectDetails;
+  /** Only when the caller asked for the code to be returned. */
+  verificationCode?: string;
+}
+
+/** Changes a human user's email (ZITADEL's SetEmail); the new address starts unverified. */
+export class SetEmailCommand extends Command<SetEmailResult> {
+  constructor(readonly input: SetEmailInput) {
+    super();
+  }
+}
+
+export function decideSetEmail(state: UserState, input: SetEmailInput, code: NewCode, now: Date): NewEvent[] {
+  authorizeOnUser(input.caller, input.userId, state, 'user.write');
+  if (state.kind !== 'human') throw failedPrecondition('COMMAND-Sfw21', 'Errors.User.NotHuman');
+  const email = assertEmail(input.email);
+  if (email === state.email && state.emailVerified) throw failedPrecondition('COMMAND-Ulk2h', 'Errors.User.Email.NotChanged');
+  const metadata = eventMetadata(input, state.orgId!);
+  const events: NewEvent[] = [];
+  if (email !== state.email) events.push({ type: UserEventType.EmailChanged, data: { email }, metadata });
+  events.push(...verificationEvents(email, input.verification, code, now, metadata));
+  return events;
+}
+
+/** The events that follow a new address: verified at once, or a code to send or return. */
+export function verificationEvents(
+  email: string,
+  verification: EmailVerification,
+  code: NewCode,
+  now: Date,
+  metadata: NewEvent['metadata'],
+): NewEvent[] {
+  if (verification.kind === 'verified') return [{ type: UserEventType.EmailVerified, data: { email }, metadata }];
+  return [
+    {
+      type: UserEventType.EmailCodeAdded,
+      data: {
+        code: { ...code.encrypted },
+        expiresAt: new Date(now.getTime() + EMAIL_CODE_TTL_MS).toISOString(),
+        sendEmail: verification.kind === 'send',
+        ...(verification.kind === 'send' && verification.urlTemplate ? { urlTemplate: verification.urlTemplate } : {}),
+      },
+      metadata,
+    },
+  ];
+}

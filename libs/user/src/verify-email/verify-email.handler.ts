@@ -1,0 +1,22 @@
+import { Inject } from '@nestjs/common';
+import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import { CODE_CIPHER, type CodeCipher } from '../../../crypto/src/code-cipher.js';
+import { EVENT_STORE, type EventStore } from '../../../eventstore/src/index.js';
+import { executeUserCommand } from '../execute-user-command.js';
+import type { ObjectDetails } from '../object-details.js';
+import { decideVerifyEmail, VerifyEmailCommand } from './verify-email.js';
+
+@CommandHandler(VerifyEmailCommand)
+export class VerifyEmailHandler implements ICommandHandler<VerifyEmailCommand> {
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(CODE_CIPHER) private readonly cipher: CodeCipher,
+  ) {}
+
+  async execute({ input }: VerifyEmailCommand): Promise<ObjectDetails> {
+    const { details } = await executeUserCommand(this.store, input.userId, 'COMMAND-Sdf21', (state) =>
+      decideVerifyEmail(state, input, (value) => this.cipher.decrypt(value), new Date()),
+    );
+    return details;
+  }
+}
