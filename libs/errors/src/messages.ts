@@ -18,6 +18,7 @@ const en: Record<string, string> = {
   'Errors.User.Locked': 'User is locked',
   'Errors.User.NotLocked': 'User is not locked',
   'Errors.User.NotActive': 'User is not active',
+  'Errors.User.Profile.Invalid': 'Profile is invalid',
   'Errors.User.Email.Empty': 'Email is empty',
   'Errors.User.Email.Invalid': 'Email is invalid',
   'Errors.User.Email.AlreadyVerified': 'Email is already verified',

@@ -7,15 +7,15 @@
  */
 
 /** Encrypted secret (AES-256-GCM): never a code in plain text. */
-export interface EncryptedValue {
+export type EncryptedValue = {
   /** Which key encrypted it (key rotation). */
   keyId: string;
   /** base64 of iv (12 bytes) | ciphertext | tag (16 bytes). */
   crypted: string;
-}
+};
 
 export interface EventMetadata {
-  [key: string]: string | undefined;
+  [key: string]: string;
   instanceId: string;
   /** The organization that owns the object (the user's org). */
   resourceOwner: string;
@@ -24,13 +24,13 @@ export interface EventMetadata {
   correlationId: string;
 }
 
-export interface Profile {
+export type Profile = {
   givenName: string;
   familyName: string;
   displayName: string;
   nickName?: string;
   preferredLanguage?: string;
-}
+};
 
 export const UserEventType = {
   HumanAdded: 'user.human.added',

@@ -1,0 +1,68 @@
+import { Command } from '@nestjs/cqrs';
+import { hasPermission } from '../../../auth/src/caller.js';
+import { alreadyExists, invalidArgument, notFound, permissionDenied } from '../../../errors/src/index.js';
+import type { NewEvent } from '../../../eventstore/src/index.js';
+import { eventMetadata, type CommandContext } from '../command-context.js';
+import { assertEmail, type EmailVerification, type NewCode } from '../email-code.js';
+import { UserEventType, type Profile } from '../events.js';
+import type { ObjectDetails } from '../object-details.js';
+import { verificationEvents } from '../set-email/set-email.js';
+import type { UserState } from '../user-state.js';
+
+export interface AddHumanUserInput extends CommandContext {
+  /** Given by the caller, or generated. */
+  userId?: string;
+  /** Defaults to the email address, as in ZITADEL. */
+  username?: string;
+  /** Defaults to the caller's organization. */
+  orgId?: string;
+  profile: Omit<Profile, 'displayName'> & { displayName?: string };
+  email: string;
+  verification: EmailVerification;
+}
+
+export interface AddHumanUserResult {
+  userId: string;
+  details: ObjectDetails;
+  emailCode?: string;
+}
+
+/** Creates a human user (ZITADEL's AddHumanUser). */
+export class AddHumanUserCommand extends Command<AddHumanUserResult> {
+  constructor(readonly input: AddHumanUserInput) {
+    super();
+  }
+}
+
+export interface AddHumanUserFacts {
+  userId: string;
+  orgId: string;
+  orgExists: boolean;
+  /** The state of the stream `user-<userId>`: it must be empty. */
+  existing: UserState;
+  code: NewCode;
+  now: Date;
+}
+
+export function decideAddHumanUser(input: AddHumanUserInput, facts: AddHumanUserFacts): NewEvent[] {
+  if (!facts.orgExists) throw notFound('COMMAND-0n8fs', 'Errors.Org.NotFound');
+  if (!hasPermission(input.caller, 'user.write', facts.orgId)) throw permissionDenied('AUTH-AWfge', 'Errors.Permission.Denied');
+  if (facts.existing.version > 0) throw alreadyExists('COMMAND-7yiox', 'Errors.User.AlreadyExists');
+  const email = assertEmail(input.email);
+  const givenName = input.profile.givenName?.trim();
+  const familyName = input.profile.familyName?.trim();
+  if (!givenName || !familyName) throw invalidArgument('USER-UCej2', 'Errors.User.Profile.Invalid');
+  const username = input.username?.trim() || email;
+  const profile: Profile = {
+    givenName,
+    familyName,
+    displayName: input.profile.displayName?.trim() || `${givenName} ${familyName}`,
+    ...(input.profile.nickName ? { nickName: input.profile.nickName } : {}),
+    ...(input.profile.preferredLanguage ? { preferredLanguage: input.profile.preferredLanguage } : {}),
+  };
+  const metadata = eventMetadata(input, facts.orgId);
+  return [
+    { type: UserEventType.HumanAdded, data: { username, orgId: facts.orgId, profile: { ...profile }, email }, metadata },
+    ...verificationEvents(email, input.verification, facts.code, facts.now, metadata),
+  ];
+}

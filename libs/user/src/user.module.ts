@@ -1,0 +1,16 @@
+import { Module } from '@nestjs/common';
+import { AddHumanUserHandler } from './add-human-user/add-human-user.handler.js';
+import { AddOtpEmailHandler } from './add-otp-email/add-otp-email.handler.js';
+import { RemoveOtpEmailHandler } from './remove-otp-email/remove-otp-email.handler.js';
+import { SetEmailHandler } from './set-email/set-email.handler.js';
+import { VerifyEmailHandler } from './verify-email/verify-email.handler.js';
+
+/**
+ * The user commands. A sibling module imports this module and sends the commands exported
+ * from libs/user/src/index.ts on the CommandBus (CqrsModule.forRoot() at the root); it gets
+ * the same details and the same DomainErrors as the API. Needs EVENT_STORE and CODE_CIPHER.
+ */
+@Module({
+  providers: [AddHumanUserHandler, SetEmailHandler, VerifyEmailHandler, AddOtpEmailHandler, RemoveOtpEmailHandler],
+})
+export class UserModule {}
