@@ -1,0 +1,46 @@
+import { Inject, Injectable, Module, type OnApplicationBootstrap } from '@nestjs/common';
+import { CONFIG, type Config } from '../../../apps/server/src/config.js';
+import { EVENT_STORE, type EventStore } from '../../eventstore/src/index.js';
+import { LOGGER, type Logger } from '../../logging/src/pino-logger.js';
+import { OrgModule } from '../../org/src/org.module.js';
+import { AUTHENTICATOR } from './authenticator.js';
+import { bootstrapInstance } from './bootstrap.js';
+import { JwtVerifier, jwtSettingsFrom } from './jwt.js';
+import { TokenAuthenticator } from './token-authenticator.js';
+
+/** Runs the first-start setup (bootstrap.ts) once the application is up. */
+@Injectable()
+export class InstanceBootstrap implements OnApplicationBootstrap {
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(CONFIG) private readonly config: Config,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await bootstrapInstance({ store: this.store, dataDir: this.config.DATA_DIR, logger: this.logger });
+  }
+}
+
+/**
+ * Who calls: AUTHENTICATOR (a TokenAuthenticator: personal access tokens, and end users'
+ * JWTs when OIDC_* are set), the organization and machine-user commands (OrgModule, exported),
+ * and the first-start setup of the instance and its admin. Needs the global EVENT_STORE,
+ * CONFIG and LOGGER (InfrastructureModule).
+ */
+@Module({
+  imports: [OrgModule],
+  providers: [
+    {
+      provide: AUTHENTICATOR,
+      useFactory: (store: EventStore, config: Config, logger: Logger) => {
+        const settings = jwtSettingsFrom(config);
+        return new TokenAuthenticator(store, { logger, ...(settings ? { jwt: new JwtVerifier(settings) } : {}) });
+      },
+      inject: [EVENT_STORE, CONFIG, LOGGER],
+    },
+    InstanceBootstrap,
+  ],
+  exports: [AUTHENTICATOR, OrgModule],
+})
+export class AuthModule {}

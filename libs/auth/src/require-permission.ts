@@ -1,0 +1,10 @@
+import { permissionDenied } from '../../errors/src/index.js';
+import { hasPermission, type Caller, type Permission } from './caller.js';
+
+/**
+ * Throws PermissionDenied `AUTH-AWfge` (ZITADEL's id) unless the caller holds `permission` on
+ * `orgId` (undefined: on the instance, which only instance-wide roles grant).
+ */
+export function requirePermission(caller: Caller, permission: Permission, orgId: string | undefined): void {
+  if (!hasPermission(caller, permission, orgId)) throw permissionDenied('AUTH-AWfge', 'Errors.Permission.Denied');
+}

@@ -1,0 +1,94 @@
+import { DomainError, unauthenticated } from '../../errors/src/index.js';
+import type { EventStore } from '../../eventstore/src/index.js';
+import type { Logger } from '../../logging/src/pino-logger.js';
+import { InstanceCache } from '../../org/src/instance.js';
+import { userStream } from '../../user/src/events.js';
+import { foldUser, type UserState } from '../../user/src/user-state.js';
+import type { Authenticator } from './authenticator.js';
+import type { Caller } from './caller.js';
+import { JwtKeysUnavailableError, JwtRejectedError, looksLikeJwt, type JwtVerifier } from './jwt.js';
+import { looksLikePat, verifyPat } from './pat.js';
+
+/** Every refused token: one id and one text, whatever the reason, so nothing can be probed. */
+export const tokenInvalid = () => unauthenticated('AUTH-7fs1e', 'Errors.Token.Invalid');
+export const tokenMissing = () => unauthenticated('AUTH-Mz7q2', 'Errors.Token.Missing');
+export const keysUnavailable = () => new DomainError('Unavailable', 'AUTH-Jwks5', 'Errors.Token.KeysUnavailable');
+
+export interface TokenAuthenticatorOptions {
+  /** End-user JWTs; undefined when OIDC_* are unset (then every JWT is refused). */
+  jwt?: JwtVerifier;
+  logger?: Logger;
+  now?: () => Date;
+}
+
+/**
+ * `Authorization: Bearer <token>` → Caller. The token's shape picks the check:
+ *   - `pat_...` → a machine user's personal access token (pat.ts);
+ *   - three dot-separated base64url parts → an end user's JWT (jwt.ts), when OIDC is set up;
+ * anything else is refused. The user's stream gives the organization, kind and roles (a PAT's
+ * user from the token, a JWT's from `sub`). A locked user still authenticates: locking stops
+ * the OTP factor, not the caller. Refusals are Unauthenticated: `AUTH-Mz7q2`
+ * Errors.Token.Missing without a header, `AUTH-7fs1e` Errors.Token.Invalid otherwise. When the
+ * issuer's keys cannot be had, Unavailable `AUTH-Jwks5`. The reason goes to the debug log,
+ * with the user id and token id, never the token.
+ */
+export class TokenAuthenticator implements Authenticator {
+  private readonly instance: InstanceCache;
+  private readonly now: () => Date;
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly options: TokenAuthenticatorOptions = {},
+  ) {
+    this.instance = new InstanceCache(store);
+    this.now = options.now ?? (() => new Date());
+  }
+
+  async authenticate(authorization: string | undefined): Promise<Caller> {
+    if (authorization === undefined || authorization.trim() === '') throw tokenMissing();
+    const match = /^Bearer +(\S+) *$/i.exec(authorization.trim());
+    if (!match) return this.refuse('not a bearer token');
+    const token = match[1]!;
+    if (looksLikePat(token)) return this.fromPat(token);
+    if (looksLikeJwt(token)) return this.fromJwt(token);
+    return this.refuse('unknown token shape');
+  }
+
+  private async fromPat(token: string): Promise<Caller> {
+    const result = await verifyPat(this.store, token, this.now());
+    if (!result.ok) return this.refuse(`personal access token: ${result.reason}`, { userId: result.userId, tokenId: result.tokenId });
+    return this.callerOf(result.userId, result.state, result.instanceId);
+  }
+
+  private async fromJwt(token: string): Promise<Caller> {
+    const jwt = this.options.jwt;
+    if (!jwt) return this.refuse('a JWT, but OIDC_* are not configured');
+    let subject: string;
+    try {
+      ({ subject } = await jwt.verify(token));
+    } catch (err) {
+      if (err instanceof JwtKeysUnavailableError) {
+        this.options.logger?.warn({ err: { message: err.message } }, 'cannot verify access tokens: issuer keys unavailable');
+        throw keysUnavailable();
+      }
+      return this.refuse(`JWT: ${err instanceof JwtRejectedError ? err.reason : 'invalid'}`);
+    }
+    const events = await this.store.readStream(userStream(subject));
+    const state = foldUser(events);
+    if (!state.exists) return this.refuse('JWT: unknown sub', { userId: subject });
+    const instanceId = events[0]?.metadata.instanceId;
+    return this.callerOf(subject, state, typeof instanceId === 'string' ? instanceId : undefined);
+  }
+
+  /** The instance id comes from the user's first event's metadata, else from the instance stream. */
+  private async callerOf(userId: string, state: UserState, instanceHint: string | undefined): Promise<Caller> {
+    const instanceId = instanceHint ?? (await this.instance.get())?.instanceId;
+    if (!state.orgId || !state.kind || !instanceId) return this.refuse('user without organization or instance', { userId });
+    return { userId, orgId: state.orgId, instanceId, kind: state.kind, roles: state.roles };
+  }
+
+  private refuse(reason: string, ids: { userId?: string | undefined; tokenId?: string | undefined } = {}): never {
+    this.options.logger?.debug({ reason, ...ids }, 'authentication refused');
+    throw tokenInvalid();
+  }
+}

@@ -1,0 +1,70 @@
+import { Command } from '@nestjs/cqrs';
+import { issuePat } from '../../auth/src/pat.js';
+import { requirePermission } from '../../auth/src/require-permission.js';
+import { failedPrecondition, invalidArgument, notFound } from '../../errors/src/index.js';
+import type { EventStore, JsonObject, NewEvent } from '../../eventstore/src/index.js';
+import { eventMetadata, type CommandContext } from '../../user/src/command-context.js';
+import { decideOnStream, newCorrelationId } from '../../user/src/decide-on-stream.js';
+import { UserEventType, userStream, type EventMetadata } from '../../user/src/events.js';
+import type { ObjectDetails } from '../../user/src/object-details.js';
+import { foldUser } from '../../user/src/user-state.js';
+
+export interface AddPersonalAccessTokenInput {
+  userId: string;
+  /** Unset: the token does not expire. */
+  expiresAt?: Date;
+  context: CommandContext;
+}
+
+export interface AddPersonalAccessTokenResult {
+  tokenId: string;
+  /** Returned once, here; only its hash is stored. */
+  token: string;
+  expiresAt?: Date;
+  details: ObjectDetails;
+}
+
+/**
+ * Adds a personal access token to a machine user: `user.pat.added {tokenId, hash, expiresAt?}`.
+ * Needs `user.write` on the user's organization, also for one's own user: a token may not
+ * mint its own successors (its expiry would mean nothing).
+ */
+export class AddPersonalAccessTokenCommand extends Command<AddPersonalAccessTokenResult> {
+  constructor(readonly input: AddPersonalAccessTokenInput) {
+    super();
+  }
+}
+
+export const patAddedEvent = (pat: { tokenId: string; hash: string; expiresAt?: Date | undefined }, metadata: EventMetadata): NewEvent => ({
+  type: UserEventType.PatAdded,
+  data: { tokenId: pat.tokenId, hash: pat.hash, ...(pat.expiresAt ? { expiresAt: pat.expiresAt.toISOString() } : {}) },
+  metadata: metadata as JsonObject,
+});
+
+export async function addPersonalAccessToken(
+  store: EventStore,
+  input: AddPersonalAccessTokenInput,
+  now: Date = new Date(),
+): Promise<AddPersonalAccessTokenResult> {
+  const userId = input.userId?.trim();
+  if (!userId) throw invalidArgument('COMMAND-P4tId', 'Errors.User.UserIDMissing');
+  const expiresAt = input.expiresAt;
+  if (expiresAt !== undefined && !(expiresAt.getTime() > now.getTime())) {
+    throw invalidArgument('COMMAND-P4tEx', 'Errors.Token.Expiration.Invalid');
+  }
+  const context = { ...input.context, correlationId: input.context.correlationId ?? newCorrelationId() };
+  const pat = issuePat(userId);
+  const { state, appended } = await decideOnStream(store, userStream(userId), foldUser, (user) => {
+    if (!user.exists || !user.orgId) throw notFound('COMMAND-P4tNf', 'Errors.User.NotFound');
+    requirePermission(context.caller, 'user.write', user.orgId);
+    if (user.kind !== 'machine') throw failedPrecondition('COMMAND-P4tMc', 'Errors.User.NotMachine');
+    return { events: [patAddedEvent({ ...pat, expiresAt }, eventMetadata(context, user.orgId))], result: undefined };
+  });
+  const last = appended[appended.length - 1]!;
+  return {
+    tokenId: pat.tokenId,
+    token: pat.token,
+    ...(expiresAt ? { expiresAt } : {}),
+    details: { sequence: last.sequence, changeDate: last.createdAt, resourceOwner: state.orgId! },
+  };
+}

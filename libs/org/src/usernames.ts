@@ -1,0 +1,71 @@
+import { alreadyExists, invalidArgument } from '../../errors/src/index.js';
+import type { EventStore, JsonObject, RecordedEvent } from '../../eventstore/src/index.js';
+import type { EventMetadata } from '../../user/src/events.js';
+import { decideOnStream } from '../../user/src/decide-on-stream.js';
+import { normalizeUsername, OrgEventType, usernameStream } from './events.js';
+
+/** Stream names are at most 200 characters; `username-` takes 9 of them. */
+export const MAX_USERNAME_LENGTH = 180;
+
+export interface UsernameClaimState {
+  /** The user who holds the name now; undefined when free. */
+  holder?: string;
+  version: number;
+}
+
+export function foldUsernameClaim(events: readonly RecordedEvent[]): UsernameClaimState {
+  let state: UsernameClaimState = { version: 0 };
+  for (const event of events) {
+    if (event.type === OrgEventType.UsernameClaimed) state = { holder: String(event.data.userId), version: event.sequence };
+    else if (event.type === OrgEventType.UsernameReleased) state = { version: event.sequence };
+    else state = { ...state, version: event.sequence };
+  }
+  return state;
+}
+
+/**
+ * Refuses a username that cannot be one: empty, too long for its stream, or with white space
+ * or control characters inside.
+ */
+export function assertUsername(username: string): string {
+  const trimmed = username.trim();
+  if (trimmed === '' || trimmed.length > MAX_USERNAME_LENGTH || /[\s\p{Cc}]/u.test(trimmed)) {
+    throw invalidArgument('USER-Us3rn', 'Errors.User.Username.Invalid');
+  }
+  return trimmed;
+}
+
+/**
+ * Reserves `username` (case-insensitively, in the whole instance) for `userId` before the
+ * user's stream is written: `username.claimed` on `username-<lowercased>`, appended to an empty
+ * stream ('no_stream'), so of two concurrent claims exactly one wins. Claiming a name the same
+ * user already holds is a no-op (a retried start-up, a retried command). A name held by
+ * another user is AlreadyExists `COMMAND-Uk3rT` Errors.User.UsernameTaken.
+ */
+export async function claimUsername(store: EventStore, username: string, userId: string, metadata: EventMetadata): Promise<void> {
+  const name = assertUsername(username);
+  await decideOnStream(store, usernameStream(name), foldUsernameClaim, (state) => {
+    if (state.holder === userId) return { events: [], result: undefined };
+    if (state.holder !== undefined) throw alreadyExists('COMMAND-Uk3rT', 'Errors.User.UsernameTaken');
+    return {
+      events: [{ type: OrgEventType.UsernameClaimed, data: { userId, username: name }, metadata: metadata as JsonObject }],
+      result: undefined,
+    };
+  });
+}
+
+/**
+ * Gives a name back, when the user that claimed it could not be created. Only the holder can
+ * release it; for anyone else (or a free name) nothing happens.
+ */
+export async function releaseUsername(store: EventStore, username: string, userId: string, metadata: EventMetadata): Promise<void> {
+  await decideOnStream(store, usernameStream(username), foldUsernameClaim, (state) => ({
+    events: state.holder === userId ? [{ type: OrgEventType.UsernameReleased, data: { userId }, metadata: metadata as JsonObject }] : [],
+    result: undefined,
+  }));
+}
+
+/** Who holds a name now (undefined: free). */
+export async function usernameHolder(store: EventStore, username: string): Promise<string | undefined> {
+  return foldUsernameClaim(await store.readStream(usernameStream(normalizeUsername(username)))).holder;
+}
