@@ -1,0 +1,16 @@
+import { Module } from '@nestjs/common';
+import { AuthModule } from '../../../../libs/auth/src/auth.module.js';
+import { AdminController } from './admin.controller.js';
+import { AdminOperations } from './admin-operations.js';
+
+/**
+ * The admin routes (/admin/v1/...). Imports AuthModule (AUTHENTICATOR, the commands, the
+ * first-start bootstrap), so AppModule needs only this module for both.
+ */
+@Module({
+  imports: [AuthModule],
+  controllers: [AdminController],
+  providers: [AdminOperations],
+  exports: [AdminOperations],
+})
+export class AdminModule {}

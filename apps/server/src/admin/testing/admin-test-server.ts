@@ -1,0 +1,41 @@
+import 'reflect-metadata';
+import { Module, type DynamicModule, type INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { AddressInfo } from 'node:net';
+import { migrate, openInMemoryDatabase, type SqlDatabase } from '../../../../../libs/database/src/index.js';
+import { EVENT_STORE_HISTORY, eventStoreMigrations, PostgresEventStore, type EventStore } from '../../../../../libs/eventstore/src/index.js';
+import { createLogger } from '../../../../../libs/logging/src/pino-logger.js';
+import { loadConfig } from '../../config.js';
+import { InfrastructureModule } from '../../infrastructure.module.js';
+import { AdminModule } from '../admin.module.js';
+
+export interface AdminTestServer {
+  url: string;
+  app: INestApplication;
+  store: EventStore;
+  close(): Promise<void>;
+}
+
+/**
+ * A Nest HTTP app with the admin routes and AuthModule (bootstrap included) on a fresh
+ * in-memory PGlite, listening on a free port: what the server will serve once AppModule
+ * imports AdminModule.
+ */
+export async function startAdminTestServer(dataDir: string, env: Record<string, string> = {}): Promise<AdminTestServer> {
+  const config = loadConfig({ DATA_DIR: dataDir, PORT: '0', ...env });
+  const logger = createLogger('silent');
+  const database: SqlDatabase = await openInMemoryDatabase();
+  await migrate(database.db, EVENT_STORE_HISTORY, eventStoreMigrations);
+  const eventStore = new PostgresEventStore(database);
+
+  @Module({})
+  class AdminTestApp {
+    static forRoot(): DynamicModule {
+      return { module: AdminTestApp, imports: [InfrastructureModule.forRoot({ config, logger, database, eventStore }), AdminModule] };
+    }
+  }
+  const app = await NestFactory.create(AdminTestApp.forRoot(), { logger: false });
+  await app.listen(0, '127.0.0.1');
+  const { port } = app.getHttpServer().address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, app, store: eventStore, close: () => app.close() };
+}
