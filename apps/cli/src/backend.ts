@@ -1,0 +1,32 @@
+import type { Role } from '../../../libs/auth/src/caller.js';
+import { isDomainError } from '../../../libs/errors/src/index.js';
+
+/** What the CLI's commands need, wherever the work is done (the database, or the server). */
+export interface AdminBackend {
+  createOrg(name: string): Promise<{ orgId: string }>;
+  createMachineUser(request: { name: string; role: Role; orgId?: string; username?: string }): Promise<{ userId: string; token: string }>;
+  close(): Promise<void>;
+}
+
+/** Options every command takes: where the server is, and which token to use. */
+export interface ConnectionOptions {
+  server?: string;
+  token?: string;
+}
+
+/** A failure the operator can act on: printed as it is, exit code 1. */
+export class CliError extends Error {
+  override readonly name = 'CliError';
+}
+
+export interface CliOutput {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+/** One line for the operator; never includes a token. */
+export function describeFailure(err: unknown): string {
+  if (err instanceof CliError) return err.message;
+  if (isDomainError(err)) return err.statusMessage;
+  return `unexpected error: ${err instanceof Error ? err.message : String(err)}`;
+}

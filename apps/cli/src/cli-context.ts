@@ -1,0 +1,50 @@
+import { createLogger, type Logger } from '../../../libs/logging/src/pino-logger.js';
+import type { Config } from '../../server/src/config.js';
+import { describeFailure, type AdminBackend, type CliOutput, type ConnectionOptions } from './backend.js';
+import { DirectBackend } from './direct-backend.js';
+import { HttpBackend, resolveToken } from './http-backend.js';
+
+export const CLI_CONTEXT = Symbol('CliContext');
+
+/**
+ * Where a command does its work:
+ *   - DATABASE_URL set (and no --server): on that database directly, as the system caller;
+ *   - otherwise through the running server's admin routes, at --server (default
+ *     http://localhost:$PORT) with --token or the token in DATA_DIR/admin.pat: with the
+ *     embedded store, the server process owns the data and the CLI may not open it.
+ */
+export function openBackend(config: Config, options: ConnectionOptions, logger: Logger): AdminBackend {
+  if (config.DATABASE_URL && !options.server) return new DirectBackend(config, logger);
+  const server = options.server ?? `http://localhost:${config.PORT}`;
+  return new HttpBackend(server, () => resolveToken(options.token, config.DATA_DIR));
+}
+
+/** What the commands share: the output, the exit code, and how to reach the data. */
+export class CliContext {
+  exitCode = 0;
+  /** Logs go to stderr, warnings and worse only: stdout carries the results. */
+  readonly logger: Logger;
+
+  constructor(
+    readonly config: Config,
+    readonly output: CliOutput,
+    private readonly open: (config: Config, options: ConnectionOptions, logger: Logger) => AdminBackend = openBackend,
+  ) {
+    this.logger = createLogger(config.LOG_LEVEL === 'silent' ? 'silent' : 'warn', {
+      write: (line: string) => output.err(line.trimEnd()),
+    });
+  }
+
+  async withBackend(options: ConnectionOptions, work: (backend: AdminBackend) => Promise<void>): Promise<void> {
+    let backend: AdminBackend | undefined;
+    try {
+      backend = this.open(this.config, options, this.logger);
+      await work(backend);
+    } catch (err) {
+      this.output.err(`error: ${describeFailure(err)}`);
+      this.exitCode = 1;
+    } finally {
+      await backend?.close().catch(() => undefined);
+    }
+  }
+}

@@ -1,0 +1,178 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describeWhen } from '../../../test/describe-when.js';
+import { bootstrapInstance } from '../../../libs/auth/src/bootstrap.js';
+import { TokenAuthenticator } from '../../../libs/auth/src/token-authenticator.js';
+import { createScratchDatabase, NO_SERVER_REASON, serverDatabaseUrl } from '../../../libs/database/src/testing/scratch-database.js';
+import { orgStream } from '../../../libs/org/src/events.js';
+import { openServerTestStore, type TestStore } from '../../../libs/org/src/testing/test-store.js';
+import { startAdminTestServer, type AdminTestServer } from '../../server/src/admin/testing/admin-test-server.js';
+
+// The CLI as operators run it: a process started from source, as `npm run cli` does.
+const root = join(import.meta.dirname, '..', '..', '..');
+const ENCRYPTION_KEY = Buffer.alloc(32, 9).toString('base64');
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(args: string[], env: Record<string, string>, command: 'node' | 'npm' = 'node'): Promise<Run> {
+  const [file, argv] =
+    command === 'npm'
+      ? ['npm', ['run', '--silent', 'cli', '--', ...args]]
+      : [process.execPath, ['--import', '@swc-node/register/esm-register', 'apps/cli/src/main.ts', ...args]];
+  return new Promise((resolve) => {
+    execFile(
+      file,
+      argv,
+      { cwd: root, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', SWC_NODE_PROJECT: join(root, 'tsconfig.json'), ...env }, timeout: 60_000 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+const parseMachineUser = (stdout: string) => ({
+  userId: /^user id: (\d+)$/m.exec(stdout)?.[1],
+  token: /^token: (pat_\S+)$/m.exec(stdout)?.[1],
+});
+
+const dirs: string[] = [];
+const tempDir = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cli-e2e-'));
+  dirs.push(dir);
+  return dir;
+};
+afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
+describe('the CLI against a running server (embedded mode: no DATABASE_URL)', () => {
+  let dataDir: string;
+  let server: AdminTestServer;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    dataDir = tempDir();
+    server = await startAdminTestServer(dataDir);
+    env = { DATA_DIR: dataDir };
+  });
+  afterAll(() => server.close());
+
+  it('org create prints the new organization id, with the token from DATA_DIR/admin.pat', async () => {
+    const run = await cli(['org', 'create', '--name', 'ACME Corp', '--server', server.url], env);
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    const orgId = run.stdout.trim();
+    expect(orgId).toMatch(/^\d{18,19}$/);
+    expect(await server.store.readStream(orgStream(orgId))).toMatchObject([{ type: 'org.added', data: { name: 'ACME Corp' } }]);
+  }, 60_000);
+
+  it('machine-user create prints the user id and the token once; the token works; the server port comes from PORT', async () => {
+    const port = new URL(server.url).port;
+    const run = await cli(['machine-user', 'create', '--name', 'CI Bot', '--role', 'ORG_USER_MANAGER'], { ...env, PORT: port });
+    expect(run.code).toBe(0);
+    const { userId, token } = parseMachineUser(run.stdout);
+    expect(userId).toBeDefined();
+    expect(run.stdout.split(token!).length).toBe(2); // printed once
+    expect(run.stderr).toContain('shown only this once');
+    const caller = await new TokenAuthenticator(server.store).authenticate(`Bearer ${token}`);
+    expect(caller).toMatchObject({ userId, roles: [{ role: 'ORG_USER_MANAGER' }] });
+
+    // That token may not create organizations: the server's refusal, in one line.
+    const denied = await cli(['org', 'create', '--name', 'Nope', '--server', server.url, '--token', token!], env);
+    expect(denied.code).toBe(1);
+    expect(denied.stderr.trim()).toBe('error: the server refused: No matching permissions found (AUTH-AWfge)');
+  }, 60_000);
+
+  it('reports a taken username, a bad token and a bad role clearly', async () => {
+    const taken = await cli(['machine-user', 'create', '--name', 'admin', '--role', 'IAM_OWNER', '--server', server.url], env);
+    expect(taken.code).toBe(1);
+    expect(taken.stderr).toContain('Username is already taken (COMMAND-Uk3rT)');
+
+    const badToken = await cli(['org', 'create', '--name', 'x', '--server', server.url, '--token', 'pat_1_2_nope'], env);
+    expect(badToken.code).toBe(1);
+    expect(badToken.stderr).toContain('the server refused the token');
+
+    const badRole = await cli(['machine-user', 'create', '--name', 'x', '--role', 'ROOT', '--server', server.url], env);
+    expect(badRole.code).toBe(1);
+    expect(badRole.stderr.trim()).toBe('error: --role: "ROOT" is not a role; use one of IAM_OWNER, ORG_OWNER, ORG_USER_MANAGER, IAM_LOGIN_CLIENT');
+  }, 60_000);
+
+  it('says to start the server when none is running', async () => {
+    const run = await cli(['org', 'create', '--name', 'x'], { ...env, PORT: String(await closedPort()) });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/is not reachable \(ECONNREFUSED\)\. Start it first \(npm start\)/);
+  }, 60_000);
+
+  it('runs as `npm run cli -- <command>`', async () => {
+    const run = await cli(['org', 'create', '--name', 'Via npm', '--server', server.url], env, 'npm');
+    expect(run.code).toBe(0);
+    expect(run.stdout.trim()).toMatch(/^\d{18,19}$/);
+    const help = await cli(['--help'], env, 'npm');
+    expect(help).toMatchObject({ code: 0 });
+    expect(help.stdout).toContain('Usage: npm run cli -- [options] [command]');
+  }, 60_000);
+});
+
+describeWhen(Boolean(serverDatabaseUrl), NO_SERVER_REASON, 'the CLI on server PostgreSQL (DATABASE_URL set)', () => {
+  let scratch: { url: string; drop: () => Promise<void> };
+  let t: TestStore;
+
+  beforeAll(async () => {
+    scratch = await createScratchDatabase('cli');
+    t = await openServerTestStore(scratch.url);
+  });
+  afterAll(async () => {
+    await t?.close();
+    await scratch?.drop();
+  });
+
+  it('says the server must have run once when the database has no instance', async () => {
+    const empty = await createScratchDatabase('cli_empty');
+    try {
+      const run = await cli(['org', 'create', '--name', 'x'], { DATABASE_URL: empty.url, ENCRYPTION_KEY, DATA_DIR: tempDir() });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain('has no instance yet: start the server once');
+    } finally {
+      await empty.drop();
+    }
+  }, 60_000);
+
+  it('works on the database directly, without a server and without a token', async () => {
+    const serverDataDir = tempDir();
+    await bootstrapInstance({ store: t.store, dataDir: serverDataDir });
+    const env = { DATABASE_URL: scratch.url, ENCRYPTION_KEY, DATA_DIR: tempDir() };
+
+    const org = await cli(['org', 'create', '--name', 'Direct'], env);
+    expect(org).toMatchObject({ code: 0, stderr: '' });
+    const orgId = org.stdout.trim();
+    const [added] = await t.store.readStream(orgStream(orgId));
+    expect(added).toMatchObject({ type: 'org.added', data: { name: 'Direct' }, metadata: { editor: 'system' } });
+
+    const user = await cli(['machine-user', 'create', '--name', 'direct-bot', '--role', 'ORG_OWNER', '--org', orgId], env);
+    expect(user.code).toBe(0);
+    const { userId, token } = parseMachineUser(user.stdout);
+    await expect(new TokenAuthenticator(t.store).authenticate(`Bearer ${token}`)).resolves.toMatchObject({
+      userId,
+      orgId,
+      roles: [{ role: 'ORG_OWNER', orgId }],
+    });
+    // The admin token written at bootstrap is untouched and still works.
+    const admin = readFileSync(join(serverDataDir, 'admin.pat'), 'utf8').trim();
+    await expect(new TokenAuthenticator(t.store).authenticate(`Bearer ${admin}`)).resolves.toMatchObject({ roles: [{ role: 'IAM_OWNER' }] });
+  }, 60_000);
+});

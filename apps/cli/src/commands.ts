@@ -1,0 +1,111 @@
+import { Inject } from '@nestjs/common';
+import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
+import { ROLES, type Role } from '../../../libs/auth/src/caller.js';
+import type { ConnectionOptions } from './backend.js';
+import { CLI_CONTEXT, type CliContext } from './cli-context.js';
+
+const SERVER_HELP = 'server to call when DATABASE_URL is unset (default http://localhost:$PORT)';
+const TOKEN_HELP = "admin token for the server (default: the contents of $DATA_DIR/admin.pat; a token on the command line shows in 'ps')";
+
+/** The options every command shares. */
+abstract class ConnectedCommand extends CommandRunner {
+  constructor(protected readonly cli: CliContext) {
+    super();
+  }
+
+  @Option({ flags: '--server <url>', description: SERVER_HELP })
+  parseServer(value: string) {
+    return value;
+  }
+
+  @Option({ flags: '--token <token>', description: TOKEN_HELP })
+  parseToken(value: string) {
+    return value;
+  }
+}
+
+@SubCommand({ name: 'create', description: 'create an organization; prints its id' })
+export class OrgCreateCommand extends ConnectedCommand {
+  constructor(@Inject(CLI_CONTEXT) cli: CliContext) {
+    super(cli);
+  }
+
+  async run(_args: string[], options: ConnectionOptions & { name: string }): Promise<void> {
+    await this.cli.withBackend(options, async (backend) => {
+      const { orgId } = await backend.createOrg(options.name);
+      this.cli.output.out(orgId);
+    });
+  }
+
+  @Option({ flags: '--name <name>', description: 'name of the organization', required: true })
+  parseName(value: string) {
+    return value;
+  }
+}
+
+@Command({ name: 'org', description: 'organizations', subCommands: [OrgCreateCommand] })
+export class OrgCommand extends CommandRunner {
+  constructor(@Inject(CLI_CONTEXT) private readonly cli: CliContext) {
+    super();
+  }
+  async run(): Promise<void> {
+    this.command.outputHelp();
+    this.cli.exitCode = 2;
+  }
+}
+
+@SubCommand({ name: 'create', description: 'create a machine user with one role and a personal access token; prints its id and the token (once)' })
+export class MachineUserCreateCommand extends ConnectedCommand {
+  constructor(@Inject(CLI_CONTEXT) cli: CliContext) {
+    super(cli);
+  }
+
+  async run(_args: string[], options: ConnectionOptions & { name: string; role: Role; org?: string; username?: string }): Promise<void> {
+    await this.cli.withBackend(options, async (backend) => {
+      const { userId, token } = await backend.createMachineUser({
+        name: options.name,
+        role: options.role,
+        ...(options.org ? { orgId: options.org } : {}),
+        ...(options.username ? { username: options.username } : {}),
+      });
+      this.cli.output.out(`user id: ${userId}`);
+      this.cli.output.out(`token: ${token}`);
+      this.cli.output.err('The token is shown only this once: store it now.');
+    });
+  }
+
+  @Option({ flags: '--name <name>', description: 'display name (also the username, lower case, unless --username)', required: true })
+  parseName(value: string) {
+    return value;
+  }
+
+  @Option({ flags: '--role <role>', description: 'role to grant', required: true, choices: [...ROLES] })
+  parseRole(value: string) {
+    // nest-commander's own argument parser replaces commander's choices check: check here.
+    if (!(ROLES as readonly string[]).includes(value)) throw new Error(`--role: "${value}" is not a role; use one of ${ROLES.join(', ')}`);
+    return value;
+  }
+
+  @Option({ flags: '--org <orgId>', description: "organization of the user (default: the caller's, i.e. the default organization)" })
+  parseOrg(value: string) {
+    return value;
+  }
+
+  @Option({ flags: '--username <username>', description: 'username, unique in the instance' })
+  parseUsername(value: string) {
+    return value;
+  }
+}
+
+@Command({ name: 'machine-user', description: 'machine users', subCommands: [MachineUserCreateCommand] })
+export class MachineUserCommand extends CommandRunner {
+  constructor(@Inject(CLI_CONTEXT) private readonly cli: CliContext) {
+    super();
+  }
+  async run(): Promise<void> {
+    this.command.outputHelp();
+    this.cli.exitCode = 2;
+  }
+}
+
+export const COMMANDS = [OrgCommand, OrgCreateCommand, MachineUserCommand, MachineUserCreateCommand];

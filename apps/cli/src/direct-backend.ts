@@ -1,0 +1,91 @@
+import 'reflect-metadata';
+import { Module, type DynamicModule, type INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { Role } from '../../../libs/auth/src/caller.js';
+import { systemCaller } from '../../../libs/auth/src/bootstrap.js';
+import type { EventStore } from '../../../libs/eventstore/src/index.js';
+import type { Logger } from '../../../libs/logging/src/pino-logger.js';
+import { readInstance } from '../../../libs/org/src/instance.js';
+import { OrgModule } from '../../../libs/org/src/org.module.js';
+import { AdminOperations } from '../../server/src/admin/admin-operations.js';
+import type { Config } from '../../server/src/config.js';
+import { InfrastructureModule } from '../../server/src/infrastructure.module.js';
+import { openEventStore, openSqlDatabase } from '../../server/src/stores.js';
+import { CliError, type AdminBackend } from './backend.js';
+
+/** The commands and the stores, without the HTTP side and without the first-start setup. */
+@Module({})
+export class DirectAdminModule {
+  static forRoot(infrastructure: Parameters<typeof InfrastructureModule.forRoot>[0]): DynamicModule {
+    return {
+      module: DirectAdminModule,
+      imports: [InfrastructureModule.forRoot(infrastructure), OrgModule],
+      providers: [AdminOperations],
+    };
+  }
+}
+
+const UNDEFINED_TABLE = '42P01';
+
+/**
+ * Works on the database of DATABASE_URL directly (server PostgreSQL: the server does not own
+ * it alone), through the same commands as the server, in a Nest application context, as the
+ * system caller (IAM_OWNER). The stores are opened on first use and closed by close().
+ */
+export class DirectBackend implements AdminBackend {
+  private opened?: Promise<{ app: INestApplicationContext; store: EventStore }>;
+
+  constructor(
+    private readonly config: Config,
+    private readonly logger: Logger,
+  ) {}
+
+  async createOrg(name: string): Promise<{ orgId: string }> {
+    const { operations, caller } = await this.prepare();
+    return operations.createOrg(caller, name);
+  }
+
+  async createMachineUser(request: { name: string; role: Role; orgId?: string; username?: string }): Promise<{ userId: string; token: string }> {
+    const { operations, caller } = await this.prepare();
+    const { userId, token } = await operations.createMachineUser(caller, request);
+    return { userId, token };
+  }
+
+  async close(): Promise<void> {
+    const opened = await this.opened?.catch(() => undefined);
+    this.opened = undefined;
+    await opened?.app.close();
+  }
+
+  private async prepare() {
+    this.opened ??= this.open();
+    const { app, store } = await this.opened;
+    const instance = await readInstance(store).catch((err: unknown) => {
+      if ((err as { code?: string }).code === UNDEFINED_TABLE) return undefined;
+      throw new CliError(`cannot read the database of DATABASE_URL: ${(err as Error).message}`);
+    });
+    if (!instance) {
+      throw new CliError(
+        'the database of DATABASE_URL has no instance yet: start the server once on it (it sets up the schema, the instance and the first admin)',
+      );
+    }
+    return { operations: app.get(AdminOperations), caller: systemCaller(instance) };
+  }
+
+  private async open() {
+    const database = await openSqlDatabase(this.config).catch((err: unknown) => {
+      throw new CliError(`cannot open the database of DATABASE_URL: ${(err as Error).message}`);
+    });
+    try {
+      const eventStore = openEventStore(this.config, database);
+      const app = await NestFactory.createApplicationContext(
+        DirectAdminModule.forRoot({ config: this.config, logger: this.logger, database, eventStore }),
+        { logger: false },
+      );
+      return { app, store: eventStore };
+    } catch (err) {
+      await database.close().catch(() => undefined);
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,92 @@
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Role } from '../../../libs/auth/src/caller.js';
+import { CliError, type AdminBackend } from './backend.js';
+
+export const ADMIN_TOKEN_FILE = 'admin.pat';
+
+/** The token from --token, else the server's DATA_DIR/admin.pat. */
+export async function resolveToken(token: string | undefined, dataDir: string): Promise<string> {
+  if (token?.trim()) return token.trim();
+  const path = resolve(join(dataDir, ADMIN_TOKEN_FILE));
+  try {
+    const fromFile = (await readFile(path, 'utf8')).trim();
+    if (fromFile) return fromFile;
+    throw new CliError(`no admin token: ${path} is empty; pass --token <token>`);
+  } catch (err) {
+    if (err instanceof CliError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      throw new CliError(
+        `no admin token: ${path} does not exist. Run the CLI with the server's DATA_DIR (the server writes the admin token there at ` +
+          'first start), or pass --token <token>',
+      );
+    }
+    throw new CliError(`cannot read the admin token from ${path}: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * The admin routes of a running server (embedded mode: the server process owns the data, so
+ * the CLI asks it). Errors become one clear line: the server not running, the token refused,
+ * or the server's own message.
+ */
+export class HttpBackend implements AdminBackend {
+  constructor(
+    private readonly server: string,
+    private readonly token: () => Promise<string>,
+  ) {}
+
+  createOrg(name: string): Promise<{ orgId: string }> {
+    return this.post('/admin/v1/orgs', { name });
+  }
+
+  createMachineUser(request: { name: string; role: Role; orgId?: string; username?: string }): Promise<{ userId: string; token: string }> {
+    return this.post('/admin/v1/machine-users', request);
+  }
+
+  async close(): Promise<void> {}
+
+  private async post<T>(path: string, body: unknown): Promise<T> {
+    let url: URL;
+    try {
+      url = new URL(path, this.server);
+    } catch {
+      throw new CliError(`--server: "${this.server}" is not a URL (expected e.g. http://localhost:8080)`);
+    }
+    const token = await this.token();
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json' },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(30_000),
+      });
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string; message?: string; errors?: { code?: string }[] } }).cause;
+      const reason = cause?.code ?? cause?.errors?.find((e) => e.code)?.code ?? cause?.message ?? (err as Error).message;
+      throw new CliError(
+        `the server at ${this.server} is not reachable (${reason}). Start it first (npm start): it owns the embedded ` +
+          'database in DATA_DIR, and the CLI works through its admin routes. Or pass --server <url> of a running server; ' +
+          'with DATABASE_URL set, the CLI works on the database directly.',
+      );
+    }
+    const text = await res.text();
+    let payload: Record<string, unknown> | undefined;
+    try {
+      payload = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      payload = undefined;
+    }
+    if (res.ok && payload) return payload as T;
+    const message = typeof payload?.message === 'string' ? payload.message : `HTTP ${res.status}`;
+    if (res.status === 401) {
+      throw new CliError(`the server refused the token: ${message}. Use the admin token from the server's DATA_DIR/admin.pat, or --token`);
+    }
+    if (res.status === 404 && !payload?.details) {
+      throw new CliError(`the server at ${this.server} has no admin routes (${message}): is it this service, and up to date?`);
+    }
+    throw new CliError(`the server refused: ${message}`);
+  }
+}
