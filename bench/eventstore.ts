@@ -5,14 +5,22 @@
  *  1. appends/s through PostgresEventStore, each append preceded by readStream (as a command
  *     does), N concurrent writers, each cycling over its own streams;
  *  2. the SQL ceiling for the same work: one raw `pg` transaction per append
- *     (BEGIN; SELECT max(sequence); INSERT; COMMIT) with N clients, into the same table;
+ *     (BEGIN; SELECT max(sequence); INSERT; COMMIT) with N clients, into the same table, and a
+ *     reference that reads the whole stream instead of max(sequence), i.e. the same reads as
+ *     readStream (separates the cost of the workload from the cost of the adapter);
  *  3. readAll events/s page by page through the store vs a raw keyset SELECT with `pg`.
  *
  * Environment overrides: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test),
  * BENCH_APPENDS, BENCH_WARMUP, BENCH_WRITERS, BENCH_STREAMS_PER_WRITER, BENCH_POOL,
- * BENCH_READ_BATCH, BENCH_READ_PASSES, BENCH_ROUNDS.
+ * BENCH_READ_BATCH, BENCH_READ_PASSES, BENCH_ROUNDS, BENCH_PHASE_WARMUP.
+ *
+ * Besides the rates it reports CPU time per append, of this process and of the scratch
+ * database's backends (read from /proc, so only when PostgreSQL runs on this machine): the
+ * machine is shared, and CPU per operation is less sensitive to other load than a rate.
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
@@ -37,13 +45,14 @@ function intEnv(name: string, fallback: number): number {
 }
 
 const params = {
-  appends: intEnv('BENCH_APPENDS', 20_000),
+  appends: intEnv('BENCH_APPENDS', 10_000),
   warmup: intEnv('BENCH_WARMUP', 2_000),
   writers: intEnv('BENCH_WRITERS', 16),
-  streamsPerWriter: intEnv('BENCH_STREAMS_PER_WRITER', 50),
+  streamsPerWriter: intEnv('BENCH_STREAMS_PER_WRITER', 500),
   readBatch: intEnv('BENCH_READ_BATCH', 1000),
-  readPasses: intEnv('BENCH_READ_PASSES', 3),
-  rounds: intEnv('BENCH_ROUNDS', 2),
+  readPasses: intEnv('BENCH_READ_PASSES', 5),
+  rounds: intEnv('BENCH_ROUNDS', 4),
+  phaseWarmup: intEnv('BENCH_PHASE_WARMUP', 500),
 };
 const poolSize = intEnv('BENCH_POOL', params.writers + 4);
 if (poolSize < params.writers) throw new Error(`BENCH_POOL (${poolSize}) must be at least BENCH_WRITERS (${params.writers})`);
@@ -97,6 +106,9 @@ interface Measurement {
   ops: number;
   seconds: number;
   latenciesMs: number[];
+  /** CPU seconds over the measurement, when known. */
+  nodeCpu?: number;
+  postgresCpu?: number;
 }
 
 /**
@@ -127,6 +139,56 @@ function percentile(sorted: number[], p: number): number {
 }
 
 // ---------------------------------------------------------------------------------------------
+// CPU accounting: this process (process.cpuUsage) and the scratch database's backends (/proc)
+
+const CLOCK_TICKS = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** CPU seconds (user + system) of a process, or undefined when /proc cannot tell. */
+function processCpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+
+interface CpuSample {
+  node: NodeJS.CpuUsage;
+  backends: Map<number, number> | undefined;
+}
+
+async function sampleCpu(admin: pg.Client): Promise<CpuSample> {
+  const { rows } = await admin.query<{ pid: number }>('select pid from pg_stat_activity where datname = current_database()');
+  let backends: Map<number, number> | undefined = new Map();
+  for (const { pid } of rows) {
+    const seconds = processCpuSeconds(pid);
+    if (seconds === undefined) {
+      backends = undefined;
+      break;
+    }
+    backends.set(pid, seconds);
+  }
+  return { node: process.cpuUsage(), backends };
+}
+
+/** CPU seconds spent between two samples; backends that started in between count in full. */
+function cpuBetween(before: CpuSample, after: CpuSample): { node: number; postgres: number | undefined } {
+  const node = (after.node.user - before.node.user + after.node.system - before.node.system) / 1e6;
+  if (!before.backends || !after.backends) return { node, postgres: undefined };
+  let postgres = 0;
+  for (const [pid, seconds] of after.backends) postgres += seconds - (before.backends.get(pid) ?? 0);
+  return { node, postgres };
+}
+
+// ---------------------------------------------------------------------------------------------
 // Appends
 
 function adapterAppender(store: PostgresEventStore, streamsPerWriter: number) {
@@ -142,16 +204,32 @@ const CEILING_SELECT = 'select coalesce(max(sequence), 0)::int as v from eventst
 const CEILING_INSERT = `insert into eventstore.events (stream, sequence, type, data, metadata, created_at)
   values ($1, $2, $3, $4, $5, date_trunc('milliseconds', statement_timestamp()))`;
 
-function ceilingAppender(clients: pg.Client[], streamsPerWriter: number) {
+type RawRead = (client: pg.Client, stream: string) => Promise<number>;
+
+/** The revision only: what the brief's hand-written minimal version reads. */
+const readMax: RawRead = async (client, stream) => {
+  const { rows } = await client.query<{ v: number }>(CEILING_SELECT, [stream]);
+  return rows[0]!.v;
+};
+
+const FULL_STREAM_SELECT = `select transaction_id::text, global_seq::text, id, stream, sequence, type, data, metadata, created_at
+  from eventstore.events where stream = $1 order by sequence`;
+
+/** The whole stream, the same rows and columns readStream returns: the same work a command does. */
+const readWholeStream: RawRead = async (client, stream) => {
+  const { rows } = await client.query<{ sequence: number }>(FULL_STREAM_SELECT, [stream]);
+  return rows.length === 0 ? 0 : rows[rows.length - 1]!.sequence;
+};
+
+function ceilingAppender(kind: string, clients: pg.Client[], streamsPerWriter: number, read: RawRead) {
   return async (worker: number, n: number) => {
     const client = clients[worker]!;
-    const stream = streamName('ceiling', worker, n % streamsPerWriter);
+    const stream = streamName(kind, worker, n % streamsPerWriter);
     const event = makeEvent(stream, n);
     await client.query('BEGIN');
     try {
-      const { rows } = await client.query<{ v: number }>(CEILING_SELECT, [stream]);
-      const next = rows[0]!.v + 1;
-      await client.query(CEILING_INSERT, [stream, next, event.type, JSON.stringify(event.data), JSON.stringify(event.metadata)]);
+      const current = await read(client, stream);
+      await client.query(CEILING_INSERT, [stream, current + 1, event.type, JSON.stringify(event.data), JSON.stringify(event.metadata)]);
       await client.query('COMMIT');
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
@@ -201,6 +279,17 @@ function fmt(n: number, digits = 0): string {
   return n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }
 
+function loadAverage(): string {
+  return os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+}
+
+function cpuCell(us: number): string {
+  return Number.isFinite(us) ? fmt(us) : 'n/a';
+}
+
 function pct(ratio: number): string {
   return `${(ratio * 100).toFixed(1)} %`;
 }
@@ -242,85 +331,127 @@ async function main(): Promise<void> {
     console.log('Machine');
     console.log(`  CPU:        ${cpus[0]?.model ?? 'unknown'} (${cpus.length} logical cores)`);
     console.log(`  Memory:     ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`);
-    console.log(`  OS:         ${os.type()} ${os.release()} ${os.arch()}`);
+    console.log(`  OS:         ${os.type()} ${os.release()} ${os.arch()}, load average ${loadAverage()} at the start`);
     console.log(`  Node:       ${process.version}`);
     console.log(`  PostgreSQL: ${versionRows[0]!.version}`);
     console.log(`  Settings:   ${settings.rows.map((s) => `${s.name}=${s.setting}${s.unit ? ` (${s.unit})` : ''}`).join(', ')}`);
     console.log('Parameters');
     console.log(`  database:   ${scratch.name} (scratch, dropped at the end) on ${new URL(DATABASE_URL).host}`);
     console.log(
-      `  appends:    ${params.appends} measured per side per round after ${params.warmup} warm-up, ${params.rounds} round(s), ` +
+      `  appends:    ${params.appends} measured per side per round, ${params.rounds} rounds, after ${params.warmup} warm-up per side; ` +
         `${params.writers} writers x ${params.streamsPerWriter} streams each, adapter pool ${poolSize}`,
     );
     console.log(`  event:      ${JSON.stringify(makeEvent(streamName('adapter', 0, 0), 0)).length} bytes of JSON (type, data, metadata)`);
-    console.log(`  readAll:    batch ${params.readBatch}, ${params.readPasses} pass(es) per side over the whole log\n`);
+    console.log(`  readAll:    limit ${params.readBatch} per page, ${params.readPasses} pass(es) per side over the whole log\n`);
 
     // ---- Appends ----------------------------------------------------------------------------
-    const adapterOp = adapterAppender(store, params.streamsPerWriter);
-    const ceilingOp = ceilingAppender(clients, params.streamsPerWriter);
-    await runConcurrent(params.writers, params.warmup, adapterOp);
-    await runConcurrent(params.writers, params.warmup, ceilingOp);
-
-    const adapterRuns: Measurement[] = [];
-    const ceilingRuns: Measurement[] = [];
+    const sides = [
+      { key: 'adapter', label: 'append via PostgresEventStore (readStream + append)', op: adapterAppender(store, params.streamsPerWriter) },
+      {
+        key: 'ceiling',
+        label: 'append ceiling (raw pg: BEGIN; SELECT max(sequence); INSERT; COMMIT)',
+        op: ceilingAppender('ceiling', clients, params.streamsPerWriter, readMax),
+      },
+      {
+        key: 'reference',
+        label: 'append reference (raw pg: BEGIN; SELECT whole stream; INSERT; COMMIT)',
+        op: ceilingAppender('reference', clients, params.streamsPerWriter, readWholeStream),
+      },
+    ] as const;
+    const runs = new Map<string, Measurement[]>(sides.map((side) => [side.key, []]));
+    for (const side of sides) await runConcurrent(params.writers, params.warmup, side.op);
+    console.log('Append rounds (appends/s)');
     for (let round = 0; round < params.rounds; round++) {
-      // Alternate the order so neither side always runs on the bigger table; checkpoint first
-      // so both start with the same full-page-write debt.
-      const order = round % 2 === 0 ? (['adapter', 'ceiling'] as const) : (['ceiling', 'adapter'] as const);
+      // Rotate the order so no side always runs on the biggest table; checkpoint first so each
+      // side starts with the same full-page-write debt (needs superuser or pg_checkpoint).
+      const order = sides.map((_, i) => sides[(i + round) % sides.length]!);
+      const line: string[] = [];
       for (const side of order) {
-        await admin.query('checkpoint');
-        const m = await runConcurrent(params.writers, params.appends, side === 'adapter' ? adapterOp : ceilingOp);
-        (side === 'adapter' ? adapterRuns : ceilingRuns).push(m);
-        console.log(`  round ${round + 1} ${side.padEnd(7)} ${fmt(m.ops / m.seconds)} appends/s`);
+        await admin.query('checkpoint').catch(() => undefined);
+        // A short unmeasured run first: the pool may have closed idle connections meanwhile.
+        await runConcurrent(params.writers, params.phaseWarmup, side.op);
+        const before = await sampleCpu(admin);
+        const m = await runConcurrent(params.writers, params.appends, side.op);
+        const cpu = cpuBetween(before, await sampleCpu(admin));
+        m.nodeCpu = cpu.node;
+        m.postgresCpu = cpu.postgres;
+        runs.get(side.key)!.push(m);
+        line.push(`${side.key} ${fmt(m.ops / m.seconds)}`);
       }
+      console.log(`  round ${round + 1}: ${line.join(', ')}`);
     }
 
-    const summarize = (runs: Measurement[]) => {
-      const ops = runs.reduce((s, m) => s + m.ops, 0);
-      const seconds = runs.reduce((s, m) => s + m.seconds, 0);
-      const lat = runs.flatMap((m) => m.latenciesMs).sort((a, b) => a - b);
-      return { rate: ops / seconds, ops, seconds, p50: percentile(lat, 50), p99: percentile(lat, 99) };
+    const summarize = (ms: Measurement[]) => {
+      const ops = ms.reduce((s, m) => s + m.ops, 0);
+      const seconds = ms.reduce((s, m) => s + m.seconds, 0);
+      const lat = ms.flatMap((m) => m.latenciesMs).sort((x, y) => x - y);
+      const nodeCpu = ms.reduce((s, m) => s + (m.nodeCpu ?? NaN), 0);
+      const postgresCpu = ms.reduce((s, m) => s + (m.postgresCpu ?? NaN), 0);
+      // microseconds of CPU per append
+      return { rate: ops / seconds, p50: percentile(lat, 50), p99: percentile(lat, 99), nodeUs: (nodeCpu / ops) * 1e6, postgresUs: (postgresCpu / ops) * 1e6 };
     };
-    const adapter = summarize(adapterRuns);
-    const ceiling = summarize(ceilingRuns);
+    const adapter = summarize(runs.get('adapter')!);
+    const ceiling = summarize(runs.get('ceiling')!);
+    const reference = summarize(runs.get('reference')!);
+
+    const { rows: depthRows } = await admin.query<{ avg: string; max: number }>(
+      `select round(avg(n), 1)::text as avg, max(n)::int as max
+       from (select count(*) as n from eventstore.events where stream like 'adapter-%' group by stream) s`,
+    );
+    console.log(`  stream depth at the end (adapter side): ${depthRows[0]!.avg} events on average, ${depthRows[0]!.max} at most`);
 
     // ---- readAll ----------------------------------------------------------------------------
     const { rows: countRows } = await admin.query<{ n: string }>('select count(*)::text as n from eventstore.events');
     const logSize = Number(countRows[0]!.n);
     await admin.query('vacuum analyze eventstore.events');
-    await readAllThroughStore(store, params.readBatch); // warm-up: caches, plans
+    await readAllThroughStore(store, params.readBatch); // warm-up: caches, plans, JIT of the mapping code
     await readAllRaw(admin, params.readBatch);
-    let storeRead = { events: 0, seconds: 0 };
-    let rawRead = { events: 0, seconds: 0 };
+    const reads = { store: { events: 0, seconds: 0 }, raw: { events: 0, seconds: 0 } };
+    const passLines: string[] = [];
     for (let pass = 0; pass < params.readPasses; pass++) {
-      for (const side of pass % 2 === 0 ? ['store', 'raw'] : ['raw', 'store']) {
+      const order = pass % 2 === 0 ? (['store', 'raw'] as const) : (['raw', 'store'] as const);
+      const line: string[] = [];
+      for (const side of order) {
         const t0 = performance.now();
         const n = side === 'store' ? await readAllThroughStore(store, params.readBatch) : await readAllRaw(admin, params.readBatch);
         const seconds = (performance.now() - t0) / 1000;
         if (n !== logSize) throw new Error(`${side} read ${n} events, the log has ${logSize}`);
-        const acc = side === 'store' ? storeRead : rawRead;
-        if (side === 'store') storeRead = { events: acc.events + n, seconds: acc.seconds + seconds };
-        else rawRead = { events: acc.events + n, seconds: acc.seconds + seconds };
+        reads[side].events += n;
+        reads[side].seconds += seconds;
+        line.push(`${side} ${fmt(n / seconds)}`);
       }
+      passLines.push(`  pass ${pass + 1}: ${line.join(', ')}`);
     }
-    const storeReadRate = storeRead.events / storeRead.seconds;
-    const rawReadRate = rawRead.events / rawRead.seconds;
+    console.log(`readAll passes over ${fmt(logSize)} events (events/s)`);
+    console.log(passLines.join('\n'));
+    const storeReadRate = reads.store.events / reads.store.seconds;
+    const rawReadRate = reads.raw.events / reads.raw.seconds;
 
-    console.log('\nResults\n');
+    console.log('\nResults (rates over all rounds / passes)\n');
     console.log(
       table(
-        ['Measure', 'ops/s', 'p50 ms', 'p99 ms', 'vs ceiling'],
+        ['Measure', 'per second', 'p50 ms', 'p99 ms', 'vs ceiling', 'CPU us/op node', 'CPU us/op postgres'],
         [
-          ['append via PostgresEventStore (readStream + append)', fmt(adapter.rate), fmt(adapter.p50, 2), fmt(adapter.p99, 2), pct(adapter.rate / ceiling.rate)],
-          ['append ceiling (raw pg: BEGIN; SELECT max; INSERT; COMMIT)', fmt(ceiling.rate), fmt(ceiling.p50, 2), fmt(ceiling.p99, 2), '100 %'],
-          [`readAll via PostgresEventStore (events/s, batch ${params.readBatch})`, fmt(storeReadRate), '', '', pct(storeReadRate / rawReadRate)],
-          [`readAll ceiling (raw pg keyset SELECT, events/s)`, fmt(rawReadRate), '', '', '100 %'],
+          ...sides.map((side, i) => {
+            const r = [adapter, ceiling, reference][i]!;
+            return [side.label, fmt(r.rate), fmt(r.p50, 2), fmt(r.p99, 2), pct(r.rate / ceiling.rate), cpuCell(r.nodeUs), cpuCell(r.postgresUs)];
+          }),
+          [`readAll via PostgresEventStore (events, limit ${params.readBatch})`, fmt(storeReadRate), '', '', pct(storeReadRate / rawReadRate), '', ''],
+          [`readAll ceiling (raw pg keyset SELECT, events, limit ${params.readBatch})`, fmt(rawReadRate), '', '', '100 %', '', ''],
         ],
       ),
     );
-    console.log(`\nLog size for readAll: ${fmt(logSize)} events.`);
-    console.log(`Append ratio adapter/ceiling: ${pct(adapter.rate / ceiling.rate)} (target >= 70 %).`);
-    console.log(`readAll ratio adapter/ceiling: ${pct(storeReadRate / rawReadRate)}.`);
+    console.log(`\nAppend ratio adapter/ceiling:   ${pct(adapter.rate / ceiling.rate)} (target >= 70 %)`);
+    console.log(`Append ratio adapter/reference: ${pct(adapter.rate / reference.rate)} (same reads as readStream)`);
+    const cpuPerOp = (r: typeof adapter) => r.nodeUs + r.postgresUs;
+    if (Number.isFinite(cpuPerOp(adapter)) && Number.isFinite(cpuPerOp(ceiling))) {
+      console.log(
+        `CPU per append (node + postgres): adapter ${fmt(cpuPerOp(adapter))} us, ceiling ${fmt(cpuPerOp(ceiling))} us, ` +
+          `reference ${fmt(cpuPerOp(reference))} us; ceiling/adapter = ${pct(cpuPerOp(ceiling) / cpuPerOp(adapter))}`,
+      );
+    }
+    console.log(`readAll ratio adapter/ceiling:  ${pct(storeReadRate / rawReadRate)}`);
+    console.log(`Load average at the end: ${loadAverage()} (other processes on this machine skew the numbers)`);
     await store.close();
   } finally {
     // Let a coalesced NOTIFY in flight finish before the pool closes.

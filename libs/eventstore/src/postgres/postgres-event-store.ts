@@ -100,20 +100,11 @@ export class PostgresEventStore implements EventStore {
   }
 
   private async insert(stream: string, payload: string, expected: number | null): Promise<AppendRow[]> {
-    // One statement: read the stream's revision, check it, insert. A concurrent writer that
-    // read the same revision collides on unique (stream, sequence) and gets 23505.
+    // One statement: read the stream's revision, check it, insert (eventstore.append, see
+    // schema.ts). A concurrent writer that read the same revision collides on unique
+    // (stream, sequence) and gets 23505.
     const statement = sql<AppendRow>`
-      with cur as (
-        select coalesce(max(sequence), 0) as v from eventstore.events where stream = ${stream}
-      ), ins as (
-        insert into eventstore.events (stream, sequence, type, data, metadata, created_at)
-        select ${stream}, cur.v + e.ord, e.ev->>'type', e.ev->'data', e.ev->'metadata',
-               date_trunc('milliseconds', statement_timestamp())
-        from cur, jsonb_array_elements(${payload}::jsonb) with ordinality as e(ev, ord)
-        where ${expected}::int is null or cur.v = ${expected}::int
-        returning sequence, transaction_id::text, global_seq::text, created_at
-      )
-      select cur.v::int as current, ins.* from cur left join ins on true order by ins.sequence`;
+      select * from eventstore.append(${stream}, ${payload}::jsonb, ${expected}::int) order by sequence`;
     const hook = this.options.beforeCommit;
     if (!hook) return (await statement.execute(this.db)).rows;
     return this.db.transaction().execute(async (trx) => {
