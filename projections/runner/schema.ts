@@ -1,0 +1,48 @@
+import { sql, type Kysely, type Migration } from 'kysely';
+import { migrate } from '../../libs/database/src/index.js';
+import type { Projection } from './projection.js';
+
+/** Every read model lives in this PostgreSQL schema, next to `eventstore`. */
+export const PROJECTIONS_SCHEMA = 'projections';
+
+/**
+ * One row per projection: the position of the last event it reduced, written in the same
+ * transaction as the rows that event changed.
+ */
+export const CHECKPOINTS_TABLE = `${PROJECTIONS_SCHEMA}.projection_checkpoints`;
+
+/** History table of the runner's own migrations (the checkpoint table). */
+export const PROJECTION_RUNNER_HISTORY = 'projection_runner';
+
+export const projectionRunnerMigrations: Record<string, Migration> = {
+  '0001_checkpoints': {
+    async up(db) {
+      await sql`create schema if not exists projections`.execute(db);
+      await sql`
+        create table projections.projection_checkpoints (
+          name text primary key,
+          position text not null,
+          updated_at timestamptz not null default now()
+        )`.execute(db);
+    },
+    async down(db) {
+      await sql`drop table projections.projection_checkpoints`.execute(db);
+    },
+  },
+};
+
+/** The schemas a projection needs, by history table: the runner's, then its own. */
+export function projectionSchemas(...projections: Projection[]): Record<string, Record<string, Migration>> {
+  const schemas: Record<string, Record<string, Migration>> = { [PROJECTION_RUNNER_HISTORY]: projectionRunnerMigrations };
+  for (const p of projections) schemas[p.historyTable] = p.migrations;
+  return schemas;
+}
+
+/** Applies the checkpoint table's and the projections' migrations; returns what was applied. */
+export async function migrateProjections(db: Kysely<any>, ...projections: Projection[]): Promise<string[]> {
+  const applied: string[] = [];
+  for (const [history, migrations] of Object.entries(projectionSchemas(...projections))) {
+    applied.push(...(await migrate(db, history, migrations)).map((name) => `${history}/${name}`));
+  }
+  return applied;
+}

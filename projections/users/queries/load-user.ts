@@ -1,0 +1,41 @@
+import { sql, type Kysely } from 'kysely';
+import { hasPermission, type Caller } from '../../../libs/auth/src/caller.js';
+import { invalidArgument, notFound, permissionDenied } from '../../../libs/errors/src/index.js';
+import { USER_TABLES, type UserTables } from '../schema.js';
+import type { UserRow } from '../user-view.js';
+
+export interface LoadedUser extends UserRow {
+  /** The user's READY factor types, read in the same statement as the row (so they match its sequence). */
+  auth_method_types: string[];
+}
+
+/**
+ * The read side's check, in the commands' order: an empty id is InvalidArgument, an unknown
+ * user NotFound, then the caller must be the user or hold `user.read` on the user's
+ * organization. Unlike ZITADEL (which checks the caller's own org for
+ * ListAuthenticationMethodTypes), the user's org decides, as for the commands.
+ */
+export async function loadUserForCaller(
+  db: Kysely<any>,
+  userId: string,
+  caller: Caller,
+  missingIdErrorId: string,
+  tables: UserTables = USER_TABLES,
+): Promise<LoadedUser> {
+  if (!userId) throw invalidArgument(missingIdErrorId, 'Errors.User.UserIDMissing');
+  const row = (await db
+    .selectFrom(`${tables.users} as u`)
+    .selectAll('u')
+    .select(
+      sql<string[]>`coalesce((select array_agg(m.method_type) from ${sql.table(tables.authMethods)} m where m.user_id = u.id), '{}')`.as(
+        'auth_method_types',
+      ),
+    )
+    .where('u.id', '=', userId)
+    .executeTakeFirst()) as LoadedUser | undefined;
+  if (!row) throw notFound('QUERY-Dfbg2', 'Errors.User.NotFound');
+  if (caller.userId !== userId && !hasPermission(caller, 'user.read', row.org_id)) {
+    throw permissionDenied('AUTH-AWfge', 'Errors.Permission.Denied');
+  }
+  return row;
+}

@@ -1,0 +1,142 @@
+import type { Transaction } from 'kysely';
+import type { RecordedEvent } from '../../libs/eventstore/src/index.js';
+import {
+  UserEventType,
+  userIdOfStream,
+  type UserEvent,
+} from '../../libs/user/src/events.js';
+import type { Projection, Reducer } from '../runner/index.js';
+import { USER_PROJECTION_HISTORY, USER_TABLES, userProjectionMigrations, type UserTables } from './schema.js';
+import { AuthMethodType } from './user-view.js';
+
+export const USER_PROJECTION_NAME = 'users';
+
+type DataOf<T extends UserEvent['type']> = Extract<UserEvent, { type: T }>['data'];
+const dataOf = <T extends UserEvent['type']>(event: RecordedEvent, _type: T) => event.data as unknown as DataOf<T>;
+
+function userIdOf(event: RecordedEvent): string {
+  const userId = userIdOfStream(event.stream);
+  if (!userId) throw new Error(`event ${event.id} of type ${event.type} is on stream ${event.stream}, not on a user stream`);
+  return userId;
+}
+
+/**
+ * The user read model's reducers (tables `users` and `user_auth_methods`). Every user event
+ * moves the user's `sequence` and `change_date` (details on read); the ones that change what
+ * is shown also change their columns, in the same guarded UPDATE. The guard
+ * (`sequence < event.sequence`) makes every reducer idempotent: an event already reduced for
+ * the user, or one for a user the table does not hold, changes nothing.
+ */
+export function createUserProjection(tables: UserTables = USER_TABLES, name = USER_PROJECTION_NAME): Projection {
+  /** Moves the user's details to this event and sets `columns`; false when the event was already reduced. */
+  async function touch(trx: Transaction<any>, event: RecordedEvent, columns: Record<string, unknown> = {}): Promise<boolean> {
+    const row = await trx
+      .updateTable(tables.users)
+      .set({ ...columns, sequence: event.sequence, change_date: event.createdAt })
+      .where('id', '=', userIdOf(event))
+      .where('sequence', '<', event.sequence)
+      .returning('id')
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  const humanAdded: Reducer = async (trx, event) => {
+    const data = dataOf(event, UserEventType.HumanAdded);
+    await trx
+      .insertInto(tables.users)
+      .values({
+        id: userIdOf(event),
+        org_id: data.orgId,
+        username: data.username,
+        kind: 'human',
+        state: 'active',
+        given_name: data.profile.givenName,
+        family_name: data.profile.familyName,
+        display_name: data.profile.displayName,
+        nick_name: data.profile.nickName ?? null,
+        preferred_language: data.profile.preferredLanguage ?? null,
+        email: data.email,
+        email_verified: false,
+        otp_email: false,
+        sequence: event.sequence,
+        change_date: event.createdAt,
+        creation_date: event.createdAt,
+      })
+      .onConflict((oc) => oc.column('id').doNothing())
+      .execute();
+  };
+
+  const machineAdded: Reducer = async (trx, event) => {
+    const data = dataOf(event, UserEventType.MachineAdded);
+    await trx
+      .insertInto(tables.users)
+      .values({
+        id: userIdOf(event),
+        org_id: data.orgId,
+        username: data.username,
+        kind: 'machine',
+        state: 'active',
+        machine_name: data.name,
+        machine_description: data.description ?? null,
+        email_verified: false,
+        otp_email: false,
+        sequence: event.sequence,
+        change_date: event.createdAt,
+        creation_date: event.createdAt,
+      })
+      .onConflict((oc) => oc.column('id').doNothing())
+      .execute();
+  };
+
+  const otpEmailAdded: Reducer = async (trx, event) => {
+    if (!(await touch(trx, event, { otp_email: true }))) return;
+    const method = { user_id: userIdOf(event), method_type: AuthMethodType.OtpEmail, sequence: event.sequence, change_date: event.createdAt };
+    await trx
+      .insertInto(tables.authMethods)
+      .values(method)
+      .onConflict((oc) => oc.columns(['user_id', 'method_type']).doUpdateSet({ sequence: method.sequence, change_date: method.change_date }))
+      .execute();
+  };
+
+  const otpEmailRemoved: Reducer = async (trx, event) => {
+    if (!(await touch(trx, event, { otp_email: false }))) return;
+    await trx
+      .deleteFrom(tables.authMethods)
+      .where('user_id', '=', userIdOf(event))
+      .where('method_type', '=', AuthMethodType.OtpEmail)
+      .execute();
+  };
+
+  const reducers: Record<string, Reducer> = {};
+  // Every user event, also the ones that change nothing shown, moves the details.
+  for (const type of Object.values(UserEventType)) {
+    reducers[type] = async (trx, event) => {
+      await touch(trx, event);
+    };
+  }
+  Object.assign(reducers, {
+    [UserEventType.HumanAdded]: humanAdded,
+    [UserEventType.MachineAdded]: machineAdded,
+    [UserEventType.EmailChanged]: async (trx, event) => {
+      const data = dataOf(event, UserEventType.EmailChanged);
+      await touch(trx, event, { email: data.email, email_verified: false });
+    },
+    [UserEventType.EmailVerified]: async (trx, event) => {
+      const data = dataOf(event, UserEventType.EmailVerified);
+      await touch(trx, event, { email: data.email, email_verified: true });
+    },
+    [UserEventType.OtpEmailAdded]: otpEmailAdded,
+    [UserEventType.OtpEmailRemoved]: otpEmailRemoved,
+    [UserEventType.Locked]: async (trx, event) => {
+      await touch(trx, event, { state: 'locked' });
+    },
+    [UserEventType.Unlocked]: async (trx, event) => {
+      await touch(trx, event, { state: 'active' });
+    },
+  } satisfies Record<string, Reducer>);
+
+  return { name, historyTable: USER_PROJECTION_HISTORY, migrations: userProjectionMigrations, reducers };
+}
+
+/** The user read model as the server runs it. */
+export const userProjection: Projection = createUserProjection();

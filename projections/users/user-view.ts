@@ -1,0 +1,121 @@
+import type { ObjectDetails } from '../../libs/user/src/object-details.js';
+
+/** Factor types as ZITADEL's AuthenticationMethodType names them, without the prefix. */
+export const AuthMethodType = {
+  Password: 'PASSWORD',
+  Passkey: 'PASSKEY',
+  Idp: 'IDP',
+  Totp: 'TOTP',
+  U2f: 'U2F',
+  OtpSms: 'OTP_SMS',
+  OtpEmail: 'OTP_EMAIL',
+} as const;
+export type AuthMethodType = (typeof AuthMethodType)[keyof typeof AuthMethodType];
+
+/** The enum's order: the order of ListAuthenticationMethodTypes' answer. */
+const AUTH_METHOD_ORDER: readonly string[] = Object.values(AuthMethodType);
+
+export function compareAuthMethodTypes(a: string, b: string): number {
+  const rank = (t: string) => {
+    const i = AUTH_METHOD_ORDER.indexOf(t);
+    return i < 0 ? AUTH_METHOD_ORDER.length : i;
+  };
+  return rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+/** A row of projections.users, as the database returns it. */
+export interface UserRow {
+  id: string;
+  org_id: string;
+  username: string;
+  kind: string;
+  state: string;
+  given_name: string | null;
+  family_name: string | null;
+  display_name: string | null;
+  nick_name: string | null;
+  preferred_language: string | null;
+  email: string | null;
+  email_verified: boolean;
+  otp_email: boolean;
+  machine_name: string | null;
+  machine_description: string | null;
+  sequence: number;
+  change_date: Date;
+  creation_date: Date;
+}
+
+/** The user as the read model shows it. Absent values are left out. */
+export interface ProjectedUser {
+  id: string;
+  /** The organization that owns the user (resource owner). */
+  orgId: string;
+  username: string;
+  kind: 'human' | 'machine';
+  state: 'active' | 'locked';
+  givenName?: string;
+  familyName?: string;
+  displayName?: string;
+  nickName?: string;
+  preferredLanguage?: string;
+  /** The current address, verified or not (humans). */
+  email?: string;
+  emailVerified: boolean;
+  /** OTP Email is set up (a READY factor). */
+  otpEmail: boolean;
+  machineName?: string;
+  machineDescription?: string;
+  /** Sequence of the last event reduced for the user. */
+  sequence: number;
+  /** Time of the last event reduced for the user. */
+  changeDate: Date;
+  creationDate: Date;
+}
+
+/** GetUserByID: details on read come from the last event reduced for the user. */
+export interface UserView {
+  details: ObjectDetails;
+  user: ProjectedUser;
+}
+
+/** zitadel.object.v2.ListDetails in domain terms. */
+export interface ListDetails {
+  totalResult: number;
+  /** The sequence of the last event reduced for the user (see docs in list-auth-method-types.query.ts). */
+  processedSequence: number;
+  timestamp: Date;
+}
+
+export interface AuthMethodTypesView {
+  details: ListDetails;
+  /** READY factors, e.g. 'OTP_EMAIL', in AuthenticationMethodType order. */
+  types: string[];
+}
+
+export function toProjectedUser(row: UserRow): ProjectedUser {
+  const optional = (key: keyof ProjectedUser, value: string | null) => (value === null ? {} : { [key]: value });
+  return {
+    id: row.id,
+    orgId: row.org_id,
+    username: row.username,
+    kind: row.kind as ProjectedUser['kind'],
+    state: row.state as ProjectedUser['state'],
+    ...optional('givenName', row.given_name),
+    ...optional('familyName', row.family_name),
+    ...optional('displayName', row.display_name),
+    ...optional('nickName', row.nick_name),
+    ...optional('preferredLanguage', row.preferred_language),
+    ...optional('email', row.email),
+    emailVerified: row.email_verified,
+    otpEmail: row.otp_email,
+    ...optional('machineName', row.machine_name),
+    ...optional('machineDescription', row.machine_description),
+    sequence: Number(row.sequence),
+    changeDate: row.change_date,
+    creationDate: row.creation_date,
+  };
+}
+
+export function detailsOf(row: UserRow): ObjectDetails {
+  return { sequence: Number(row.sequence), changeDate: row.change_date, resourceOwner: row.org_id };
+}
