@@ -32,10 +32,22 @@ const en: Record<string, string> = {
   'Errors.User.MFA.OTP.NotReady': "Multifactor OTP (OneTimePassword) isn't ready",
   'Errors.User.MFA.OTP.NotExisting': "Multifactor OTP (OneTimePassword) doesn't exist",
   'Errors.User.MFA.OTP.SendLimit': 'Too many codes sent, please wait before asking for another one',
+  'Errors.Org.Invalid': 'Organisation is invalid',
+  'Errors.Org.AlreadyExists': 'Organisation already exists',
+  'Errors.User.Username.Invalid': 'Username is invalid',
+  'Errors.User.Machine.Invalid': 'Machine user is invalid',
+  'Errors.User.Role.Invalid': 'Role is invalid',
+  'Errors.User.NotMachine': 'The user is not a machine user',
+  'Errors.Token.Expiration.Invalid': 'Expiration date is invalid',
+  'Errors.Token.KeysUnavailable': "The token issuer's keys are unavailable",
   'Errors.Org.NotFound': 'Organisation not found',
   'Errors.Session.NotFound': 'Session does not exist',
   'Errors.Session.Terminated': 'Session already terminated',
   'Errors.Session.Token.Invalid': 'Session token is invalid',
+  'Errors.Session.Expired': 'Session is expired',
+  'Errors.Session.UserChangeNotPossible': 'User change not possible',
+  'Errors.Session.Lifetime.Invalid': 'Session lifetime must be longer than zero',
+  'Errors.Session.Unimplemented': 'This check or challenge is not implemented by this service',
 };
 
 export function translate(key: string): string {
