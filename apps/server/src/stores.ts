@@ -8,6 +8,7 @@ import {
   PostgresEventStore,
   type EventStore,
 } from '../../../libs/eventstore/src/index.js';
+import { userProjectionSchemas } from '../../../projections/users/user-projection.module.js';
 import type { Config } from './config.js';
 
 /** Server PostgreSQL when DATABASE_URL is set, else the embedded PGlite in DATA_DIR. */
@@ -23,9 +24,12 @@ export function openEventStore(config: Pick<Config, 'EVENTSTORE' | 'EVENTSTORE_C
     : new PostgresEventStore(database);
 }
 
-/** Every schema the process needs in PostgreSQL, by history table; read models add theirs. */
+/** Every schema the process needs in PostgreSQL, by history table: the event store's (unless events live in EventStoreDB) and the read models'. */
 export function sqlSchemas(config: Pick<Config, 'EVENTSTORE'>): Record<string, Record<string, Migration>> {
-  return config.EVENTSTORE === 'postgres' ? { [EVENT_STORE_HISTORY]: eventStoreMigrations } : {};
+  return {
+    ...(config.EVENTSTORE === 'postgres' ? { [EVENT_STORE_HISTORY]: eventStoreMigrations } : {}),
+    ...userProjectionSchemas,
+  };
 }
 
 export async function migrateAll(database: SqlDatabase, schemas: Record<string, Record<string, Migration>>): Promise<string[]> {

@@ -1,0 +1,154 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
+import type { HandlerContext } from '@connectrpc/connect';
+import { timestampFromDate } from '@bufbuild/protobuf/wkt';
+import type { MessageInitShape } from '@bufbuild/protobuf';
+import type { DetailsSchema } from '@zitadel/proto/zitadel/object/v2/object_pb.js';
+import type { SetHumanEmail } from '@zitadel/proto/zitadel/user/v2/email_pb.js';
+import {
+  AddHumanUserCommand,
+  AddOtpEmailCommand,
+  RemoveOtpEmailCommand,
+  SetEmailCommand,
+  VerifyEmailCommand,
+  type EmailVerification,
+  type ObjectDetails,
+} from '../../user/src/index.js';
+import { UserState as ProtoUserState } from '@zitadel/proto/zitadel/user/v2/user_pb.js';
+import { AuthenticationMethodType } from '@zitadel/proto/zitadel/user/v2/user_service_pb.js';
+import { GetUserByIdQuery } from '../../../projections/users/queries/get-user-by-id.query.js';
+import { ListAuthMethodTypesQuery } from '../../../projections/users/queries/list-auth-method-types.query.js';
+import type { ProjectedUser } from '../../../projections/users/user-view.js';
+import { callerOf } from './transport/caller-context.js';
+import type { UserServiceImpl } from './transport/tokens.js';
+
+/** Domain details → zitadel.object.v2.Details (uint64 sequence, Timestamp change date). */
+export function toDetails(details: ObjectDetails): MessageInitShape<typeof DetailsSchema> {
+  return {
+    sequence: BigInt(details.sequence),
+    changeDate: timestampFromDate(details.changeDate),
+    resourceOwner: details.resourceOwner,
+  };
+}
+
+/** The proto's verification oneof; unset means "send a code", as in ZITADEL. */
+export function toEmailVerification(verification: SetHumanEmail['verification']): EmailVerification {
+  switch (verification.case) {
+    case 'returnCode':
+      return { kind: 'return' };
+    case 'isVerified':
+      return verification.value ? { kind: 'verified' } : { kind: 'send' };
+    case 'sendCode':
+      return verification.value.urlTemplate ? { kind: 'send', urlTemplate: verification.value.urlTemplate } : { kind: 'send' };
+    default:
+      return { kind: 'send' };
+  }
+}
+
+/** The read model's user → zitadel.user.v2.User (human or machine). */
+function toProtoUser(user: ProjectedUser, details: ObjectDetails) {
+  const common = {
+    userId: user.id,
+    details: toDetails(details),
+    state: user.state === 'locked' ? ProtoUserState.LOCKED : ProtoUserState.ACTIVE,
+    username: user.username,
+    loginNames: [user.username],
+    preferredLoginName: user.username,
+  };
+  if (user.kind === 'machine') {
+    return { ...common, type: { case: 'machine' as const, value: { name: user.machineName ?? '', description: user.machineDescription ?? '' } } };
+  }
+  return {
+    ...common,
+    type: {
+      case: 'human' as const,
+      value: {
+        profile: {
+          givenName: user.givenName ?? '',
+          familyName: user.familyName ?? '',
+          ...(user.nickName ? { nickName: user.nickName } : {}),
+          ...(user.displayName ? { displayName: user.displayName } : {}),
+          ...(user.preferredLanguage ? { preferredLanguage: user.preferredLanguage } : {}),
+        },
+        email: { email: user.email ?? '', isVerified: user.emailVerified },
+      },
+    },
+  };
+}
+
+const context = (ctx: HandlerContext) => ({ caller: callerOf(ctx), correlationId: ctx.requestHeader.get('x-correlation-id') ?? undefined });
+
+/**
+ * zitadel.user.v2.UserService: each method turns the request into a command or query on the
+ * buses and the result into the response. Everything else lives in the handlers.
+ */
+@Injectable()
+export class UserServiceImplementation {
+  constructor(
+    @Inject(CommandBus) private readonly commands: CommandBus,
+    @Inject(QueryBus) private readonly queries: QueryBus,
+  ) {}
+
+  readonly impl: UserServiceImpl = {
+    addHumanUser: async (req, ctx) => {
+      const org = req.organization?.org;
+      const result = await this.commands.execute(
+        new AddHumanUserCommand({
+          ...context(ctx),
+          ...(req.userId ? { userId: req.userId } : {}),
+          ...(req.username ? { username: req.username } : {}),
+          ...(org?.case === 'orgId' ? { orgId: org.value } : {}),
+          profile: {
+            givenName: req.profile?.givenName ?? '',
+            familyName: req.profile?.familyName ?? '',
+            ...(req.profile?.displayName ? { displayName: req.profile.displayName } : {}),
+            ...(req.profile?.nickName ? { nickName: req.profile.nickName } : {}),
+            ...(req.profile?.preferredLanguage ? { preferredLanguage: req.profile.preferredLanguage } : {}),
+          },
+          email: req.email?.email ?? '',
+          verification: toEmailVerification(req.email?.verification ?? { case: undefined }),
+        }),
+      );
+      return { userId: result.userId, details: toDetails(result.details), ...(result.emailCode ? { emailCode: result.emailCode } : {}) };
+    },
+
+    setEmail: async (req, ctx) => {
+      const result = await this.commands.execute(
+        new SetEmailCommand({ ...context(ctx), userId: req.userId, email: req.email, verification: toEmailVerification(req.verification) }),
+      );
+      return { details: toDetails(result.details), ...(result.verificationCode ? { verificationCode: result.verificationCode } : {}) };
+    },
+
+    verifyEmail: async (req, ctx) => {
+      const details = await this.commands.execute(new VerifyEmailCommand({ ...context(ctx), userId: req.userId, code: req.verificationCode }));
+      return { details: toDetails(details) };
+    },
+
+    addOTPEmail: async (req, ctx) => {
+      const details = await this.commands.execute(new AddOtpEmailCommand({ ...context(ctx), userId: req.userId }));
+      return { details: toDetails(details) };
+    },
+
+    removeOTPEmail: async (req, ctx) => {
+      const details = await this.commands.execute(new RemoveOtpEmailCommand({ ...context(ctx), userId: req.userId }));
+      return { details: toDetails(details) };
+    },
+
+    getUserByID: async (req, ctx) => {
+      const view = await this.queries.execute(new GetUserByIdQuery({ userId: req.userId, caller: callerOf(ctx) }));
+      return { details: toDetails(view.details), user: toProtoUser(view.user, view.details) };
+    },
+
+    listAuthenticationMethodTypes: async (req, ctx) => {
+      const view = await this.queries.execute(new ListAuthMethodTypesQuery({ userId: req.userId, caller: callerOf(ctx) }));
+      return {
+        details: {
+          totalResult: BigInt(view.details.totalResult),
+          processedSequence: BigInt(view.details.processedSequence),
+          timestamp: timestampFromDate(view.details.timestamp),
+        },
+        authMethodTypes: view.types.map((type) => AuthenticationMethodType[type as keyof typeof AuthenticationMethodType]),
+      };
+    },
+  };
+}

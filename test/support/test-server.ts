@@ -1,0 +1,67 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createScratchDatabase } from '../../libs/database/src/testing/scratch-database.js';
+import { createLogger } from '../../libs/logging/src/pino-logger.js';
+import { loadConfig } from '../../apps/server/src/config.js';
+import { startServer, type RunningServer } from '../../apps/server/src/server.js';
+
+export type StoreKind = 'pglite' | 'server';
+
+export interface TestServer {
+  url: string;
+  dataDir: string;
+  adminToken: string;
+  server: RunningServer;
+  stop(): Promise<void>;
+}
+
+/**
+ * The real server (startServer, as main.ts runs it) on port 0 with a fresh data directory:
+ * on embedded PGlite, or on a scratch database of the server in DATABASE_URL.
+ */
+export async function startTestServer(kind: StoreKind, env: Record<string, string> = {}): Promise<TestServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'e2e-'));
+  const scratch = kind === 'server' ? await createScratchDatabase('e2e') : undefined;
+  const config = loadConfig({
+    PORT: '0',
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'silent',
+    ...(scratch ? { DATABASE_URL: scratch.url, ENCRYPTION_KEY: Buffer.alloc(32, 8).toString('base64') } : {}),
+    ...env,
+  });
+  const server = await startServer(config, createLogger('silent'));
+  const adminToken = readFileSync(join(dataDir, 'admin.pat'), 'utf8').trim();
+  return {
+    url: server.url,
+    dataDir,
+    adminToken,
+    server,
+    async stop() {
+      await server.close();
+      await scratch?.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export const storeKinds = (): StoreKind[] => (process.env.DATABASE_URL ? ['pglite', 'server'] : ['pglite']);
+
+/** A small REST client: JSON in, status and JSON out. */
+export function restClient(baseUrl: string) {
+  return async function call(method: string, path: string, token?: string, body?: unknown) {
+    const res = await fetch(`${baseUrl}${path}`, {
+      method,
+      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await res.text();
+    let json: any;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = { unparsed: text };
+    }
+    return { status: res.status, body: json };
+  };
+}
