@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { INestApplication } from '@nestjs/common';
-import type { AddressInfo } from 'node:net';
+import { serveOnOnePort, type ServingApp } from '../../../libs/api/src/transport/nest-transport.js';
 import { createLogger, PinoNestLogger, type Logger } from '../../../libs/logging/src/pino-logger.js';
 import { AppModule } from './app.module.js';
 import type { Config } from './config.js';
@@ -15,12 +15,15 @@ export interface RunningServer {
 }
 
 /**
- * Opens the stores, migrates, and listens. Used by main.ts and by end-to-end tests, so both
- * run exactly the same start-up.
+ * Opens the stores, migrates, and listens on one port for REST, gRPC (h2c), Connect, gRPC-Web
+ * and the health routes. Used by main.ts and by end-to-end tests, so both run exactly the same
+ * start-up. The service implementations and the Authenticator come from the Nest container
+ * (USER_SERVICE_IMPL, SESSION_SERVICE_IMPL, AUTHENTICATOR), each optional.
  */
 export async function startServer(config: Config, logger: Logger = createLogger(config.LOG_LEVEL)): Promise<RunningServer> {
   const database = await openSqlDatabase(config);
   let app: INestApplication | undefined;
+  let serving: ServingApp;
   try {
     const applied = await migrateAll(database, sqlSchemas(config));
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
@@ -29,15 +32,13 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       logger: new PinoNestLogger(logger),
       abortOnError: false,
     });
-    await app.listen(config.PORT, '0.0.0.0');
+    serving = await serveOnOnePort(app, { port: config.PORT, host: '0.0.0.0', logger });
   } catch (err) {
     if (app) await app.close().catch(() => undefined);
     else await database.close().catch(() => undefined);
     throw err;
   }
-  const { port } = app.getHttpServer().address() as AddressInfo;
-  const url = `http://127.0.0.1:${port}`;
+  const { port, url } = serving;
   logger.info({ port, store: config.EVENTSTORE, database: database.kind }, `listening on ${url}`);
-  const running = app;
-  return { app: running, url, logger, close: () => running.close() };
+  return { app, url, logger, close: () => serving.close() };
 }

@@ -1,0 +1,70 @@
+import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
+import { ErrorDetailSchema } from '@zitadel/proto/zitadel/message_pb.js';
+import type { Authenticator } from '../../../auth/src/authenticator.js';
+import { isDomainError, unauthenticated } from '../../../errors/src/domain-error.js';
+import type { Logger } from '../../../logging/src/pino-logger.js';
+import { callerKey } from './caller-context.js';
+import { codeOfKind } from './status-codes.js';
+import { validateMessage } from './validation.js';
+
+/**
+ * Outermost: turns what a call throws into what goes on the wire.
+ * - DomainError → ConnectError("<text> (<id>)", code) with one zitadel.v1.ErrorDetail {id, message},
+ *   as ZITADEL's ZITADELToConnectError does.
+ * - ConnectError (validation, Unimplemented, protocol errors) → unchanged.
+ * - anything else is a bug: logged with its stack, answered as Internal "Internal error"
+ *   with nothing of the original message.
+ */
+export function errorConversion(logger: Logger): Interceptor {
+  return (next) => async (req) => {
+    try {
+      return await next(req);
+    } catch (err) {
+      throw toConnectError(err, `${req.service.typeName}/${req.method.name}`, logger);
+    }
+  };
+}
+
+export function toConnectError(err: unknown, procedure: string, logger: Logger): ConnectError {
+  if (isDomainError(err)) {
+    const code = codeOfKind[err.kind] ?? Code.Internal;
+    if (code === Code.Internal) logger.error({ err, procedure, errorId: err.id }, 'internal error');
+    return new ConnectError(err.statusMessage, code, undefined, [{ desc: ErrorDetailSchema, value: { id: err.id, message: err.message } }]);
+  }
+  if (err instanceof ConnectError) return err;
+  logger.error({ err, procedure }, 'unhandled error in a service method');
+  return new ConnectError('Internal error', Code.Internal);
+}
+
+/**
+ * Every call needs `Authorization: Bearer ...`: the Authenticator turns the header into the
+ * Caller (or throws Unauthenticated), and the Caller goes into the context under callerKey.
+ * Without an Authenticator every call is Unauthenticated.
+ */
+export function authentication(authenticator: Authenticator | undefined): Interceptor {
+  const authn = authenticator ?? noAuthenticator;
+  return (next) => async (req) => {
+    const caller = await authn.authenticate(req.header.get('authorization') ?? undefined);
+    req.contextValues.set(callerKey, caller);
+    return next(req);
+  };
+}
+
+/** Used until an AuthModule provides AUTHENTICATOR: nobody gets in. */
+export const noAuthenticator: Authenticator = {
+  async authenticate(authorization) {
+    throw authorization ? unauthenticated('AUTH-7fs1e', 'Errors.Token.Invalid') : unauthenticated('AUTH-7fs1e', 'Errors.Token.Missing');
+  },
+};
+
+/**
+ * Checks the request against the descriptors' validate.rules (PGV). A violation is a plain
+ * InvalidArgument with the validator's text and no ErrorDetail, as ZITADEL's ValidationHandler.
+ */
+export const validation: Interceptor = (next) => async (req) => {
+  if (!req.stream) {
+    const violation = validateMessage(req.method.input, req.message);
+    if (violation) throw new ConnectError(violation, Code.InvalidArgument);
+  }
+  return next(req);
+};

@@ -1,0 +1,88 @@
+import type { Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { INestApplication, INestApplicationContext } from '@nestjs/common';
+import { expressConnectMiddleware } from '@connectrpc/connect-express';
+import { connectNodeAdapter } from '@connectrpc/connect-node';
+import { AUTHENTICATOR, type Authenticator } from '../../../auth/src/authenticator.js';
+import type { Logger } from '../../../logging/src/pino-logger.js';
+import { OnePortServer } from './one-port-server.js';
+import { Code } from '@connectrpc/connect';
+import { createRestGateway, writeStatus } from './rest-gateway.js';
+import { createRoutes, READ_MAX_BYTES, SERVED_SERVICES, type Routes, type TransportDependencies } from './routes.js';
+import { SESSION_SERVICE_IMPL, USER_SERVICE_IMPL, type SessionServiceImpl, type UserServiceImpl } from './tokens.js';
+
+/** A provider if some module provides the token, else undefined. */
+export function optionalProvider<T>(app: INestApplicationContext, token: symbol): T | undefined {
+  try {
+    return app.get<T>(token, { strict: false });
+  } catch {
+    return undefined;
+  }
+}
+
+/** The service implementations and the Authenticator, from the Nest container (each optional). */
+export function transportDependenciesFrom(app: INestApplicationContext, logger: Logger): TransportDependencies {
+  return {
+    userService: optionalProvider<UserServiceImpl>(app, USER_SERVICE_IMPL),
+    sessionService: optionalProvider<SessionServiceImpl>(app, SESSION_SERVICE_IMPL),
+    authenticator: optionalProvider<Authenticator>(app, AUTHENTICATOR),
+    logger,
+  };
+}
+
+export interface MountedTransport {
+  routes: Routes;
+  /** For the h2c side of the one-port server: gRPC, Connect and gRPC-Web over HTTP/2. */
+  http2Handler: ReturnType<typeof connectNodeAdapter>;
+}
+
+/**
+ * Puts Connect + gRPC-Web (HTTP/1.1) and the REST gateway in front of the Nest routes. Must run
+ * before `app.init()`: middleware added later would come after Nest's 404 handler, and Nest's
+ * JSON body parser (added by init) would come first and eat the bodies.
+ */
+export function mountTransport(app: INestApplication, deps: TransportDependencies): MountedTransport {
+  const wiring = { userService: !!deps.userService, sessionService: !!deps.sessionService, authenticator: !!deps.authenticator };
+  if (deps.authenticator) deps.logger.info(wiring, 'transport: services and authenticator resolved');
+  else deps.logger.warn(wiring, 'transport: no AUTHENTICATOR provided, every call will be Unauthenticated');
+  const routes = createRoutes(deps);
+  const gateway = createRestGateway({ routes, services: SERVED_SERVICES, logger: deps.logger });
+  app.use(expressConnectMiddleware({ routes, readMaxBytes: READ_MAX_BYTES }));
+  app.use(gateway);
+  // Over h2c the REST gateway answers too (as ZITADEL's does); the Nest routes are HTTP/1.1 only.
+  const http2Handler = connectNodeAdapter({
+    routes,
+    readMaxBytes: READ_MAX_BYTES,
+    fallback: (req, res) => gateway(req, res, () => writeStatus(res, 404, Code.NotFound, 'Not Found')),
+  });
+  return { routes, http2Handler };
+}
+
+export interface ServingApp {
+  url: string;
+  port: number;
+  server: OnePortServer;
+  /** Stops the port gracefully, then closes the Nest app (its shutdown hooks close the stores). */
+  close(): Promise<void>;
+}
+
+/**
+ * The whole start: resolve the services and the Authenticator from the container, mount the
+ * transport, init the app, and listen on one port for REST, gRPC, Connect, gRPC-Web, and the
+ * app's own HTTP routes (/healthz, /readyz).
+ */
+export async function serveOnOnePort(app: INestApplication, options: { port: number; host: string; logger: Logger }): Promise<ServingApp> {
+  const mounted = mountTransport(app, transportDependenciesFrom(app, options.logger));
+  await app.init();
+  const server = new OnePortServer({ http1: app.getHttpServer() as HttpServer, http2Handler: mounted.http2Handler, logger: options.logger });
+  const { port }: AddressInfo = await server.listen(options.port, options.host);
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    server,
+    async close() {
+      await server.close();
+      await app.close();
+    },
+  };
+}

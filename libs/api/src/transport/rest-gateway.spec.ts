@@ -1,0 +1,187 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { request } from 'node:http';
+import { SessionService } from '@zitadel/proto/zitadel/session/v2/session_service_pb.js';
+import { UserService } from '@zitadel/proto/zitadel/user/v2/user_service_pb.js';
+import { restRoutesOf } from './rest-gateway.js';
+import { CHANGE_DATE, stubServices } from './testing/stub-services.js';
+import { GOOD_TOKEN, STUB_CALLER, startTestServer, stubAuthenticator, type TestServer } from './testing/test-server.js';
+
+describe('REST routes from the descriptors', () => {
+  const routes = restRoutesOf([UserService, SessionService]);
+  const find = (name: string) => routes.find((r) => r.method.name === name)!;
+
+  it('reads verb, path template, body and ZITADEL success code from the options', () => {
+    expect(find('AddOTPEmail')).toMatchObject({ verb: 'POST', template: '/v2/users/{user_id}/otp_email', body: '*', successCode: 200, pathFields: [['user_id']] });
+    expect(find('RemoveOTPEmail')).toMatchObject({ verb: 'DELETE', template: '/v2/users/{user_id}/otp_email', body: '' });
+    expect(find('GetSession')).toMatchObject({ verb: 'GET', template: '/v2/sessions/{session_id}', body: '' });
+    expect(find('SetSession')).toMatchObject({ verb: 'PATCH', body: '*' });
+    expect(find('CreateSession').successCode).toBe(201);
+    // The descriptors of @zitadel/proto 1.3.1 say 200 for AddHumanUser (not 201).
+    expect(find('AddHumanUser').successCode).toBe(200);
+    // Methods without a google.api.http option (CreateUser, AddKey, ...) have no REST route.
+    expect(routes.find((r) => r.method.name === 'CreateUser')).toBeUndefined();
+  });
+});
+
+describe('REST gateway (grpc-gateway mapping) with test doubles for the Authenticator and the services', () => {
+  let server: TestServer;
+  const stubs = stubServices();
+  const auth = { authorization: `Bearer ${GOOD_TOKEN}` };
+
+  beforeAll(async () => {
+    server = await startTestServer({ userService: stubs.userService, sessionService: stubs.sessionService, authenticator: stubAuthenticator });
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  const call = async (method: string, path: string, body?: string, headers: Record<string, string> = auth) => {
+    const res = await fetch(`${server.url}${path}`, { method, headers: { 'content-type': 'application/json', ...headers }, body });
+    return { status: res.status, text: await res.text(), headers: res.headers };
+  };
+  const lastReceived = () => stubs.received[stubs.received.length - 1]!;
+
+  it('POST /v2/users/123/otp_email answers 200 with exactly the protojson body; the stub got the path id and the caller', async () => {
+    const res = await call('POST', '/v2/users/123/otp_email', '{}');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/json');
+    expect(res.text).toBe(`{"details":{"sequence":"7","changeDate":"${CHANGE_DATE}","resourceOwner":"org"}}`);
+    expect(lastReceived()).toMatchObject({ method: 'AddOTPEmail', request: { userId: '123' }, caller: STUB_CALLER });
+  });
+
+  it('accepts an empty body, ignores unknown JSON fields (as ZITADEL, protojson DiscardUnknown), and lets the path win over the body', async () => {
+    expect((await call('POST', '/v2/users/123/otp_email')).status).toBe(200);
+    const res = await call('POST', '/v2/users/123/otp_email', '{"userId":"999","user_id":"998","notAField":{"x":1}}');
+    expect(res.status).toBe(200);
+    expect(lastReceived().request.userId).toBe('123');
+  });
+
+  it('GET maps query parameters (proto or JSON names, nested with dots) and path parameters to the request', async () => {
+    const res = await call('GET', '/v2/users/u%201/authentication_methods?domainQuery.includeWithoutDomain=true&domain_query.domain=example.com&unknown=1');
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.text)).toEqual({ details: { totalResult: '1' }, authMethodTypes: ['AUTHENTICATION_METHOD_TYPE_OTP_EMAIL'] });
+    expect(lastReceived().request).toMatchObject({ userId: 'u 1', domainQuery: { includeWithoutDomain: true, domain: 'example.com' } });
+
+    const session = await call('GET', '/v2/sessions/s-1?sessionToken=tok&session_id=ignored');
+    expect(session.status).toBe(200);
+    expect(JSON.parse(session.text)).toEqual({ session: { id: 's-1' } });
+    expect(lastReceived().request).toMatchObject({ sessionId: 's-1', sessionToken: 'tok' });
+  });
+
+  it("answers with the method's success code from ZITADEL's option (CreateSession → 201)", async () => {
+    const res = await call('POST', '/v2/sessions', '{}');
+    expect(res.status).toBe(201);
+    expect(JSON.parse(res.text)).toMatchObject({ sessionId: 'session-1', sessionToken: 'session-token' });
+  });
+
+  it.each([
+    ['not-ready', 400, 9, "Multifactor OTP (OneTimePassword) isn't ready", 'COMMAND-KLJ2d'],
+    ['exists', 409, 6, 'Multifactor OTP (OneTimePassword) is already set up', 'COMMAND-MKL2s'],
+    ['missing', 404, 5, 'Not found', 'COMMAND-4g3xq'],
+    ['denied', 403, 7, 'No matching permissions found', 'AUTH-AWfge'],
+    ['limited', 429, 8, 'Too many codes sent, please wait before asking for another one', 'COMMAND-stub8'],
+  ])('a DomainError from the stub (%s) becomes HTTP %i with code %i, "<text> (<id>)" and one ErrorDetail', async (userId, status, code, text, id) => {
+    const res = await call('POST', `/v2/users/${userId}/otp_email`, '{}');
+    expect(res.status).toBe(status);
+    expect(JSON.parse(res.text)).toEqual({
+      code,
+      message: `${text} (${id})`,
+      details: [{ '@type': 'type.googleapis.com/zitadel.v1.ErrorDetail', id, message: text }],
+    });
+  });
+
+  it('without a token, or with a bad one, answers 401 code 16', async () => {
+    const none = await call('POST', '/v2/users/123/otp_email', '{}', {});
+    expect(none.status).toBe(401);
+    expect(JSON.parse(none.text)).toMatchObject({ code: 16, message: 'Authorization header is missing (AUTH-7fs1e)' });
+    const bad = await call('POST', '/v2/users/123/otp_email', '{}', { authorization: 'Bearer nope' });
+    expect(bad.status).toBe(401);
+    expect(JSON.parse(bad.text)).toMatchObject({ code: 16, details: [{ id: 'AUTH-stub01' }] });
+    expect(bad.headers.get('www-authenticate')).toBe('Token is invalid (AUTH-stub01)');
+  });
+
+  it("a validation failure is 400 code 3 with PGV's message and no details", async () => {
+    const res = await call('POST', `/v2/users/${'x'.repeat(201)}/otp_email`, '{}');
+    expect(res.status).toBe(400);
+    expect(JSON.parse(res.text)).toEqual({
+      code: 3,
+      message: 'invalid AddOTPEmailRequest.UserId: value length must be between 1 and 200 runes, inclusive',
+      details: [],
+    });
+  });
+
+  it('unknown route → 404 code 5; known path with a wrong verb → 405 code 12', async () => {
+    const unknown = await call('GET', '/v2/nothing/here');
+    expect(unknown.status).toBe(404);
+    expect(JSON.parse(unknown.text)).toEqual({ code: 5, message: 'Not Found', details: [] });
+    const wrongVerb = await call('GET', '/v2/users/123/otp_email');
+    expect(wrongVerb.status).toBe(405);
+    expect(JSON.parse(wrongVerb.text)).toEqual({ code: 12, message: 'Method Not Allowed', details: [] });
+  });
+
+  it('leaves paths outside its prefix to the app (health stays, other paths get the app 404)', async () => {
+    const health = await call('GET', '/healthz', undefined, {});
+    expect(health.status).toBe(200);
+    expect(JSON.parse(health.text)).toEqual({ status: 'ok' });
+    expect((await call('GET', '/elsewhere')).status).toBe(404);
+  });
+
+  it('a body over 1 MiB → 413 code 8', async () => {
+    const big = JSON.stringify({ userId: 'x'.repeat(1024 * 1024) });
+    const res = await call('POST', '/v2/users/123/otp_email', big);
+    expect(res.status).toBe(413);
+    expect(JSON.parse(res.text)).toMatchObject({ code: 8, details: [] });
+  });
+
+  it('a chunked body (no Content-Length) over 1 MiB → 413 code 8 as well', async () => {
+    const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = request(`${server.url}/v2/users/123/otp_email`, { method: 'POST', headers: auth }, (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode!, text }));
+      });
+      req.on('error', reject);
+      const chunk = Buffer.alloc(64 * 1024, 'x');
+      for (let i = 0; i < 20; i++) req.write(chunk);
+      req.end();
+    });
+    expect(status).toBe(413);
+    expect(JSON.parse(text)).toMatchObject({ code: 8 });
+  });
+
+  it('malformed JSON or a wrong type → 400 code 3, without a stack', async () => {
+    const malformed = await call('POST', '/v2/users/123/otp_email', '{"userId":');
+    expect(malformed.status).toBe(400);
+    expect(JSON.parse(malformed.text)).toMatchObject({ code: 3, details: [] });
+    const wrongType = await call('POST', '/v2/sessions', '{"lifetime":true}');
+    expect(wrongType.status).toBe(400);
+    expect(JSON.parse(wrongType.text)).toMatchObject({ code: 3, details: [] });
+    const notObject = await call('POST', '/v2/sessions', '[1,2]');
+    expect(notObject.status).toBe(400);
+    const badBool = await call('GET', '/v2/users/1/authentication_methods?domainQuery.includeWithoutDomain=maybe');
+    expect(badBool.status).toBe(400);
+    for (const r of [malformed, wrongType, notObject, badBool]) expect(r.text).not.toMatch(/\n\s+at /);
+  });
+
+  it('a method the implementation leaves out answers 501 code 12', async () => {
+    const res = await call('DELETE', '/v2/users/1/otp_email');
+    expect(res.status).toBe(501);
+    expect(JSON.parse(res.text)).toEqual({ code: 12, message: 'zitadel.user.v2.UserService.RemoveOTPEmail is not implemented', details: [] });
+  });
+
+  it('routes overlapping templates as grpc-gateway does (the later declared method first)', async () => {
+    // POST /v2/users/{user_id}/passkeys/registration_link also matches /passkeys/{passkey_id}.
+    const res = await call('POST', '/v2/users/1/passkeys/registration_link', '{}');
+    expect(JSON.parse(res.text).message).toBe('zitadel.user.v2.UserService.CreatePasskeyRegistrationLink is not implemented');
+  });
+
+  it('a plain Error (a bug) → 500 "Internal error" with nothing of its message; the log has it', async () => {
+    const res = await call('POST', '/v2/users/bug/otp_email', '{}');
+    expect(res.status).toBe(500);
+    expect(JSON.parse(res.text)).toEqual({ code: 13, message: 'Internal error', details: [] });
+    expect(res.text).not.toContain('hunter2');
+    const logged = server.logs.find((l) => l.msg === 'unhandled error in a service method');
+    expect(logged).toMatchObject({ level: 'error', procedure: 'zitadel.user.v2.UserService/AddOTPEmail' });
+    expect(logged?.err?.stack).toContain('hunter2');
+  });
+});
