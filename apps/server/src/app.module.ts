@@ -1,4 +1,8 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { CqrsModule } from '@nestjs/cqrs';
+import { ApiModule } from '../../../libs/api/src/api.module.js';
+import { CryptoModule } from '../../../libs/crypto/src/crypto.module.js';
+import { AdminModule } from './admin/admin.module.js';
 import { HealthController } from './health.controller.js';
 import { InfrastructureModule, type Infrastructure } from './infrastructure.module.js';
 
@@ -13,7 +17,15 @@ export class AppModule {
   static forRoot(infrastructure: Infrastructure): DynamicModule {
     return {
       module: AppModule,
-      imports: [InfrastructureModule.forRoot(infrastructure)],
+      imports: [
+        InfrastructureModule.forRoot(infrastructure),
+        CqrsModule.forRoot(),
+        CryptoModule.forRoot({ ...(infrastructure.config.ENCRYPTION_KEY ? { key: infrastructure.config.ENCRYPTION_KEY } : {}), dataDir: infrastructure.config.DATA_DIR }),
+        // AUTHENTICATOR, the organization and machine-user commands, first-start setup, /admin/v1.
+        AdminModule,
+        // USER_SERVICE_IMPL: the user commands and the users read model.
+        ApiModule,
+      ],
       controllers: [HealthController],
     };
   }
