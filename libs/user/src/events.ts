@@ -43,6 +43,7 @@ export const UserEventType = {
   OtpEmailRemoved: 'user.otp.email.removed',
   OtpEmailCheckSucceeded: 'user.otp.email.check.succeeded',
   OtpEmailCheckFailed: 'user.otp.email.check.failed',
+  OtpEmailChallengeSent: 'user.otp.email.challenge.sent',
   Locked: 'user.locked',
   Unlocked: 'user.unlocked',
   PatAdded: 'user.pat.added',
@@ -95,6 +96,17 @@ export interface OtpEmailCheckFailed {
   type: typeof UserEventType.OtpEmailCheckFailed;
   data: { sessionId?: string };
 }
+/**
+ * A session asked for an OTP Email challenge that goes out by email (not returnCode), and the
+ * send rate limit allowed it: written on the user stream, with its expected revision, BEFORE the
+ * session's `session.otp.email.challenged`, so concurrent challenges in different sessions count
+ * exactly. The send limit counts these events (`at` is the deciding clock's time). The notifier
+ * does not act on it: it sends for the session event.
+ */
+export interface OtpEmailChallengeSent {
+  type: typeof UserEventType.OtpEmailChallengeSent;
+  data: { sessionId: string; at: string };
+}
 export interface Locked {
   type: typeof UserEventType.Locked;
   data: { reason?: string };
@@ -129,6 +141,7 @@ export type UserEvent =
   | OtpEmailRemoved
   | OtpEmailCheckSucceeded
   | OtpEmailCheckFailed
+  | OtpEmailChallengeSent
   | Locked
   | Unlocked
   | PatAdded

@@ -35,6 +35,11 @@ export interface UserState {
   locked: boolean;
   /** Failed OTP Email checks since the last success or unlock. */
   otpEmailFailedChecks: number;
+  /**
+   * When the latest OTP emails were allowed (user.otp.email.challenge.sent `at`, oldest first,
+   * the last MAX_TRACKED_OTP_EMAIL_SENDS): what the send rate limit counts.
+   */
+  otpEmailSends: string[];
   pats: Record<string, { hash: string; expiresAt?: string }>;
   roles: RoleGrant[];
   /** Sequence of the last event folded (0 = no events): the expected revision of the next append. */
@@ -43,6 +48,9 @@ export interface UserState {
   changedAt?: Date;
 }
 
+/** The send limit is at most 1000 per window (OTP_EMAIL_MAX_SENDS_PER_WINDOW), so this many suffice. */
+export const MAX_TRACKED_OTP_EMAIL_SENDS = 1000;
+
 export const initialUserState = (): UserState => ({
   exists: false,
   emailVerified: false,
@@ -50,6 +58,7 @@ export const initialUserState = (): UserState => ({
   otpEmailAdded: false,
   locked: false,
   otpEmailFailedChecks: 0,
+  otpEmailSends: [],
   pats: {},
   roles: [],
   version: 0,
@@ -93,6 +102,8 @@ export function evolveUser(state: UserState, event: UserEvent, sequence = state.
       return { ...next, otpEmailFailedChecks: 0 };
     case UserEventType.OtpEmailCheckFailed:
       return { ...next, otpEmailFailedChecks: state.otpEmailFailedChecks + 1 };
+    case UserEventType.OtpEmailChallengeSent:
+      return { ...next, otpEmailSends: [...state.otpEmailSends, event.data.at].slice(-MAX_TRACKED_OTP_EMAIL_SENDS) };
     case UserEventType.Locked:
       return { ...next, locked: true };
     case UserEventType.Unlocked:

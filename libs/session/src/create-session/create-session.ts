@@ -1,0 +1,31 @@
+import { Inject } from '@nestjs/common';
+import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import { newId } from '../../../org/src/ids.js';
+import type { CommandContext } from '../../../user/src/command-context.js';
+import { authorizeSessionCreate } from '../authorize.js';
+import { SessionChangeRunner, type SessionChangeResult, type SessionChanges } from '../session-changes.js';
+import { initialSessionState } from '../session-state.js';
+
+export interface CreateSessionInput extends CommandContext {
+  changes: SessionChanges;
+  userAgent?: string;
+}
+
+/** zitadel.session.v2.SessionService.CreateSession: a new session, its checks and challenges, and its first token. */
+export class CreateSessionCommand extends Command<SessionChangeResult> {
+  constructor(readonly input: CreateSessionInput) {
+    super();
+  }
+}
+
+@CommandHandler(CreateSessionCommand)
+export class CreateSessionHandler implements ICommandHandler<CreateSessionCommand> {
+  constructor(@Inject(SessionChangeRunner) private readonly runner: SessionChangeRunner) {}
+
+  async execute({ input }: CreateSessionCommand): Promise<SessionChangeResult> {
+    authorizeSessionCreate(input.caller);
+    SessionChangeRunner.validate(input.changes);
+    const now = this.runner.now();
+    return this.runner.run(newId(), initialSessionState(), input.changes, input, now, input.userAgent ? { userAgent: input.userAgent } : {});
+  }
+}

@@ -1,0 +1,51 @@
+import { Inject } from '@nestjs/common';
+import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import { EVENT_STORE, type EventStore, type NewEvent } from '../../../eventstore/src/index.js';
+import { eventMetadata, type CommandContext } from '../../../user/src/command-context.js';
+import { decideOnStream } from '../../../user/src/decide-on-stream.js';
+import type { ObjectDetails } from '../../../user/src/object-details.js';
+import { authorizeSessionDelete } from '../authorize.js';
+import { sessionNotFound } from '../errors.js';
+import { SessionEventType, sessionStream } from '../events.js';
+import { detailsOf } from '../session-changes.js';
+import { foldSession, type SessionState } from '../session-state.js';
+
+export interface DeleteSessionInput extends CommandContext {
+  sessionId: string;
+  /** Optional: the current token lets anyone terminate the session (see authorizeSessionDelete). */
+  sessionToken?: string;
+}
+
+/** zitadel.session.v2.SessionService.DeleteSession: terminates the session; its token stops working. */
+export class DeleteSessionCommand extends Command<ObjectDetails> {
+  constructor(readonly input: DeleteSessionInput) {
+    super();
+  }
+}
+
+/**
+ * Unknown session → NotFound `SESSION-NotFnd`; then the caller's right (token, self, or
+ * session.write); an already terminated session is no error and writes nothing (ZITADEL's
+ * TerminateSession returns the details as they are).
+ */
+export function decideTerminateSession(session: SessionState, input: DeleteSessionInput): NewEvent[] {
+  if (!session.exists) throw sessionNotFound();
+  authorizeSessionDelete(input.caller, session, input.sessionToken);
+  if (session.terminated) return [];
+  return [{ type: SessionEventType.Terminated, data: {}, metadata: eventMetadata(input, session.resourceOwner ?? input.caller.orgId) }];
+}
+
+@CommandHandler(DeleteSessionCommand)
+export class DeleteSessionHandler implements ICommandHandler<DeleteSessionCommand> {
+  constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
+
+  async execute({ input }: DeleteSessionCommand): Promise<ObjectDetails> {
+    const { state, appended } = await decideOnStream(this.store, sessionStream(input.sessionId), foldSession, (session) => ({
+      events: decideTerminateSession(session, input),
+      result: undefined,
+    }));
+    const last = appended[appended.length - 1];
+    if (!last) return detailsOf(state, input);
+    return { sequence: last.sequence, changeDate: last.createdAt, resourceOwner: state.resourceOwner ?? input.caller.orgId };
+  }
+}

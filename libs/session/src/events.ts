@@ -1,0 +1,77 @@
+import type { EncryptedValue } from '../../user/src/events.js';
+
+/**
+ * The session stream's events. Stream: `session-<sessionId>`. Metadata as on user events
+ * (instance, resource owner = the checked user's org once known, before that the creating
+ * caller's org; editor, correlation id). docs/sessions.md describes the flow.
+ */
+export const SessionEventType = {
+  Added: 'session.added',
+  UserChecked: 'session.user.checked',
+  OtpEmailChallenged: 'session.otp.email.challenged',
+  OtpEmailSent: 'session.otp.email.sent',
+  OtpEmailChecked: 'session.otp.email.checked',
+  TokenSet: 'session.token.set',
+  LifetimeSet: 'session.lifetime.set',
+  Terminated: 'session.terminated',
+} as const;
+
+export interface SessionAdded {
+  type: typeof SessionEventType.Added;
+  data: { userAgent?: string };
+}
+/** `loginName` is the username at the time of the check (unique in the instance). */
+export interface SessionUserChecked {
+  type: typeof SessionEventType.UserChecked;
+  data: { userId: string; orgId: string; loginName: string; checkedAt: string };
+}
+/**
+ * A code was generated for the session's user. `returnCode` true: the code went back to the
+ * API caller and no email is sent. A newer challenge replaces the older one; a successful check
+ * clears it (a code works once). `urlTemplate` was validated when the challenge was asked (see
+ * url-template.ts); absent means the default link. The challenge's identity is the event's
+ * sequence in the session stream.
+ */
+export interface SessionOtpEmailChallenged {
+  type: typeof SessionEventType.OtpEmailChallenged;
+  data: { userId: string; code: EncryptedValue; expiresAt: string; returnCode: boolean; urlTemplate?: string };
+}
+/** The notifier sent the email of the challenge at `challengeSequence` (its idempotency key). */
+export interface SessionOtpEmailSent {
+  type: typeof SessionEventType.OtpEmailSent;
+  data: { challengeSequence: number };
+}
+export interface SessionOtpEmailChecked {
+  type: typeof SessionEventType.OtpEmailChecked;
+  data: { checkedAt: string };
+}
+/**
+ * Only the SHA-256 hash of the session token is stored (hex). Every change of the session sets
+ * a new token; the previous one stops being valid.
+ */
+export interface SessionTokenSet {
+  type: typeof SessionEventType.TokenSet;
+  data: { tokenId: string; hash: string };
+}
+/** The session stops being usable at `expiresAt` (the request's `lifetime` after the change). */
+export interface SessionLifetimeSet {
+  type: typeof SessionEventType.LifetimeSet;
+  data: { lifetimeMs: number; expiresAt: string };
+}
+export interface SessionTerminated {
+  type: typeof SessionEventType.Terminated;
+  data: Record<string, never>;
+}
+
+export type SessionEvent =
+  | SessionAdded
+  | SessionUserChecked
+  | SessionOtpEmailChallenged
+  | SessionOtpEmailSent
+  | SessionOtpEmailChecked
+  | SessionTokenSet
+  | SessionLifetimeSet
+  | SessionTerminated;
+
+export const sessionStream = (sessionId: string) => `session-${sessionId}`;
+export const sessionIdOfStream = (stream: string) => (stream.startsWith('session-') ? stream.slice('session-'.length) : undefined);

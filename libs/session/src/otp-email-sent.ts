@@ -1,0 +1,32 @@
+import type { EventStore, JsonObject } from '../../eventstore/src/index.js';
+import { decideOnStream } from '../../user/src/decide-on-stream.js';
+import type { EventMetadata } from '../../user/src/events.js';
+import { SessionEventType, sessionStream } from './events.js';
+import { foldSession } from './session-state.js';
+
+/**
+ * For the notifier: records that the email of the challenge at `challengeSequence` went out
+ * (`session.otp.email.sent`). Idempotent: a second call for the same challenge writes nothing,
+ * so a notifier that crashed after sending but before recording may simply record again.
+ * Returns whether it wrote.
+ */
+export async function recordOtpEmailSent(
+  store: EventStore,
+  sessionId: string,
+  challengeSequence: number,
+  metadata: EventMetadata,
+): Promise<boolean> {
+  const { appended } = await decideOnStream(store, sessionStream(sessionId), foldSession, (session) => ({
+    events:
+      !session.exists || session.otpEmailSent.includes(challengeSequence)
+        ? []
+        : [{ type: SessionEventType.OtpEmailSent, data: { challengeSequence }, metadata: metadata as JsonObject }],
+    result: undefined,
+  }));
+  return appended.length > 0;
+}
+
+/** Whether the challenge's email was already recorded as sent (the notifier's "already handled" check). */
+export async function otpEmailAlreadySent(store: EventStore, sessionId: string, challengeSequence: number): Promise<boolean> {
+  return foldSession(await store.readStream(sessionStream(sessionId))).otpEmailSent.includes(challengeSequence);
+}

@@ -1,0 +1,200 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { CODE_CIPHER, type CodeCipher } from '../../crypto/src/code-cipher.js';
+import { generateNumericCode } from '../../crypto/src/codes.js';
+import { aborted, failedPrecondition, internal, invalidArgument, notFound } from '../../errors/src/index.js';
+import { EVENT_STORE, type EventStore, type JsonObject, type NewEvent } from '../../eventstore/src/index.js';
+import { usernameHolder } from '../../org/src/usernames.js';
+import { eventMetadata, type CommandContext } from '../../user/src/command-context.js';
+import { newCorrelationId } from '../../user/src/decide-on-stream.js';
+import { userStream } from '../../user/src/events.js';
+import type { ObjectDetails } from '../../user/src/object-details.js';
+import { foldUser } from '../../user/src/user-state.js';
+import { decideUserCheck } from './check-user/check-user.js';
+import { SessionErrorId, sessionTerminated, userChangeNotPossible } from './errors.js';
+import { SessionEventType, sessionStream, type SessionEvent } from './events.js';
+import {
+  assertSessionHasUser,
+  decideOtpEmailChallenge,
+  decideOtpEmailChallengeOnUser,
+  type OtpEmailDelivery,
+} from './otp-email-challenge/otp-email-challenge.js';
+import { assertCheckHasUser, decideOtpEmailChecked, decideOtpEmailCheckOnUser } from './otp-email-check/otp-email-check.js';
+import { decideOnStreamPatiently } from './retry.js';
+import { evolveSession, foldSession, type SessionState } from './session-state.js';
+import { newSessionToken } from './session-token.js';
+import { SESSION_CLOCK, SESSION_SETTINGS, type Clock, type SessionSettings } from './settings.js';
+import { assertUrlTemplate } from './url-template.js';
+
+/** `checks.user`: by id, or by login name (the username, unique in the instance). */
+export type UserSearch = { userId: string } | { loginName: string };
+
+/** What CreateSession and SetSession may change, in domain terms (the proto's Checks and RequestChallenges). */
+export interface SessionChanges {
+  checks?: { user?: UserSearch; otpEmail?: { code: string } };
+  challenges?: { otpEmail?: OtpEmailDelivery };
+  /** The request's `lifetime`, in ms: the session expires that long after this change. */
+  lifetimeMs?: number;
+}
+
+export interface SessionChangeResult {
+  sessionId: string;
+  details: ObjectDetails;
+  /** The new token; '' when nothing changed (a SetSession without checks, challenges or lifetime, as ZITADEL). */
+  sessionToken: string;
+  /** Only for a returnCode challenge: the plain code. */
+  challenges?: { otpEmail?: string };
+}
+
+/**
+ * Runs the changes of one CreateSession / SetSession on a loaded session, in ZITADEL's order:
+ * the user check, the OTP Email check, then the OTP Email challenge, then the lifetime, and a
+ * new token. Writes that concern the USER stream (check outcomes, lockout, the send-limit
+ * count) happen first, each with the user stream's expected revision; the session's events
+ * follow in one append with the session stream's expected revision, re-validated against the
+ * latest session if another writer came first (a code used meanwhile is refused there).
+ */
+@Injectable()
+export class SessionChangeRunner {
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(CODE_CIPHER) private readonly cipher: CodeCipher,
+    @Inject(SESSION_SETTINGS) private readonly settings: SessionSettings,
+    @Inject(SESSION_CLOCK) private readonly clock: Clock,
+  ) {}
+
+  now(): Date {
+    return this.clock();
+  }
+
+  /** Refuses what can be refused before anything is read or written: bad URL templates. */
+  static validate(changes: SessionChanges): void {
+    const delivery = changes.challenges?.otpEmail;
+    if (delivery?.kind === 'send' && delivery.urlTemplate !== undefined) assertUrlTemplate(delivery.urlTemplate);
+  }
+
+  async run(
+    sessionId: string,
+    loaded: SessionState,
+    changes: SessionChanges,
+    context: CommandContext,
+    now: Date,
+    start?: { userAgent?: string },
+  ): Promise<SessionChangeResult> {
+    SessionChangeRunner.validate(changes);
+    const ctx: CommandContext = { ...context, correlationId: context.correlationId ?? newCorrelationId() };
+    let working = loaded;
+    const pending: NewEvent[] = [];
+    const push = (event: SessionEvent) => {
+      const resourceOwner = event.type === SessionEventType.UserChecked ? event.data.orgId : (working.resourceOwner ?? ctx.caller.orgId);
+      const metadata = eventMetadata(ctx, resourceOwner);
+      pending.push({ type: event.type, data: event.data as JsonObject, metadata });
+      working = evolveSession(working, event, working.version + 1, undefined, metadata);
+    };
+
+    if (start) push({ type: SessionEventType.Added, data: start.userAgent ? { userAgent: start.userAgent } : {} });
+
+    let checkedUserId: string | undefined;
+    const userCheck = changes.checks?.user;
+    if (userCheck) {
+      const userId = await this.resolveUser(userCheck);
+      const user = foldUser(await this.store.readStream(userStream(userId)));
+      push(decideUserCheck(working, user, { userId, now }));
+      checkedUserId = userId;
+    }
+
+    let checkedChallenge: number | undefined;
+    const otpCheck = changes.checks?.otpEmail;
+    if (otpCheck) {
+      const userId = assertCheckHasUser(working);
+      const challenge = working.otpEmailChallenge;
+      const { result: failure } = await decideOnStreamPatiently(this.store, userStream(userId), foldUser, (user) =>
+        decideOtpEmailCheckOnUser(user, {
+          ...ctx,
+          sessionId,
+          challenge,
+          code: otpCheck.code,
+          now,
+          maxAttempts: this.settings.lockoutMaxOtpAttempts,
+          decrypt: (value) => this.cipher.decrypt(value),
+        }),
+      );
+      // The failure is on the user stream now (and the lockout, if reached); the session gets nothing.
+      if (failure) throw failure;
+      checkedChallenge = challenge!.sequence;
+      push(decideOtpEmailChecked(working, { now }));
+    }
+
+    let returnedCode: string | undefined;
+    const delivery = changes.challenges?.otpEmail;
+    if (delivery) {
+      const userId = assertSessionHasUser(working);
+      await decideOnStreamPatiently(this.store, userStream(userId), foldUser, (user) => ({
+        events: decideOtpEmailChallengeOnUser(user, {
+          ...ctx,
+          sessionId,
+          delivery,
+          now,
+          maxSends: this.settings.otpEmailMaxSendsPerWindow,
+          windowMs: this.settings.otpEmailSendWindowMs,
+        }),
+        result: undefined,
+      }));
+      const plain = generateNumericCode(this.settings.otpEmailCodeLength);
+      push(decideOtpEmailChallenge(working, { code: this.cipher.encrypt(plain), delivery, now, ttlMs: this.settings.otpEmailCodeTtlMs }));
+      if (delivery.kind === 'return') returnedCode = plain;
+    }
+
+    if (changes.lifetimeMs !== undefined) {
+      if (!(changes.lifetimeMs > 0)) throw invalidArgument('SESSION-Lft0', 'Errors.Session.Lifetime.Invalid');
+      push({
+        type: SessionEventType.LifetimeSet,
+        data: { lifetimeMs: changes.lifetimeMs, expiresAt: new Date(now.getTime() + changes.lifetimeMs).toISOString() },
+      });
+    }
+
+    if (pending.length === 0) {
+      return { sessionId, details: detailsOf(loaded, ctx), sessionToken: '' };
+    }
+    const token = newSessionToken();
+    push({ type: SessionEventType.TokenSet, data: { tokenId: token.tokenId, hash: token.hash } });
+
+    const { appended } = await decideOnStreamPatiently(this.store, sessionStream(sessionId), foldSession, (fresh) => {
+      if (fresh.version !== loaded.version) {
+        // Another change came first: the events above were decided on an older session.
+        if (start) throw aborted('SESSION-IdUsed', 'Errors.ConcurrentWrite');
+        if (fresh.terminated) throw sessionTerminated();
+        if (checkedUserId && fresh.user && fresh.user.id !== checkedUserId) throw userChangeNotPossible();
+        if (checkedChallenge !== undefined && fresh.otpEmailChallenge?.sequence !== checkedChallenge) {
+          // The code was used (or replaced) by a concurrent request: a code works once.
+          throw notFoundChallenge();
+        }
+      }
+      return { events: pending, result: undefined };
+    });
+    const last = appended[appended.length - 1];
+    if (!last) throw internal('SESSION-NoEv1', 'Errors.Internal');
+    return {
+      sessionId,
+      details: { sequence: last.sequence, changeDate: last.createdAt, resourceOwner: working.resourceOwner ?? ctx.caller.orgId },
+      sessionToken: token.token,
+      ...(returnedCode !== undefined ? { challenges: { otpEmail: returnedCode } } : {}),
+    };
+  }
+
+  private async resolveUser(search: UserSearch): Promise<string> {
+    const userId = 'userId' in search ? search.userId : search.loginName ? await usernameHolder(this.store, search.loginName) : undefined;
+    if (!userId) throw notFound(SessionErrorId.UserNotFound, 'Errors.User.NotFound');
+    return userId;
+  }
+}
+
+const notFoundChallenge = () => failedPrecondition('COMMAND-S34gh', 'Errors.User.Code.NotFound');
+
+/** Details of a session as it is (no new event): its last event. */
+export function detailsOf(session: SessionState, context: CommandContext): ObjectDetails {
+  return {
+    sequence: session.version,
+    changeDate: session.changedAt ?? new Date(0),
+    resourceOwner: session.resourceOwner ?? context.caller.orgId,
+  };
+}

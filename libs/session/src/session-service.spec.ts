@@ -1,0 +1,153 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { create } from '@bufbuild/protobuf';
+import { DurationSchema } from '@bufbuild/protobuf/wkt';
+import { ChecksSchema } from '@zitadel/proto/zitadel/session/v2/session_service_pb.js';
+import { RequestChallengesSchema } from '@zitadel/proto/zitadel/session/v2/challenge_pb.js';
+import type { Authenticator } from '../../auth/src/authenticator.js';
+import { unauthenticated } from '../../errors/src/index.js';
+import { SESSION_SERVICE_IMPL, type SessionServiceImpl } from '../../api/src/transport/tokens.js';
+import { startTestServer, type TestServer } from '../../api/src/transport/testing/test-server.js';
+import { toSessionChanges } from './session-service.js';
+import { callerWith, startSessionTestApp, type SessionTestApp } from './testing/session-test-app.js';
+
+const fails = (fn: () => unknown, kind: string, id: string) => expect(fn).toThrow(expect.objectContaining({ name: 'DomainError', kind, id }));
+
+describe('toSessionChanges', () => {
+  it('maps the user check, the OTP Email check and challenge, and the lifetime', () => {
+    expect(
+      toSessionChanges(
+        create(ChecksSchema, { user: { search: { case: 'loginName', value: 'ada' } }, otpEmail: { code: '12345678' } }),
+        create(RequestChallengesSchema, { otpEmail: { deliveryType: { case: 'sendCode', value: { urlTemplate: 'https://a/{{.Code}}' } } } }),
+        create(DurationSchema, { seconds: 90n, nanos: 500_000_000 }),
+        {},
+      ),
+    ).toEqual({
+      checks: { user: { loginName: 'ada' }, otpEmail: { code: '12345678' } },
+      challenges: { otpEmail: { kind: 'send', urlTemplate: 'https://a/{{.Code}}' } },
+      lifetimeMs: 90_500,
+    });
+  });
+
+  it('sends with the default link when no delivery type is given; returnCode returns it', () => {
+    expect(toSessionChanges(undefined, create(RequestChallengesSchema, { otpEmail: {} }), undefined, {})).toEqual({
+      challenges: { otpEmail: { kind: 'send' } },
+    });
+    expect(
+      toSessionChanges(undefined, create(RequestChallengesSchema, { otpEmail: { deliveryType: { case: 'returnCode', value: {} } } }), undefined, {}),
+    ).toEqual({ challenges: { otpEmail: { kind: 'return' } } });
+    expect(
+      toSessionChanges(undefined, create(RequestChallengesSchema, { otpEmail: { deliveryType: { case: 'sendCode', value: {} } } }), undefined, {}),
+    ).toEqual({ challenges: { otpEmail: { kind: 'send' } } });
+  });
+
+  it('refuses what this service does not implement, instead of ignoring it', () => {
+    fails(() => toSessionChanges(create(ChecksSchema, { password: { password: 'x' } }), undefined, undefined, {}), 'Unimplemented', 'SESSION-Unimpl');
+    fails(() => toSessionChanges(create(ChecksSchema, { totp: { code: '1' } }), undefined, undefined, {}), 'Unimplemented', 'SESSION-Unimpl');
+    fails(() => toSessionChanges(undefined, create(RequestChallengesSchema, { otpSms: {} }), undefined, {}), 'Unimplemented', 'SESSION-Unimpl');
+    fails(() => toSessionChanges(undefined, undefined, undefined, { key: new Uint8Array([1]) }), 'Unimplemented', 'SESSION-Unimpl');
+    fails(() => toSessionChanges(create(ChecksSchema, { user: {} }), undefined, undefined, {}), 'InvalidArgument', 'SESSION-UsrMis');
+  });
+});
+
+describe('SessionService over REST (the production transport)', () => {
+  let app: SessionTestApp;
+  let server: TestServer;
+  const loginClient = callerWith([{ role: 'IAM_LOGIN_CLIENT' }], '900000000000000010');
+  const authenticator: Authenticator = {
+    async authenticate(authorization) {
+      if (authorization !== 'Bearer login-client') throw unauthenticated('AUTH-stub01', 'Errors.Token.Invalid');
+      return loginClient;
+    },
+  };
+  const call = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${server.url}${path}`, {
+      method,
+      headers: { authorization: 'Bearer login-client', 'content-type': 'application/json' },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    return { status: res.status, body: (await res.json()) as any };
+  };
+
+  beforeAll(async () => {
+    app = await startSessionTestApp('pglite');
+    server = await startTestServer({ sessionService: app.moduleRef.get<SessionServiceImpl>(SESSION_SERVICE_IMPL), authenticator });
+    const metadata = { instanceId: 'instance-1', resourceOwner: '100000000000000001', editor: 'system', correlationId: 'seed' };
+    await app.store.append('username-grace', [{ type: 'username.claimed', data: { userId: '200000000000000042', username: 'grace' }, metadata }], 'no_stream');
+    await app.store.append(
+      'user-200000000000000042',
+      [
+        {
+          type: 'user.human.added',
+          data: {
+            username: 'grace',
+            orgId: '100000000000000001',
+            profile: { givenName: 'Grace', familyName: 'Hopper', displayName: 'Grace Hopper', preferredLanguage: 'en' },
+            email: 'grace@example.com',
+          },
+          metadata,
+        },
+        { type: 'user.email.verified', data: { email: 'grace@example.com' }, metadata },
+        { type: 'user.otp.email.added', data: {}, metadata },
+      ],
+      'no_stream',
+    );
+  });
+  afterAll(async () => {
+    await server?.close();
+    await app?.close();
+  });
+
+  it('creates (201), checks (200), reads and deletes a session in ZITADEL’s JSON shapes', async () => {
+    const created = await call('POST', '/v2/sessions', { checks: { user: { loginName: 'grace' } }, challenges: { otpEmail: { returnCode: {} } } });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({
+      details: { sequence: '4', resourceOwner: '100000000000000001' },
+      sessionId: expect.stringMatching(/^\d+$/),
+      sessionToken: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+      challenges: { otpEmail: expect.stringMatching(/^\d{8}$/) },
+    });
+    const { sessionId } = created.body;
+
+    const wrong = await call('PATCH', `/v2/sessions/${sessionId}`, { checks: { otpEmail: { code: 'x' } } });
+    expect(wrong.status).toBe(400);
+    expect(wrong.body).toMatchObject({ code: 3, message: 'Code is invalid (CODE-woT0xc)' });
+
+    const checked = await call('PATCH', `/v2/sessions/${sessionId}`, { checks: { otpEmail: { code: created.body.challenges.otpEmail } } });
+    expect(checked.status).toBe(200);
+    expect(checked.body.sessionToken).not.toBe(created.body.sessionToken);
+
+    const read = await call('GET', `/v2/sessions/${sessionId}`);
+    expect(read.status).toBe(200);
+    expect(read.body.session).toMatchObject({
+      id: sessionId,
+      sequence: '6',
+      factors: {
+        user: { id: '200000000000000042', loginName: 'grace', displayName: 'Grace Hopper', organizationId: '100000000000000001' },
+        otpEmail: { verifiedAt: expect.any(String) },
+      },
+    });
+
+    const deleted = await call('DELETE', `/v2/sessions/${sessionId}`, {});
+    expect(deleted.status).toBe(200);
+    expect((await call('GET', `/v2/sessions/${sessionId}`)).status).toBe(404);
+    const again = await call('PATCH', `/v2/sessions/${sessionId}`, { challenges: { otpEmail: {} } });
+    expect(again.status).toBe(400);
+    expect(again.body).toMatchObject({ code: 9, message: 'Session already terminated (COMAND-SAjeh)' });
+  });
+
+  it('answers the sixth email within the window with HTTP 429, gRPC code 8', async () => {
+    const created = await call('POST', '/v2/sessions', { checks: { user: { userId: '200000000000000042' } } });
+    const sessionId = created.body.sessionId;
+    for (let i = 0; i < 5; i++) expect((await call('PATCH', `/v2/sessions/${sessionId}`, { challenges: { otpEmail: { sendCode: {} } } })).status).toBe(200);
+    const limited = await call('PATCH', `/v2/sessions/${sessionId}`, { challenges: { otpEmail: {} } });
+    expect(limited.status).toBe(429);
+    expect(limited.body).toMatchObject({
+      code: 8,
+      message: expect.stringContaining('(SESSION-OtpLim)'),
+      details: [expect.objectContaining({ '@type': 'type.googleapis.com/zitadel.v1.ErrorDetail', id: 'SESSION-OtpLim' })],
+    });
+    const badTemplate = await call('PATCH', `/v2/sessions/${sessionId}`, { challenges: { otpEmail: { sendCode: { urlTemplate: 'https://a/{{.Nope}}' } } } });
+    expect(badTemplate.status).toBe(400);
+    expect(badTemplate.body).toMatchObject({ code: 3, message: 'URL Template is invalid (DOMAIN-ieYa7)' });
+  });
+});

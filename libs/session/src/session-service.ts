@@ -1,0 +1,150 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
+import type { HandlerContext } from '@connectrpc/connect';
+import type { MessageInitShape } from '@bufbuild/protobuf';
+import { timestampFromDate, type Duration } from '@bufbuild/protobuf/wkt';
+import type { DetailsSchema } from '@zitadel/proto/zitadel/object/v2/object_pb.js';
+import type { RequestChallenges } from '@zitadel/proto/zitadel/session/v2/challenge_pb.js';
+import type { SessionSchema } from '@zitadel/proto/zitadel/session/v2/session_pb.js';
+import type { Checks } from '@zitadel/proto/zitadel/session/v2/session_service_pb.js';
+import { callerOf } from '../../api/src/transport/caller-context.js';
+import type { SessionServiceImpl } from '../../api/src/transport/tokens.js';
+import { invalidArgument } from '../../errors/src/index.js';
+import type { ObjectDetails } from '../../user/src/object-details.js';
+import { CreateSessionCommand } from './create-session/create-session.js';
+import { DeleteSessionCommand } from './delete-session/delete-session.js';
+import { SessionErrorId, unimplemented } from './errors.js';
+import { GetSessionQuery, type SessionView } from './get-session/get-session.js';
+import type { SessionChangeResult, SessionChanges } from './session-changes.js';
+import { SetSessionCommand } from './set-session/set-session.js';
+
+const toDetails = (details: ObjectDetails): MessageInitShape<typeof DetailsSchema> => ({
+  sequence: BigInt(details.sequence),
+  changeDate: timestampFromDate(details.changeDate),
+  resourceOwner: details.resourceOwner,
+});
+
+const context = (ctx: HandlerContext) => ({ caller: callerOf(ctx), correlationId: ctx.requestHeader.get('x-correlation-id') ?? undefined });
+
+const durationMs = (duration: Duration) => Number(duration.seconds) * 1000 + Math.floor(duration.nanos / 1_000_000);
+
+/**
+ * The proto's checks, challenges, lifetime and metadata → SessionChanges. This service
+ * implements the user and OTP Email parts; any other check or challenge (password, WebAuthN,
+ * IdP intent, TOTP, OTP SMS) and session metadata are refused with Unimplemented
+ * `SESSION-Unimpl` rather than silently ignored. An OTP Email delivery type this code does
+ * not know is Unimplemented `SESSION-k3ng0`, as in ZITADEL.
+ */
+export function toSessionChanges(
+  checks: Checks | undefined,
+  challenges: RequestChallenges | undefined,
+  lifetime: Duration | undefined,
+  metadata: { [key: string]: Uint8Array },
+): SessionChanges {
+  if (checks && (checks.password || checks.webAuthN || checks.idpIntent || checks.totp || checks.otpSms)) throw unimplemented();
+  if (challenges && (challenges.webAuthN || challenges.otpSms)) throw unimplemented();
+  if (Object.keys(metadata).length > 0) throw unimplemented();
+  const changes: SessionChanges = {};
+  if (checks?.user || checks?.otpEmail) {
+    changes.checks = {};
+    if (checks.user) {
+      const search = checks.user.search;
+      if (search.case === 'userId') changes.checks.user = { userId: search.value };
+      else if (search.case === 'loginName') changes.checks.user = { loginName: search.value };
+      else throw invalidArgument(SessionErrorId.UserMissing, 'Errors.User.UserIDMissing');
+    }
+    if (checks.otpEmail) changes.checks.otpEmail = { code: checks.otpEmail.code };
+  }
+  if (challenges?.otpEmail) {
+    const delivery = challenges.otpEmail.deliveryType;
+    switch (delivery.case) {
+      case 'sendCode':
+        changes.challenges = {
+          otpEmail: delivery.value.urlTemplate !== undefined ? { kind: 'send', urlTemplate: delivery.value.urlTemplate } : { kind: 'send' },
+        };
+        break;
+      case 'returnCode':
+        changes.challenges = { otpEmail: { kind: 'return' } };
+        break;
+      case undefined:
+        // "if no delivery_type is specified, an email is sent with the default url"
+        changes.challenges = { otpEmail: { kind: 'send' } };
+        break;
+      default:
+        throw unimplemented(SessionErrorId.UnknownDelivery);
+    }
+  }
+  if (lifetime) changes.lifetimeMs = durationMs(lifetime);
+  return changes;
+}
+
+const toChallenges = (result: SessionChangeResult) => (result.challenges?.otpEmail !== undefined ? { challenges: { otpEmail: result.challenges.otpEmail } } : {});
+
+/** SessionView → zitadel.session.v2.Session. */
+export function toProtoSession(view: SessionView): MessageInitShape<typeof SessionSchema> {
+  const user = view.factors.user;
+  return {
+    id: view.id,
+    creationDate: timestampFromDate(view.creationDate),
+    changeDate: timestampFromDate(view.changeDate),
+    sequence: BigInt(view.sequence),
+    factors: {
+      ...(user
+        ? {
+            user: {
+              verifiedAt: timestampFromDate(user.verifiedAt),
+              id: user.id,
+              loginName: user.loginName,
+              displayName: user.displayName,
+              organizationId: user.organizationId,
+            },
+          }
+        : {}),
+      ...(view.factors.otpEmail ? { otpEmail: { verifiedAt: timestampFromDate(view.factors.otpEmail.verifiedAt) } } : {}),
+    },
+    ...(view.userAgent ? { userAgent: { description: view.userAgent } } : {}),
+    ...(view.expirationDate ? { expirationDate: timestampFromDate(view.expirationDate) } : {}),
+  };
+}
+
+/**
+ * zitadel.session.v2.SessionService: each method turns the request into a command or query on
+ * the buses and the result into the response. Everything else lives in the handlers.
+ */
+@Injectable()
+export class SessionServiceImplementation {
+  constructor(
+    @Inject(CommandBus) private readonly commands: CommandBus,
+    @Inject(QueryBus) private readonly queries: QueryBus,
+  ) {}
+
+  readonly impl: SessionServiceImpl = {
+    createSession: async (req, ctx) => {
+      const changes = toSessionChanges(req.checks, req.challenges, req.lifetime, req.metadata);
+      const userAgent = req.userAgent?.description;
+      const result = await this.commands.execute(new CreateSessionCommand({ ...context(ctx), changes, ...(userAgent ? { userAgent } : {}) }));
+      return { details: toDetails(result.details), sessionId: result.sessionId, sessionToken: result.sessionToken, ...toChallenges(result) };
+    },
+
+    // `sessionToken` on SetSession is deprecated and ignored, as in ZITADEL.
+    setSession: async (req, ctx) => {
+      const changes = toSessionChanges(req.checks, req.challenges, req.lifetime, req.metadata);
+      const result = await this.commands.execute(new SetSessionCommand({ ...context(ctx), sessionId: req.sessionId, changes }));
+      return { details: toDetails(result.details), sessionToken: result.sessionToken, ...toChallenges(result) };
+    },
+
+    getSession: async (req, ctx) => {
+      const view = await this.queries.execute(
+        new GetSessionQuery({ caller: callerOf(ctx), sessionId: req.sessionId, ...(req.sessionToken ? { sessionToken: req.sessionToken } : {}) }),
+      );
+      return { session: toProtoSession(view) };
+    },
+
+    deleteSession: async (req, ctx) => {
+      const details = await this.commands.execute(
+        new DeleteSessionCommand({ ...context(ctx), sessionId: req.sessionId, ...(req.sessionToken ? { sessionToken: req.sessionToken } : {}) }),
+      );
+      return { details: toDetails(details) };
+    },
+  };
+}

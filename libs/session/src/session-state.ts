@@ -1,0 +1,96 @@
+import type { RecordedEvent } from '../../eventstore/src/index.js';
+import type { EncryptedValue } from '../../user/src/events.js';
+import { SessionEventType, type SessionEvent } from './events.js';
+
+/** The current OTP Email challenge of a session (the latest `session.otp.email.challenged`). */
+export interface OtpEmailChallenge {
+  userId: string;
+  code: EncryptedValue;
+  expiresAt: string;
+  returnCode: boolean;
+  urlTemplate?: string;
+  /** Sequence of the challenged event: identifies the challenge (the notifier's idempotency key). */
+  sequence: number;
+}
+
+/** What the session's commands and GetSession need, folded from `session-<id>`. */
+export interface SessionState {
+  exists: boolean;
+  terminated: boolean;
+  /** The user who created the session (editor of session.added). */
+  creator?: string;
+  /** The organization the session belongs to: the checked user's, else the creator's. */
+  resourceOwner?: string;
+  userAgent?: string;
+  user?: { id: string; orgId: string; loginName: string; checkedAt: string };
+  otpEmailChallenge?: OtpEmailChallenge;
+  /** Sequences of challenges whose email the notifier sent. */
+  otpEmailSent: number[];
+  otpEmailCheckedAt?: string;
+  token?: { tokenId: string; hash: string };
+  expiresAt?: string;
+  createdAt?: Date;
+  changedAt?: Date;
+  /** Sequence of the last event folded (0 = none): the expected revision of the next append. */
+  version: number;
+}
+
+export const initialSessionState = (): SessionState => ({ exists: false, terminated: false, otpEmailSent: [], version: 0 });
+
+/** Folds one session event. `metadata` gives the creator and the resource owner. */
+export function evolveSession(
+  state: SessionState,
+  event: SessionEvent,
+  sequence = state.version + 1,
+  createdAt?: Date,
+  metadata?: { editor?: unknown; resourceOwner?: unknown },
+): SessionState {
+  const next: SessionState = {
+    ...state,
+    version: sequence,
+    ...(createdAt ? { changedAt: createdAt } : {}),
+  };
+  switch (event.type) {
+    case SessionEventType.Added:
+      return {
+        ...next,
+        exists: true,
+        ...(createdAt ? { createdAt } : {}),
+        ...(typeof metadata?.editor === 'string' ? { creator: metadata.editor } : {}),
+        ...(typeof metadata?.resourceOwner === 'string' ? { resourceOwner: metadata.resourceOwner } : {}),
+        ...(event.data.userAgent ? { userAgent: event.data.userAgent } : {}),
+      };
+    case SessionEventType.UserChecked:
+      return {
+        ...next,
+        user: { id: event.data.userId, orgId: event.data.orgId, loginName: event.data.loginName, checkedAt: event.data.checkedAt },
+        resourceOwner: event.data.orgId,
+      };
+    case SessionEventType.OtpEmailChallenged:
+      return { ...next, otpEmailChallenge: { ...event.data, sequence } };
+    case SessionEventType.OtpEmailSent:
+      return { ...next, otpEmailSent: [...state.otpEmailSent, event.data.challengeSequence] };
+    case SessionEventType.OtpEmailChecked: {
+      const { otpEmailChallenge: _used, ...rest } = next;
+      return { ...rest, otpEmailCheckedAt: event.data.checkedAt };
+    }
+    case SessionEventType.TokenSet:
+      return { ...next, token: { tokenId: event.data.tokenId, hash: event.data.hash } };
+    case SessionEventType.LifetimeSet:
+      return { ...next, expiresAt: event.data.expiresAt };
+    case SessionEventType.Terminated:
+      return { ...next, terminated: true };
+    default:
+      return next;
+  }
+}
+
+export function foldSession(events: readonly RecordedEvent[]): SessionState {
+  return events.reduce(
+    (state, e) => evolveSession(state, { type: e.type, data: e.data } as SessionEvent, e.sequence, e.createdAt, e.metadata),
+    initialSessionState(),
+  );
+}
+
+/** Expired by its lifetime at `now`. */
+export const sessionExpired = (state: SessionState, now: Date) => state.expiresAt !== undefined && now.getTime() >= Date.parse(state.expiresAt);

@@ -1,0 +1,50 @@
+import { Inject } from '@nestjs/common';
+import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import { EVENT_STORE, type EventStore } from '../../../eventstore/src/index.js';
+import type { CommandContext } from '../../../user/src/command-context.js';
+import { authorizeSessionWrite } from '../authorize.js';
+import { sessionExpiredError, sessionNotFound, sessionTerminated } from '../errors.js';
+import { sessionStream } from '../events.js';
+import { SessionChangeRunner, type SessionChangeResult, type SessionChanges } from '../session-changes.js';
+import { foldSession, sessionExpired, type SessionState } from '../session-state.js';
+
+export interface SetSessionInput extends CommandContext {
+  sessionId: string;
+  changes: SessionChanges;
+}
+
+/** zitadel.session.v2.SessionService.SetSession: more checks and challenges on a session, and a new token. */
+export class SetSessionCommand extends Command<SessionChangeResult> {
+  constructor(readonly input: SetSessionInput) {
+    super();
+  }
+}
+
+/**
+ * Before any change: the session exists (NotFound `SESSION-NotFnd`), the caller may write it
+ * (PermissionDenied `AUTH-AWfge`), it is not terminated (FailedPrecondition `COMAND-SAjeh`) and
+ * its lifetime has not run out (FailedPrecondition `SESSION-Expird`). A bad URL template is
+ * refused before all of these, as ZITADEL's API layer does.
+ */
+export function assertSessionWritable(session: SessionState, input: SetSessionInput, now: Date): void {
+  if (!session.exists) throw sessionNotFound();
+  authorizeSessionWrite(input.caller, session);
+  if (session.terminated) throw sessionTerminated();
+  if (sessionExpired(session, now)) throw sessionExpiredError();
+}
+
+@CommandHandler(SetSessionCommand)
+export class SetSessionHandler implements ICommandHandler<SetSessionCommand> {
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(SessionChangeRunner) private readonly runner: SessionChangeRunner,
+  ) {}
+
+  async execute({ input }: SetSessionCommand): Promise<SessionChangeResult> {
+    SessionChangeRunner.validate(input.changes);
+    const now = this.runner.now();
+    const session = foldSession(await this.store.readStream(sessionStream(input.sessionId)));
+    assertSessionWritable(session, input, now);
+    return this.runner.run(input.sessionId, session, input.changes, input, now);
+  }
+}

@@ -1,0 +1,151 @@
+import { Global, Module, type DynamicModule } from '@nestjs/common';
+import { CommandBus, CqrsModule, QueryBus } from '@nestjs/cqrs';
+import { Test, type TestingModule } from '@nestjs/testing';
+import { CONFIG, loadConfig } from '../../../../apps/server/src/config.js';
+import type { Caller } from '../../../auth/src/caller.js';
+import { CodeCipher } from '../../../crypto/src/code-cipher.js';
+import { CryptoModule } from '../../../crypto/src/crypto.module.js';
+import { createScratchDatabase } from '../../../database/src/testing/scratch-database.js';
+import {
+  EVENT_STORE,
+  type AppendResult,
+  type EventStore,
+  type ExpectedRevision,
+  type NewEvent,
+  type Position,
+  type ReadAllOptions,
+  type RecordedEvent,
+  type WaitOptions,
+} from '../../../eventstore/src/index.js';
+import { openServerTestStore, openTestStore, type TestStore } from '../../../org/src/testing/test-store.js';
+import { UnlockUserModule } from '../../../user/src/unlock-user/unlock-user.handler.js';
+import { SessionModule } from '../session.module.js';
+import { SESSION_CLOCK } from '../settings.js';
+
+/**
+ * A real event store with one test hook: `failNextAppend(predicate)` makes the next append to a
+ * matching stream throw once (a crash between two appends), before anything is written.
+ */
+export class HookedStore implements EventStore {
+  private failing?: { matches: (stream: string) => boolean; error: Error };
+  constructor(private readonly inner: EventStore) {}
+
+  failNextAppend(matches: (stream: string) => boolean, error = new Error('simulated crash before the append')): void {
+    this.failing = { matches, error };
+  }
+  append(stream: string, events: readonly NewEvent[], expectedRevision: ExpectedRevision): Promise<AppendResult> {
+    if (this.failing?.matches(stream)) {
+      const { error } = this.failing;
+      this.failing = undefined;
+      return Promise.reject(error);
+    }
+    return this.inner.append(stream, events, expectedRevision);
+  }
+  readStream(stream: string): Promise<RecordedEvent[]> {
+    return this.inner.readStream(stream);
+  }
+  readAll(options?: ReadAllOptions): Promise<RecordedEvent[]> {
+    return this.inner.readAll(options);
+  }
+  headPosition(): Promise<Position> {
+    return this.inner.headPosition();
+  }
+  waitForEvents(after: Position, options: WaitOptions): Promise<void> {
+    return this.inner.waitForEvents(after, options);
+  }
+  ping(): Promise<void> {
+    return this.inner.ping();
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+/** What apps/server's InfrastructureModule provides globally: the store and the configuration. */
+@Global()
+@Module({})
+class InfrastructureStandIn {
+  static of(store: EventStore, env: NodeJS.ProcessEnv): DynamicModule {
+    return {
+      module: InfrastructureStandIn,
+      providers: [
+        { provide: EVENT_STORE, useValue: store },
+        { provide: CONFIG, useValue: loadConfig(env) },
+      ],
+      exports: [EVENT_STORE, CONFIG],
+    };
+  }
+}
+
+/** A clock the test moves. */
+export class TestClock {
+  constructor(public time = Date.parse('2026-03-01T09:00:00.000Z')) {}
+  readonly now = () => new Date(this.time);
+  advance(ms: number): void {
+    this.time += ms;
+  }
+}
+
+export const TEST_KEY = Buffer.alloc(32, 5);
+
+export interface SessionTestApp {
+  moduleRef: TestingModule;
+  store: HookedStore;
+  commands: CommandBus;
+  queries: QueryBus;
+  clock: TestClock;
+  cipher: CodeCipher;
+  close(): Promise<void>;
+}
+
+/**
+ * SessionModule (and UnlockUserModule) on a real event store: in-memory PGlite, or a scratch
+ * database on the server of DATABASE_URL.
+ */
+export async function startSessionTestApp(kind: 'pglite' | 'server', env: NodeJS.ProcessEnv = {}): Promise<SessionTestApp> {
+  let testStore: TestStore;
+  let drop: () => Promise<void> = async () => undefined;
+  if (kind === 'pglite') testStore = await openTestStore();
+  else {
+    const scratch = await createScratchDatabase('session');
+    testStore = await openServerTestStore(scratch.url);
+    drop = scratch.drop;
+  }
+  const store = new HookedStore(testStore.store);
+  const clock = new TestClock();
+  const moduleRef = await Test.createTestingModule({
+    imports: [
+      CqrsModule.forRoot(),
+      InfrastructureStandIn.of(store, env),
+      CryptoModule.forRoot({ key: TEST_KEY, dataDir: '/nonexistent' }),
+      SessionModule,
+      UnlockUserModule,
+    ],
+  })
+    .overrideProvider(SESSION_CLOCK)
+    .useValue(clock.now)
+    .compile();
+  await moduleRef.init();
+  return {
+    moduleRef,
+    store,
+    commands: moduleRef.get(CommandBus),
+    queries: moduleRef.get(QueryBus),
+    clock,
+    cipher: new CodeCipher(TEST_KEY),
+    async close() {
+      await moduleRef.close();
+      await testStore.close();
+      await drop();
+    },
+  };
+}
+
+export const INSTANCE = 'instance-1';
+export const callerWith = (roles: Caller['roles'], userId = '900000000000000077', orgId = '100000000000000001'): Caller => ({
+  userId,
+  orgId,
+  instanceId: INSTANCE,
+  kind: 'machine',
+  roles,
+});

@@ -1,0 +1,23 @@
+import { Inject, Module } from '@nestjs/common';
+import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import { EVENT_STORE, type EventStore } from '../../../eventstore/src/index.js';
+import { executeUserCommand } from '../execute-user-command.js';
+import type { ObjectDetails } from '../object-details.js';
+import { decideUnlockUser, UNLOCK_USER_MISSING_ID, UnlockUserCommand } from './unlock-user.js';
+
+@CommandHandler(UnlockUserCommand)
+export class UnlockUserHandler implements ICommandHandler<UnlockUserCommand> {
+  constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
+
+  async execute({ input }: UnlockUserCommand): Promise<ObjectDetails> {
+    const { details } = await executeUserCommand(this.store, input.userId, UNLOCK_USER_MISSING_ID, (state) => decideUnlockUser(state, input));
+    return details;
+  }
+}
+
+/**
+ * The UnlockUser handler on its own, until UserModule lists UnlockUserHandler among its
+ * providers (then drop this module: a command must have one handler). Needs EVENT_STORE.
+ */
+@Module({ providers: [UnlockUserHandler] })
+export class UnlockUserModule {}

@@ -1,0 +1,44 @@
+import { describe, expect, it } from '@jest/globals';
+import type { UserEvent } from '../events.js';
+import { caller, emailVerified, given, humanAdded, ORG, OTHER_ORG, USER } from '../testing/given-when-then.js';
+import { decideUnlockUser } from './unlock-user.js';
+
+const manager = caller({ roles: [{ role: 'ORG_USER_MANAGER', orgId: ORG }] });
+const unlock = (who = manager) => (state: Parameters<typeof decideUnlockUser>[0]) => decideUnlockUser(state, { userId: USER, caller: who });
+const locked = (): UserEvent => ({ type: 'user.locked', data: { reason: 'otp.email.check.failed' } });
+const failed = (): UserEvent => ({ type: 'user.otp.email.check.failed', data: { sessionId: 's1' } });
+const unlocked = [{ type: 'user.unlocked', data: {} }];
+
+describe('decideUnlockUser', () => {
+  it('unlocks a locked user for a caller with user.write on the user’s organization', () => {
+    given(humanAdded(), emailVerified(), locked()).when(unlock()).then(unlocked);
+    given(humanAdded(), locked()).when(unlock(caller({ roles: [{ role: 'IAM_OWNER' }] }))).then(unlocked);
+    given(humanAdded(), locked()).when(unlock(caller({ roles: [{ role: 'ORG_OWNER', orgId: ORG }] }))).then(unlocked);
+  });
+
+  it('resets the failure count with the unlock', () => {
+    const { state } = given(humanAdded(), failed(), failed(), locked(), { type: 'user.unlocked', data: {} });
+    expect(state.locked).toBe(false);
+    expect(state.otpEmailFailedChecks).toBe(0);
+  });
+
+  it('refuses the locked user themself, and callers without user.write there', () => {
+    given(humanAdded(), locked())
+      .when(unlock(caller({ userId: USER, kind: 'human' })))
+      .thenFails('PermissionDenied', 'AUTH-AWfge');
+    given(humanAdded(OTHER_ORG), locked()).when(unlock()).thenFails('PermissionDenied', 'AUTH-AWfge');
+    given(humanAdded(), locked())
+      .when(unlock(caller({ roles: [{ role: 'IAM_LOGIN_CLIENT' }] })))
+      .thenFails('PermissionDenied', 'AUTH-AWfge');
+  });
+
+  it('answers NotFound for an unknown user, FailedPrecondition for a user that is not locked', () => {
+    given().when(unlock()).thenFails('NotFound', 'COMMAND-x377t913pw');
+    given(humanAdded()).when(unlock()).thenFails('FailedPrecondition', 'COMMAND-olb9vb0oca');
+    given(humanAdded(), locked(), { type: 'user.unlocked', data: {} }).when(unlock()).thenFails('FailedPrecondition', 'COMMAND-olb9vb0oca');
+  });
+
+  it('does not tell a caller without the permission whether the user is locked', () => {
+    given(humanAdded(OTHER_ORG)).when(unlock()).thenFails('PermissionDenied', 'AUTH-AWfge');
+  });
+});

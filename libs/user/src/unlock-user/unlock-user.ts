@@ -1,0 +1,38 @@
+import { Command } from '@nestjs/cqrs';
+import { hasPermission } from '../../../auth/src/caller.js';
+import { failedPrecondition, notFound, permissionDenied } from '../../../errors/src/index.js';
+import type { NewEvent } from '../../../eventstore/src/index.js';
+import { eventMetadata, type CommandContext } from '../command-context.js';
+import { UserEventType } from '../events.js';
+import type { ObjectDetails } from '../object-details.js';
+import type { UserState } from '../user-state.js';
+
+export interface UnlockUserInput extends CommandContext {
+  userId: string;
+}
+
+/** Unlocks a user that too many failed OTP checks locked (ZITADEL's v2 UnlockUser, `POST /v2/users/{userId}/unlock`). */
+export class UnlockUserCommand extends Command<ObjectDetails> {
+  constructor(readonly input: UnlockUserInput) {
+    super();
+  }
+}
+
+/** ZITADEL's ids for UnlockUserV2 ([internal/command/user_v2.go]). */
+export const UNLOCK_USER_MISSING_ID = 'COMMAND-a9ld4xckax';
+export const UNLOCK_USER_NOT_FOUND = 'COMMAND-x377t913pw';
+export const UNLOCK_USER_NOT_LOCKED = 'COMMAND-olb9vb0oca';
+
+/**
+ * An administrator's act: `user.write` on the user's organization (or an instance-wide role).
+ * Unlike ZITADEL's checkPermissionOnUser, acting on oneself is NOT enough: a locked user who
+ * still holds a valid access token (an external issuer's JWT) must not lift their own lockout.
+ * The permission is checked before "not locked", so a caller without it cannot learn whether a
+ * user is locked (ZITADEL checks the state first). `user.unlocked` resets the failure count.
+ */
+export function decideUnlockUser(state: UserState, input: UnlockUserInput): NewEvent[] {
+  if (!state.exists) throw notFound(UNLOCK_USER_NOT_FOUND, 'Errors.User.NotFound');
+  if (!hasPermission(input.caller, 'user.write', state.orgId)) throw permissionDenied('AUTH-AWfge', 'Errors.Permission.Denied');
+  if (!state.locked) throw failedPrecondition(UNLOCK_USER_NOT_LOCKED, 'Errors.User.NotLocked');
+  return [{ type: UserEventType.Unlocked, data: {}, metadata: eventMetadata(input, state.orgId!) }];
+}
