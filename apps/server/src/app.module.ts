@@ -2,6 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
 import { ApiModule } from '../../../libs/api/src/api.module.js';
 import { CryptoModule } from '../../../libs/crypto/src/crypto.module.js';
+import { SessionModule } from '../../../libs/session/src/session.module.js';
 import { AdminModule } from './admin/admin.module.js';
 import { HealthController } from './health.controller.js';
 import { InfrastructureModule, type Infrastructure } from './infrastructure.module.js';
@@ -25,6 +26,8 @@ export class AppModule {
         AdminModule,
         // USER_SERVICE_IMPL: the user commands and the users read model.
         ApiModule,
+        // SESSION_SERVICE_IMPL: sessions with the OTP Email challenge and check.
+        SessionModule,
       ],
       controllers: [HealthController],
     };

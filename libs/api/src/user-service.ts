@@ -19,6 +19,7 @@ import { AuthenticationMethodType } from '@zitadel/proto/zitadel/user/v2/user_se
 import { GetUserByIdQuery } from '../../../projections/users/queries/get-user-by-id.query.js';
 import { ListAuthMethodTypesQuery } from '../../../projections/users/queries/list-auth-method-types.query.js';
 import type { ProjectedUser } from '../../../projections/users/user-view.js';
+import { unlockUserMethod } from '../../user/src/unlock-user/unlock-user.method.js';
 import { callerOf } from './transport/caller-context.js';
 import type { UserServiceImpl } from './transport/tokens.js';
 
@@ -133,6 +134,8 @@ export class UserServiceImplementation {
       const details = await this.commands.execute(new RemoveOtpEmailCommand({ ...context(ctx), userId: req.userId }));
       return { details: toDetails(details) };
     },
+
+    unlockUser: unlockUserMethod(this.commands),
 
     getUserByID: async (req, ctx) => {
       const view = await this.queries.execute(new GetUserByIdQuery({ userId: req.userId, caller: callerOf(ctx) }));

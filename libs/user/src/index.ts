@@ -3,6 +3,7 @@ export { AddHumanUserCommand, type AddHumanUserInput, type AddHumanUserResult } 
 export { SetEmailCommand, type SetEmailInput, type SetEmailResult } from './set-email/set-email.js';
 export { VerifyEmailCommand, type VerifyEmailInput } from './verify-email/verify-email.js';
 export { AddOtpEmailCommand, type AddOtpEmailInput } from './add-otp-email/add-otp-email.js';
+export { UnlockUserCommand, type UnlockUserInput } from './unlock-user/unlock-user.js';
 export { RemoveOtpEmailCommand, type RemoveOtpEmailInput } from './remove-otp-email/remove-otp-email.js';
 export type { ObjectDetails } from './object-details.js';
 export type { CommandContext } from './command-context.js';

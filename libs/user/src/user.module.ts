@@ -3,6 +3,7 @@ import { AddHumanUserHandler } from './add-human-user/add-human-user.handler.js'
 import { AddOtpEmailHandler } from './add-otp-email/add-otp-email.handler.js';
 import { RemoveOtpEmailHandler } from './remove-otp-email/remove-otp-email.handler.js';
 import { SetEmailHandler } from './set-email/set-email.handler.js';
+import { UnlockUserHandler } from './unlock-user/unlock-user.handler.js';
 import { VerifyEmailHandler } from './verify-email/verify-email.handler.js';
 
 /**
@@ -11,6 +12,6 @@ import { VerifyEmailHandler } from './verify-email/verify-email.handler.js';
  * the same details and the same DomainErrors as the API. Needs EVENT_STORE and CODE_CIPHER.
  */
 @Module({
-  providers: [AddHumanUserHandler, SetEmailHandler, VerifyEmailHandler, AddOtpEmailHandler, RemoveOtpEmailHandler],
+  providers: [AddHumanUserHandler, SetEmailHandler, VerifyEmailHandler, AddOtpEmailHandler, RemoveOtpEmailHandler, UnlockUserHandler],
 })
 export class UserModule {}

@@ -18,7 +18,7 @@ import {
   type WaitOptions,
 } from '../../../eventstore/src/index.js';
 import { openServerTestStore, openTestStore, type TestStore } from '../../../org/src/testing/test-store.js';
-import { UnlockUserModule } from '../../../user/src/unlock-user/unlock-user.handler.js';
+import { UserModule } from '../../../user/src/user.module.js';
 import { SessionModule } from '../session.module.js';
 import { SESSION_CLOCK } from '../settings.js';
 
@@ -119,7 +119,7 @@ export async function startSessionTestApp(kind: 'pglite' | 'server', env: NodeJS
       InfrastructureStandIn.of(store, env),
       CryptoModule.forRoot({ key: TEST_KEY, dataDir: '/nonexistent' }),
       SessionModule,
-      UnlockUserModule,
+      UserModule,
     ],
   })
     .overrideProvider(SESSION_CLOCK)

@@ -1,4 +1,4 @@
-import { Inject, Module } from '@nestjs/common';
+import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { EVENT_STORE, type EventStore } from '../../../eventstore/src/index.js';
 import { executeUserCommand } from '../execute-user-command.js';
@@ -15,9 +15,3 @@ export class UnlockUserHandler implements ICommandHandler<UnlockUserCommand> {
   }
 }
 
-/**
- * The UnlockUser handler on its own, until UserModule lists UnlockUserHandler among its
- * providers (then drop this module: a command must have one handler). Needs EVENT_STORE.
- */
-@Module({ providers: [UnlockUserHandler] })
-export class UnlockUserModule {}
