@@ -1,5 +1,5 @@
 import { Inject, Injectable, Module, type OnApplicationBootstrap } from '@nestjs/common';
-import { CONFIG, type Config } from '../../../apps/server/src/config.js';
+import { CONFIG, type Config } from '../../config/src/config.js';
 import { EVENT_STORE, type EventStore } from '../../eventstore/src/index.js';
 import { LOGGER, type Logger } from '../../logging/src/pino-logger.js';
 import { OrgModule } from '../../org/src/org.module.js';

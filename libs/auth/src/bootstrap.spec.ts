@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describeWhen } from '../../../test/describe-when.js';
-import { CONFIG, loadConfig } from '../../../apps/server/src/config.js';
+import { CONFIG, loadConfig } from '../../config/src/config.js';
 import { createScratchDatabase, NO_SERVER_REASON, serverDatabaseUrl } from '../../database/src/testing/scratch-database.js';
 import { EVENT_STORE, type EventStore, type JsonObject } from '../../eventstore/src/index.js';
 import { createLogger, LOGGER } from '../../logging/src/pino-logger.js';

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { CONFIG, type Config } from '../../../apps/server/src/config.js';
+import { CONFIG, type Config } from '../../config/src/config.js';
 import { SESSION_SERVICE_IMPL } from '../../api/src/transport/tokens.js';
 import { CreateSessionHandler } from './create-session/create-session.js';
 import { DeleteSessionHandler } from './delete-session/delete-session.js';

@@ -1,6 +1,6 @@
-import type { Config } from '../../../apps/server/src/config.js';
+import type { Config } from '../../config/src/config.js';
 
-/** What the session flow takes from the configuration (apps/server/src/config.ts). */
+/** What the session flow takes from the configuration (libs/config/src/config.ts). */
 export interface SessionSettings {
   /** OTP_EMAIL_CODE_LENGTH: digits of an OTP Email code. */
   otpEmailCodeLength: number;

@@ -1,7 +1,7 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { CommandBus, CqrsModule, QueryBus } from '@nestjs/cqrs';
 import { Test, type TestingModule } from '@nestjs/testing';
-import { CONFIG, loadConfig } from '../../../../apps/server/src/config.js';
+import { CONFIG, loadConfig } from '../../../config/src/config.js';
 import type { Caller } from '../../../auth/src/caller.js';
 import { CodeCipher } from '../../../crypto/src/code-cipher.js';
 import { CryptoModule } from '../../../crypto/src/crypto.module.js';

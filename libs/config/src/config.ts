@@ -1,0 +1,94 @@
+import { z } from 'zod';
+
+/** A strict duration: a whole number and a unit (ms, s, m, h), e.g. "5m". */
+const duration = z
+  .string()
+  .regex(/^\d+(ms|s|m|h)$/, 'expected a duration such as 500ms, 30s, 5m or 1h')
+  .transform((text) => {
+    const [, amount, unit] = /^(\d+)(ms|s|m|h)$/.exec(text)!;
+    const factor = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[unit as 'ms' | 's' | 'm' | 'h'];
+    return Number(amount) * factor;
+  })
+  .refine((ms) => ms > 0, 'must be longer than zero');
+
+const integer = (min: number, max: number) => z.coerce.number().int('expected a whole number').min(min).max(max);
+const optionalText = z.string().trim().min(1).optional();
+
+const encryptionKey = z
+  .string()
+  .refine((text) => /^[A-Za-z0-9+/]+={0,2}$/.test(text) && Buffer.from(text, 'base64').length === 32, {
+    message: 'expected 32 bytes in base64 (generate one with: openssl rand -base64 32)',
+  })
+  .transform((text) => Buffer.from(text, 'base64'));
+
+const schema = z
+  .object({
+    PORT: integer(0, 65535).default(8080),
+    DATA_DIR: z.string().trim().min(1).default('./data'),
+    DATABASE_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'expected a postgres:// or postgresql:// connection URL')
+      .optional(),
+    EVENTSTORE: z.enum(['postgres', 'eventstoredb']).default('postgres'),
+    EVENTSTORE_CONNECTION_STRING: z
+      .string()
+      .regex(/^(esdb|esdb\+discover|kurrentdb|kurrentdb\+discover|kdb|kdb\+discover):\/\//, 'expected an esdb:// connection string')
+      .optional(),
+    ENCRYPTION_KEY: encryptionKey.optional(),
+    OIDC_ISSUER: optionalText,
+    OIDC_JWKS_URL: optionalText,
+    OIDC_AUDIENCE: optionalText,
+    PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+    SMTP_URL: z.string().regex(/^smtps?:\/\//, 'expected an smtp:// or smtps:// URL').optional(),
+    SMTP_FROM: optionalText,
+    OTP_EMAIL_CODE_LENGTH: integer(6, 12).default(8),
+    OTP_EMAIL_CODE_TTL: duration.default(300_000),
+    LOCKOUT_MAX_OTP_ATTEMPTS: integer(0, 1000).default(5),
+    OTP_EMAIL_MAX_SENDS_PER_WINDOW: integer(1, 1000).default(5),
+    OTP_EMAIL_SEND_WINDOW: duration.default(600_000),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .superRefine((env, ctx) => {
+    if (env.EVENTSTORE === 'eventstoredb' && !env.EVENTSTORE_CONNECTION_STRING) {
+      ctx.addIssue({ code: 'custom', path: ['EVENTSTORE_CONNECTION_STRING'], message: 'is required when EVENTSTORE=eventstoredb' });
+    }
+    if (env.DATABASE_URL && !env.ENCRYPTION_KEY) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ENCRYPTION_KEY'],
+        message: 'is required with DATABASE_URL (the key is only generated for the embedded store): openssl rand -base64 32',
+      });
+    }
+    const oidc = [env.OIDC_ISSUER, env.OIDC_JWKS_URL, env.OIDC_AUDIENCE].filter(Boolean).length;
+    if (oidc !== 0 && oidc !== 3) {
+      for (const name of ['OIDC_ISSUER', 'OIDC_JWKS_URL', 'OIDC_AUDIENCE'] as const) {
+        if (!env[name]) ctx.addIssue({ code: 'custom', path: [name], message: 'is required when any OIDC_* variable is set' });
+      }
+    }
+  }, { when: () => true }); // also when another variable is bad: report every problem at once
+
+export type Config = z.infer<typeof schema> & { PUBLIC_URL: string };
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Reads and checks the environment; a bad value throws a ConfigError naming each variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // An empty variable means "not set", as in a .env file with `SMTP_URL=`.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const result = schema.safeParse(present);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? 'environment');
+      const value = present[name];
+      const shown = value === undefined || /KEY|URL|SECRET|TOKEN|PASSWORD/.test(name) ? '' : ` (got "${value}")`;
+      return `${name}: ${issue.message}${shown}`;
+    });
+    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const config = result.data;
+  return { ...config, PUBLIC_URL: config.PUBLIC_URL ?? `http://localhost:${config.PORT}` };
+}
+
+export const CONFIG = Symbol('Config');
