@@ -2,6 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
 import { ApiModule } from '../../../libs/api/src/api.module.js';
 import { CryptoModule } from '../../../libs/crypto/src/crypto.module.js';
+import { NotificationModule } from '../../../libs/notification/src/notification.module.js';
 import { SessionModule } from '../../../libs/session/src/session.module.js';
 import { AdminModule } from './admin/admin.module.js';
 import { HealthController } from './health.controller.js';
@@ -28,6 +29,8 @@ export class AppModule {
         ApiModule,
         // SESSION_SERVICE_IMPL: sessions with the OTP Email challenge and check.
         SessionModule,
+        // Emails the OTP and verification codes (SMTP, or .eml files in DATA_DIR/outbox).
+        NotificationModule,
       ],
       controllers: [HealthController],
     };

@@ -8,6 +8,7 @@ import {
   PostgresEventStore,
   type EventStore,
 } from '../../../libs/eventstore/src/index.js';
+import { notificationSchemas } from '../../../libs/notification/src/schema.js';
 import { userProjectionSchemas } from '../../../projections/users/user-projection.module.js';
 import type { Config } from './config.js';
 
@@ -29,6 +30,7 @@ export function sqlSchemas(config: Pick<Config, 'EVENTSTORE'>): Record<string, R
   return {
     ...(config.EVENTSTORE === 'postgres' ? { [EVENT_STORE_HISTORY]: eventStoreMigrations } : {}),
     ...userProjectionSchemas,
+    ...notificationSchemas,
   };
 }
 

@@ -74,7 +74,8 @@ export interface EmailCodeAdded {
 }
 export interface EmailCodeSent {
   type: typeof UserEventType.EmailCodeSent;
-  data: Record<string, never>;
+  /** The sequence of the user.email.code.added that was sent. */
+  data: { codeSequence?: number };
 }
 export interface EmailVerified {
   type: typeof UserEventType.EmailVerified;
