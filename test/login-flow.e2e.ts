@@ -5,7 +5,9 @@ import { createSessionServiceClient, createUserServiceClient } from '@zitadel/cl
 import { ReturnEmailVerificationCodeSchema } from '@zitadel/proto/zitadel/user/v2/email_pb.js';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { restClient, startTestServer, storeKinds, type TestServer } from './support/test-server.js';
+import { EVENT_STORE } from '../libs/eventstore/src/index.js';
+import { Writable } from 'node:stream';
+import { createLogger, restClient, startTestServer, storeKinds, type TestServer } from './support/test-server.js';
 
 /** Waits for an .eml in DATA_DIR/outbox addressed to `to` that was not there before, and returns its text. */
 async function nextEmail(dataDir: string, to: string, seen: Set<string>, timeoutMs = 20_000): Promise<string> {
@@ -40,8 +42,15 @@ const otpOf = (email: string) => {
 describe.each(storeKinds())('the login flow with OTP Email (%s)', (kind) => {
   let t: TestServer;
   const seen = new Set<string>();
+  let logs = '';
   beforeAll(async () => {
-    t = await startTestServer(kind);
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        logs += chunk.toString();
+        done();
+      },
+    });
+    t = await startTestServer(kind, {}, createLogger('debug', sink));
   });
   afterAll(async () => {
     await t?.stop();
@@ -86,6 +95,14 @@ describe.each(storeKinds())('the login flow with OTP Email (%s)', (kind) => {
     const again = await call('PATCH', `/v2/sessions/${sessionId}`, t.adminToken, { checks: { otpEmail: { code } } });
     expect(again.status).toBe(400);
     expect(again.body.details[0].id).toBe('COMMAND-S34gh');
+
+    // No secret in plain text, neither in the event store nor in the logs.
+    const events = JSON.stringify(await t.server.app.get(EVENT_STORE).readAll({ limit: 100_000 }));
+    for (const secret of [code!, session.body.sessionToken, checked.body.sessionToken, t.adminToken, added.body.emailCode]) {
+      expect(events).not.toContain(secret);
+      expect(logs).not.toContain(secret);
+    }
+    expect(logs.length).toBeGreaterThan(0);
   });
 
   it('runs through @zitadel/client over gRPC', async () => {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createScratchDatabase } from '../../libs/database/src/testing/scratch-database.js';
 import { createLogger } from '../../libs/logging/src/pino-logger.js';
+export { createLogger };
 import { loadConfig } from '../../apps/server/src/config.js';
 import { startServer, type RunningServer } from '../../apps/server/src/server.js';
 
@@ -20,7 +21,7 @@ export interface TestServer {
  * The real server (startServer, as main.ts runs it) on port 0 with a fresh data directory:
  * on embedded PGlite, or on a scratch database of the server in DATABASE_URL.
  */
-export async function startTestServer(kind: StoreKind, env: Record<string, string> = {}): Promise<TestServer> {
+export async function startTestServer(kind: StoreKind, env: Record<string, string> = {}, logger = createLogger('silent')): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'e2e-'));
   const scratch = kind === 'server' ? await createScratchDatabase('e2e') : undefined;
   const config = loadConfig({
@@ -30,7 +31,7 @@ export async function startTestServer(kind: StoreKind, env: Record<string, strin
     ...(scratch ? { DATABASE_URL: scratch.url, ENCRYPTION_KEY: Buffer.alloc(32, 8).toString('base64') } : {}),
     ...env,
   });
-  const server = await startServer(config, createLogger('silent'));
+  const server = await startServer(config, logger);
   const adminToken = readFileSync(join(dataDir, 'admin.pat'), 'utf8').trim();
   return {
     url: server.url,
