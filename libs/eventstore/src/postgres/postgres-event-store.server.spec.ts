@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import pg from 'pg';
 import { migrate, openServerDatabase, type SqlDatabase } from '../../../database/src/index.js';
 import { createScratchDatabase, NO_SERVER_REASON, serverDatabaseUrl } from '../../../database/src/testing/scratch-database.js';
 import { START } from '../event-store.js';
@@ -69,6 +70,31 @@ describeWhen(Boolean(serverDatabaseUrl), NO_SERVER_REASON, 'PostgresEventStore o
       expect(after.map((e) => e.type)).toEqual(['slow', 'fast']);
       expect(after.map((e) => e.position)).toEqual([slowResult.events[0]!.position, fast.events[0]!.position]);
       expect(await store.readAll({ after: after[1]!.position })).toEqual([]);
+    });
+
+    it('wakes a held-back reader when the transaction that held it back ends, even if that commit notifies nobody', async () => {
+      const { store } = subject;
+      const from = await store.headPosition();
+      // Any write transaction on the server holds readers back, not only appends.
+      const blocker = new pg.Client({ connectionString: subject.url });
+      await blocker.connect();
+      try {
+        await blocker.query('begin');
+        await blocker.query('select pg_current_xact_id()');
+        await store.append('held-1', [{ type: 'held', data: {} }], 'no_stream');
+        expect(await store.readAll({ after: from })).toEqual([]);
+
+        const woke = store.waitForEvents(from, { timeoutMs: 60_000 }).then(() => 'woke');
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        await blocker.query('commit'); // no NOTIFY: nothing but the reader's own re-check can see this
+        let timer: NodeJS.Timeout | undefined;
+        const gaveUp = new Promise((resolve) => (timer = setTimeout(() => resolve('gave up'), 10_000)));
+        expect(await Promise.race([woke, gaveUp])).toBe('woke');
+        clearTimeout(timer);
+        expect((await store.readAll({ after: from })).map((e) => e.type)).toEqual(['held']);
+      } finally {
+        await blocker.end();
+      }
     });
 
     it('wakes a reader in another process through NOTIFY', async () => {

@@ -167,10 +167,24 @@ export class PostgresEventStore implements EventStore {
       const timer = setTimeout(finish, options.timeoutMs);
       this.appended.on('appended', finish);
       options.signal?.addEventListener('abort', finish);
-      // An event committed between the caller's last read and this registration would not wake
-      // us. Compare with what readAll may return now, or a held-back reader would spin.
-      this.readAll({ after, limit: 1 }).then((next) => next.length > 0 && finish(), finish);
+      void this.checkHeldBack(after, () => done).then((ready) => ready && finish(), finish);
     });
+  }
+
+  /**
+   * Looks once at what readAll shows now (an event committed between the caller's last read
+   * and the registration would wake nobody). If the head is past `after` but readAll shows
+   * nothing, events are held back behind an open transaction whose commit may notify nobody
+   * (it need not be an append): re-check with a short back-off instead of waiting for a
+   * wake-up. Never a busy loop: 10 ms doubling to 1 s.
+   */
+  private async checkHeldBack(after: Position, isDone: () => boolean): Promise<boolean> {
+    for (let delay = 10; !isDone(); delay = Math.min(delay * 2, 1_000)) {
+      if ((await this.readAll({ after, limit: 1 })).length > 0) return true;
+      if (!((await this.headPosition()) > after)) return false;
+      await new Promise((resolve) => setTimeout(resolve, delay).unref());
+    }
+    return false;
   }
 
   async ping(): Promise<void> {
