@@ -15,6 +15,8 @@ import { userStream, type UserEvent } from '../../libs/user/src/events.js';
 export interface TestStores {
   database: SqlDatabase;
   store: PostgresEventStore;
+  /** Server PostgreSQL: the scratch database's URL (for a second process or connection). */
+  url?: string;
   cleanup(): Promise<void>;
 }
 
@@ -57,6 +59,7 @@ export const backends: Backend[] = [
       return {
         database,
         store,
+        url: scratch.url,
         async cleanup() {
           await store.close();
           await database.close();

@@ -1,12 +1,18 @@
 import type { Transaction } from 'kysely';
 import type { RecordedEvent } from '../../libs/eventstore/src/index.js';
+import { UserEventType, type UserEvent } from '../../libs/user/src/events.js';
+import { versionCheckpointName, type Projection, type Reducer, type VersionedProjection } from '../runner/index.js';
 import {
-  UserEventType,
-  userIdOfStream,
-  type UserEvent,
-} from '../../libs/user/src/events.js';
-import type { Projection, Reducer } from '../runner/index.js';
-import { USER_PROJECTION_HISTORY, USER_TABLES, userProjectionMigrations, type UserTables } from './schema.js';
+  createUserTables,
+  dropUserTables,
+  USER_PROJECTION_HISTORY,
+  USER_TABLES,
+  userProjectionMigrations,
+  userTableSpecs,
+  userTablesOf,
+  type UserTables,
+} from './schema.js';
+import { createUserBatchReducer, userIdOf } from './user-batch.js';
 import { AuthMethodType } from './user-view.js';
 
 export const USER_PROJECTION_NAME = 'users';
@@ -14,18 +20,15 @@ export const USER_PROJECTION_NAME = 'users';
 type DataOf<T extends UserEvent['type']> = Extract<UserEvent, { type: T }>['data'];
 const dataOf = <T extends UserEvent['type']>(event: RecordedEvent, _type: T) => event.data as unknown as DataOf<T>;
 
-function userIdOf(event: RecordedEvent): string {
-  const userId = userIdOfStream(event.stream);
-  if (!userId) throw new Error(`event ${event.id} of type ${event.type} is on stream ${event.stream}, not on a user stream`);
-  return userId;
-}
-
 /**
  * The user read model's reducers (tables `users` and `user_auth_methods`). Every user event
  * moves the user's `sequence` and `change_date` (details on read); the ones that change what
  * is shown also change their columns, in the same guarded UPDATE. The guard
  * (`sequence < event.sequence`) makes every reducer idempotent: an event already reduced for
  * the user, or one for a user the table does not hold, changes nothing.
+ *
+ * `applyBatch` (user-batch.ts) folds a whole batch to the same rows with a few multi-row
+ * statements (replays); the runner falls back to these reducers when it throws.
  */
 export function createUserProjection(tables: UserTables = USER_TABLES, name = USER_PROJECTION_NAME): Projection {
   /** Moves the user's details to this event and sets `columns`; false when the event was already reduced. */
@@ -135,8 +138,33 @@ export function createUserProjection(tables: UserTables = USER_TABLES, name = US
     },
   } satisfies Record<string, Reducer>);
 
-  return { name, historyTable: USER_PROJECTION_HISTORY, migrations: userProjectionMigrations, reducers };
+  return {
+    name,
+    historyTable: USER_PROJECTION_HISTORY,
+    migrations: userProjectionMigrations,
+    reducers,
+    applyBatch: createUserBatchReducer(tables),
+  };
 }
 
-/** The user read model as the server runs it. */
+/** Version 1 of the user read model (tables `projections.users` and `projections.user_auth_methods`, checkpoint `users`). */
 export const userProjection: Projection = createUserProjection();
+
+/**
+ * The user read model with its versions, as the server runs it (the active version) and
+ * `projections replay users` rebuilds it: version N has the tables `projections.users_vN` and
+ * `projections.user_auth_methods_vN` and the checkpoint `users@N`.
+ */
+export const userProjections: VersionedProjection = {
+  name: USER_PROJECTION_NAME,
+  historyTable: USER_PROJECTION_HISTORY,
+  migrations: userProjectionMigrations,
+  forVersion: (version) => createUserProjection(userTablesOf({ version }), versionCheckpointName(USER_PROJECTION_NAME, version)),
+  tables: (version) => userTableSpecs(userTablesOf({ version })),
+  createTables: (db, target) => createUserTables(db, userTablesOf(target)),
+  dropTables: (db, target) => dropUserTables(db, userTablesOf(target)),
+  forScratch: (suffix) => {
+    const tables = userTablesOf({ scratch: suffix });
+    return { projection: createUserProjection(tables, `${USER_PROJECTION_NAME}@${suffix}`), tables: userTableSpecs(tables) };
+  },
+};

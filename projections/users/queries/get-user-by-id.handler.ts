@@ -1,16 +1,24 @@
 import { Inject } from '@nestjs/common';
 import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { SQL_DATABASE, type SqlDatabase } from '../../../libs/database/src/index.js';
+import { userTablesOf } from '../schema.js';
 import { detailsOf, toProjectedUser, type UserView } from '../user-view.js';
 import { GET_USER_MISSING_ID, GetUserByIdQuery } from './get-user-by-id.query.js';
-import { loadUserForCaller } from './load-user.js';
+import { loadUserForCaller, requireUserId } from './load-user.js';
+import { USER_READ_YOUR_WRITES, type UserReadYourWrites } from './read-your-writes.js';
 
+/** Waits (read-your-writes, ≤ 2 s) for the active version to pass the store's head as of the request, then reads it. */
 @QueryHandler(GetUserByIdQuery)
 export class GetUserByIdHandler implements IQueryHandler<GetUserByIdQuery> {
-  constructor(@Inject(SQL_DATABASE) private readonly database: SqlDatabase) {}
+  constructor(
+    @Inject(SQL_DATABASE) private readonly database: SqlDatabase,
+    @Inject(USER_READ_YOUR_WRITES) private readonly consistency: UserReadYourWrites,
+  ) {}
 
   async execute({ input }: GetUserByIdQuery): Promise<UserView> {
-    const row = await loadUserForCaller(this.database.db, input.userId, input.caller, GET_USER_MISSING_ID);
+    requireUserId(input.userId, GET_USER_MISSING_ID);
+    const { version } = await this.consistency.settle('GetUserByID');
+    const row = await loadUserForCaller(this.database.db, input.userId, input.caller, GET_USER_MISSING_ID, userTablesOf({ version }));
     return { details: detailsOf(row), user: toProjectedUser(row) };
   }
 }

@@ -1,16 +1,24 @@
 import { Inject } from '@nestjs/common';
 import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { SQL_DATABASE, type SqlDatabase } from '../../../libs/database/src/index.js';
+import { userTablesOf } from '../schema.js';
 import { compareAuthMethodTypes, type AuthMethodTypesView } from '../user-view.js';
 import { LIST_AUTH_METHODS_MISSING_ID, ListAuthMethodTypesQuery } from './list-auth-method-types.query.js';
-import { loadUserForCaller } from './load-user.js';
+import { loadUserForCaller, requireUserId } from './load-user.js';
+import { USER_READ_YOUR_WRITES, type UserReadYourWrites } from './read-your-writes.js';
 
+/** Waits (read-your-writes, ≤ 2 s) for the active version to pass the store's head as of the request, then reads it. */
 @QueryHandler(ListAuthMethodTypesQuery)
 export class ListAuthMethodTypesHandler implements IQueryHandler<ListAuthMethodTypesQuery> {
-  constructor(@Inject(SQL_DATABASE) private readonly database: SqlDatabase) {}
+  constructor(
+    @Inject(SQL_DATABASE) private readonly database: SqlDatabase,
+    @Inject(USER_READ_YOUR_WRITES) private readonly consistency: UserReadYourWrites,
+  ) {}
 
   async execute({ input }: ListAuthMethodTypesQuery): Promise<AuthMethodTypesView> {
-    const user = await loadUserForCaller(this.database.db, input.userId, input.caller, LIST_AUTH_METHODS_MISSING_ID);
+    requireUserId(input.userId, LIST_AUTH_METHODS_MISSING_ID);
+    const { version } = await this.consistency.settle('ListAuthenticationMethodTypes');
+    const user = await loadUserForCaller(this.database.db, input.userId, input.caller, LIST_AUTH_METHODS_MISSING_ID, userTablesOf({ version }));
     const types = [...new Set(user.auth_method_types)].sort(compareAuthMethodTypes);
     return {
       details: { totalResult: types.length, processedSequence: Number(user.sequence), timestamp: user.change_date },

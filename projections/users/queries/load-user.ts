@@ -9,6 +9,11 @@ export interface LoadedUser extends UserRow {
   auth_method_types: string[];
 }
 
+/** An empty id is InvalidArgument, before any wait or read. */
+export function requireUserId(userId: string, missingIdErrorId: string): void {
+  if (!userId) throw invalidArgument(missingIdErrorId, 'Errors.User.UserIDMissing');
+}
+
 /**
  * The read side's check, in the commands' order: an empty id is InvalidArgument, an unknown
  * user NotFound, then the caller must be the user or hold `user.read` on the user's
@@ -22,7 +27,7 @@ export async function loadUserForCaller(
   missingIdErrorId: string,
   tables: UserTables = USER_TABLES,
 ): Promise<LoadedUser> {
-  if (!userId) throw invalidArgument(missingIdErrorId, 'Errors.User.UserIDMissing');
+  requireUserId(userId, missingIdErrorId);
   const row = (await db
     .selectFrom(`${tables.users} as u`)
     .selectAll('u')

@@ -1,0 +1,3 @@
+export * from './registry.js';
+export { MetricsController } from './metrics.controller.js';
+export { MetricsModule } from './metrics.module.js';

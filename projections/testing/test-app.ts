@@ -1,0 +1,52 @@
+import 'reflect-metadata';
+import { Global, Module, type DynamicModule } from '@nestjs/common';
+import { CqrsModule } from '@nestjs/cqrs';
+import { Test, type TestingModule } from '@nestjs/testing';
+import type { Caller } from '../../libs/auth/src/caller.js';
+import { CryptoModule } from '../../libs/crypto/src/crypto.module.js';
+import { SQL_DATABASE } from '../../libs/database/src/index.js';
+import { EVENT_STORE } from '../../libs/eventstore/src/index.js';
+import { LOGGER, type Logger } from '../../libs/logging/src/pino-logger.js';
+import { UserModule } from '../../libs/user/src/index.js';
+import { UserProjectionModule } from '../users/user-projection.module.js';
+import type { TestStores } from './test-stores.js';
+
+/** What apps/server's InfrastructureModule provides: the stores and the logger, globally. */
+@Global()
+@Module({})
+export class TestInfrastructureModule {
+  static forRoot(stores: TestStores, logger: Logger): DynamicModule {
+    return {
+      module: TestInfrastructureModule,
+      providers: [
+        { provide: SQL_DATABASE, useValue: stores.database },
+        { provide: EVENT_STORE, useValue: stores.store },
+        { provide: LOGGER, useValue: logger },
+      ],
+      exports: [SQL_DATABASE, EVENT_STORE, LOGGER],
+    };
+  }
+}
+
+/**
+ * The user commands (real handlers on the CommandBus) and the user read model (queries on the
+ * QueryBus, its runner started), on the given stores: what the server runs for these methods.
+ */
+export async function startUserApp(stores: TestStores, logger: Logger, imports: DynamicModule['imports'] = []): Promise<TestingModule> {
+  const app = await Test.createTestingModule({
+    imports: [
+      CqrsModule.forRoot(),
+      TestInfrastructureModule.forRoot(stores, logger),
+      CryptoModule.forRoot({ key: Buffer.alloc(32, 5), dataDir: '/nonexistent' }),
+      UserModule,
+      UserProjectionModule,
+      ...(imports ?? []),
+    ],
+  }).compile();
+  await app.init();
+  return app;
+}
+
+export function humanCaller(userId: string, orgId: string): Caller {
+  return { userId, orgId, instanceId: 'instance-1', kind: 'human', roles: [] };
+}
