@@ -3,6 +3,7 @@ import type { Config } from '../../server/src/config.js';
 import { describeFailure, type AdminBackend, type CliOutput, type ConnectionOptions } from './backend.js';
 import { DirectBackend } from './direct-backend.js';
 import { HttpBackend, resolveToken } from './http-backend.js';
+import { DirectProjectionsBackend, HttpProjectionsBackend, type ProjectionsBackend } from './projections-backend.js';
 
 export const CLI_CONTEXT = Symbol('CliContext');
 
@@ -19,6 +20,13 @@ export function openBackend(config: Config, options: ConnectionOptions, logger: 
   return new HttpBackend(server, () => resolveToken(options.token, config.DATA_DIR));
 }
 
+/** The projection commands' backend, chosen as openBackend chooses. */
+export function openProjectionsBackend(config: Config, options: ConnectionOptions, logger: Logger): ProjectionsBackend {
+  if (config.DATABASE_URL && !options.server) return new DirectProjectionsBackend(config, logger);
+  const server = options.server ?? `http://localhost:${config.PORT}`;
+  return new HttpProjectionsBackend(server, () => resolveToken(options.token, config.DATA_DIR));
+}
+
 /** What the commands share: the output, the exit code, and how to reach the data. */
 export class CliContext {
   exitCode = 0;
@@ -29,6 +37,7 @@ export class CliContext {
     readonly config: Config,
     readonly output: CliOutput,
     private readonly open: (config: Config, options: ConnectionOptions, logger: Logger) => AdminBackend = openBackend,
+    private readonly openProjections: (config: Config, options: ConnectionOptions, logger: Logger) => ProjectionsBackend = openProjectionsBackend,
   ) {
     this.logger = createLogger(config.LOG_LEVEL === 'silent' ? 'silent' : 'warn', {
       write: (line: string) => output.err(line.trimEnd()),
@@ -43,6 +52,20 @@ export class CliContext {
     } catch (err) {
       this.output.err(`error: ${describeFailure(err)}`);
       this.exitCode = 1;
+    } finally {
+      await backend?.close().catch(() => undefined);
+    }
+  }
+
+  /** As withBackend, for the projection commands; `work` may set exitCode itself (verify: 3 on a difference). */
+  async withProjections(options: ConnectionOptions, work: (backend: ProjectionsBackend) => Promise<void>): Promise<void> {
+    let backend: ProjectionsBackend | undefined;
+    try {
+      backend = this.openProjections(this.config, options, this.logger);
+      await work(backend);
+    } catch (err) {
+      this.output.err(`error: ${describeFailure(err)}`);
+      if (this.exitCode === 0) this.exitCode = 1;
     } finally {
       await backend?.close().catch(() => undefined);
     }

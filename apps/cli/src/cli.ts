@@ -5,6 +5,7 @@ import { ConfigError, loadConfig } from '../../server/src/config.js';
 import type { CliOutput } from './backend.js';
 import { CLI_CONTEXT, CliContext } from './cli-context.js';
 import { COMMANDS } from './commands.js';
+import { PROJECTION_COMMANDS } from './projection-commands.js';
 
 export const CLI_NAME = 'npm run cli --';
 
@@ -25,13 +26,14 @@ export const processIo: CliIo = {
 class ProgramName {
   constructor(@InjectCommander() commander: { name(name: string): unknown; description(text: string): unknown }) {
     commander.name(CLI_NAME);
-    commander.description('Operators\' CLI: organizations and machine users (more to come)');
+    commander.description('Operators\' CLI: organizations, machine users, and the read models (projections status|replay|verify)');
   }
 }
 
 /**
  * Runs one CLI invocation (nest-commander on a Nest application context) and returns the exit
- * code: 0 done, 1 failed, 2 usage (a command without its subcommand), 78 bad configuration.
+ * code: 0 done, 1 failed, 2 usage (a command without its subcommand), 3 `projections verify` found a difference,
+ * 78 bad configuration, 130 an interrupted replay.
  */
 export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.env, io: CliIo = processIo): Promise<number> {
   let config;
@@ -46,7 +48,7 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
   }
   const context = new CliContext(config, io);
 
-  @Module({ providers: [{ provide: CLI_CONTEXT, useValue: context }, ProgramName, ...COMMANDS] })
+  @Module({ providers: [{ provide: CLI_CONTEXT, useValue: context }, ProgramName, ...COMMANDS, ...PROJECTION_COMMANDS] })
   class CliModule {}
 
   let commanderExit: number | undefined;

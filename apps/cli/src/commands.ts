@@ -8,7 +8,7 @@ const SERVER_HELP = 'server to call when DATABASE_URL is unset (default http://l
 const TOKEN_HELP = "admin token for the server (default: the contents of $DATA_DIR/admin.pat; a token on the command line shows in 'ps')";
 
 /** The options every command shares. */
-abstract class ConnectedCommand extends CommandRunner {
+export abstract class ConnectedCommand extends CommandRunner {
   constructor(protected readonly cli: CliContext) {
     super();
   }

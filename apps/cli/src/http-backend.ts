@@ -47,46 +47,79 @@ export class HttpBackend implements AdminBackend {
 
   async close(): Promise<void> {}
 
-  private async post<T>(path: string, body: unknown): Promise<T> {
-    let url: URL;
-    try {
-      url = new URL(path, this.server);
-    } catch {
-      throw new CliError(`--server: "${this.server}" is not a URL (expected e.g. http://localhost:8080)`);
-    }
-    const token = await this.token();
-    let res: Response;
-    try {
-      res = await fetch(url, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json' },
-        body: JSON.stringify(body),
-        signal: AbortSignal.timeout(30_000),
-      });
-    } catch (err) {
-      const cause = (err as { cause?: { code?: string; message?: string; errors?: { code?: string }[] } }).cause;
-      const reason = cause?.code ?? cause?.errors?.find((e) => e.code)?.code ?? cause?.message ?? (err as Error).message;
-      throw new CliError(
-        `the server at ${this.server} is not reachable (${reason}). Start it first (npm start): it owns the embedded ` +
-          'database in DATA_DIR, and the CLI works through its admin routes. Or pass --server <url> of a running server; ' +
-          'with DATABASE_URL set, the CLI works on the database directly.',
-      );
-    }
-    const text = await res.text();
-    let payload: Record<string, unknown> | undefined;
-    try {
-      payload = JSON.parse(text) as Record<string, unknown>;
-    } catch {
-      payload = undefined;
-    }
-    if (res.ok && payload) return payload as T;
-    const message = typeof payload?.message === 'string' ? payload.message : `HTTP ${res.status}`;
-    if (res.status === 401) {
-      throw new CliError(`the server refused the token: ${message}. Use the admin token from the server's DATA_DIR/admin.pat, or --token`);
-    }
-    if (res.status === 404 && !payload?.details) {
-      throw new CliError(`the server at ${this.server} has no admin routes (${message}): is it this service, and up to date?`);
-    }
-    throw new CliError(`the server refused: ${message}`);
+  private post<T>(path: string, body: unknown): Promise<T> {
+    return callAdmin<T>(this.server, this.token, 'POST', path, body);
   }
+}
+
+/** The server answered with an error status: the message is the server's, `status` tells which. */
+export class ServerRefusal extends CliError {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly payload: Record<string, unknown> | undefined,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * One call to the admin routes, errors turned into one clear line: the server not running,
+ * the token refused, or the server's own message (ServerRefusal, with the HTTP status).
+ */
+export async function callAdmin<T>(
+  server: string,
+  token: () => Promise<string>,
+  method: 'GET' | 'POST' | 'DELETE',
+  path: string,
+  body?: unknown,
+  options: { timeoutMs?: number } = {},
+): Promise<T> {
+  let url: URL;
+  try {
+    url = new URL(path, server);
+  } catch {
+    throw new CliError(`--server: "${server}" is not a URL (expected e.g. http://localhost:8080)`);
+  }
+  const bearer = await token();
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method,
+      headers: {
+        authorization: `Bearer ${bearer}`,
+        accept: 'application/json',
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      signal: AbortSignal.timeout(options.timeoutMs ?? 30_000),
+    });
+  } catch (err) {
+    if ((err as Error).name === 'TimeoutError') {
+      throw new CliError(`the server at ${server} did not answer ${method} ${path} within ${Math.round((options.timeoutMs ?? 30_000) / 1000)} s`);
+    }
+    const cause = (err as { cause?: { code?: string; message?: string; errors?: { code?: string }[] } }).cause;
+    const reason = cause?.code ?? cause?.errors?.find((e) => e.code)?.code ?? cause?.message ?? (err as Error).message;
+    throw new CliError(
+      `the server at ${server} is not reachable (${reason}). Start it first (npm start): it owns the embedded ` +
+        'database in DATA_DIR, and the CLI works through its admin routes. Or pass --server <url> of a running server; ' +
+        'with DATABASE_URL set, the CLI works on the database directly.',
+    );
+  }
+  const text = await res.text();
+  let payload: Record<string, unknown> | undefined;
+  try {
+    payload = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    payload = undefined;
+  }
+  if (res.ok && payload) return payload as T;
+  const message = typeof payload?.message === 'string' ? payload.message : `HTTP ${res.status}`;
+  if (res.status === 401) {
+    throw new ServerRefusal(`the server refused the token: ${message}. Use the admin token from the server's DATA_DIR/admin.pat, or --token`, 401, payload);
+  }
+  if (res.status === 404 && !payload?.details) {
+    throw new ServerRefusal(`the server at ${server} has no admin routes (${message}): is it this service, and up to date?`, 404, payload);
+  }
+  throw new ServerRefusal(`the server refused: ${message}`, res.status, payload);
 }

@@ -1,0 +1,64 @@
+import 'reflect-metadata';
+import { Module, type DynamicModule, type INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { CqrsModule } from '@nestjs/cqrs';
+import type { AddressInfo } from 'node:net';
+import { CryptoModule } from '../../../../libs/crypto/src/crypto.module.js';
+import { migrate, openInMemoryDatabase, openServerDatabase, type SqlDatabase } from '../../../../libs/database/src/index.js';
+import { EVENT_STORE_HISTORY, eventStoreMigrations, PostgresEventStore } from '../../../../libs/eventstore/src/index.js';
+import type { Logger } from '../../../../libs/logging/src/pino-logger.js';
+import { MetricsModule } from '../../../../libs/metrics/src/index.js';
+import { UserModule } from '../../../../libs/user/src/index.js';
+import { AdminModule } from '../../../server/src/admin/admin.module.js';
+import { ProjectionsAdminModule } from '../../../server/src/admin/projections.controller.js';
+import { loadConfig } from '../../../../libs/config/src/config.js';
+import { InfrastructureModule } from '../../../server/src/infrastructure.module.js';
+import { UserProjectionModule } from '../../../../projections/users/user-projection.module.js';
+
+export interface ProjectionsTestServer {
+  url: string;
+  app: INestApplication;
+  database: SqlDatabase;
+  store: PostgresEventStore;
+  close(): Promise<void>;
+}
+
+/**
+ * What the server runs for the read models once AppModule imports them: the users read model
+ * (runner, queries), the projection admin routes, /metrics, the admin routes (first-start
+ * bootstrap: DATA_DIR/admin.pat), on a fresh in-memory PGlite, or on `databaseUrl` (server
+ * PostgreSQL), listening on a free port.
+ */
+export async function startProjectionsTestServer(dataDir: string, logger: Logger, databaseUrl?: string): Promise<ProjectionsTestServer> {
+  const config = loadConfig({
+    DATA_DIR: dataDir,
+    PORT: '0',
+    ...(databaseUrl ? { DATABASE_URL: databaseUrl, ENCRYPTION_KEY: Buffer.alloc(32, 9).toString('base64') } : {}),
+  });
+  const database: SqlDatabase = databaseUrl ? openServerDatabase({ connectionString: databaseUrl, maxConnections: 8 }) : await openInMemoryDatabase();
+  await migrate(database.db, EVENT_STORE_HISTORY, eventStoreMigrations);
+  const eventStore = new PostgresEventStore(database);
+
+  @Module({})
+  class ProjectionsTestApp {
+    static forRoot(): DynamicModule {
+      return {
+        module: ProjectionsTestApp,
+        imports: [
+          InfrastructureModule.forRoot({ config, logger, database, eventStore }),
+          CqrsModule.forRoot(),
+          CryptoModule.forRoot({ key: Buffer.alloc(32, 9), dataDir }),
+          AdminModule,
+          UserModule,
+          UserProjectionModule,
+          ProjectionsAdminModule,
+          MetricsModule,
+        ],
+      };
+    }
+  }
+  const app = await NestFactory.create(ProjectionsTestApp.forRoot(), { logger: false });
+  await app.listen(0, '127.0.0.1');
+  const { port } = app.getHttpServer().address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, app, database, store: eventStore, close: () => app.close() };
+}
