@@ -80,6 +80,12 @@ describe('the server process', () => {
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({ status: 'ready', checks: { eventStore: 'ok', migrations: 'ok' } });
 
+    const metrics = await fetch(`${url}/metrics`);
+    expect(metrics.status).toBe(200);
+    const text = await metrics.text();
+    expect(text).toMatch(/^# TYPE projection_lag_events gauge$/m);
+    expect(text).toMatch(/^# TYPE notification_sent_total counter$/m);
+
     server.child.kill('SIGTERM');
     expect(await server.exited).toBe(0);
     expect(server.lines.some((l) => l.msg === 'stores closed')).toBe(true);

@@ -4,7 +4,9 @@ import { ApiModule } from '../../../libs/api/src/api.module.js';
 import { CryptoModule } from '../../../libs/crypto/src/crypto.module.js';
 import { NotificationModule } from '../../../libs/notification/src/notification.module.js';
 import { SessionModule } from '../../../libs/session/src/session.module.js';
+import { MetricsModule } from '../../../libs/metrics/src/metrics.module.js';
 import { AdminModule } from './admin/admin.module.js';
+import { ProjectionsAdminModule } from './admin/projections.controller.js';
 import { HealthController } from './health.controller.js';
 import { InfrastructureModule, type Infrastructure } from './infrastructure.module.js';
 
@@ -31,6 +33,10 @@ export class AppModule {
         SessionModule,
         // Emails the OTP and verification codes (SMTP, or .eml files in DATA_DIR/outbox).
         NotificationModule,
+        // /admin/v1/projections: status, replay and verify for the CLI in embedded mode.
+        ProjectionsAdminModule,
+        // GET /metrics (Prometheus text, unauthenticated).
+        MetricsModule,
       ],
       controllers: [HealthController],
     };
