@@ -19,5 +19,6 @@ export default {
       },
     ],
   },
-  testTimeout: 30000,
+  // End-to-end suites start real servers; on a loaded 2-core CI machine that can take a while.
+  testTimeout: 60000,
 };
