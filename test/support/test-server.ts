@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createScratchDatabase } from '../../libs/database/src/testing/scratch-database.js';
 import { createLogger } from '../../libs/logging/src/pino-logger.js';
 export { createLogger };
-import { loadConfig } from '../../apps/server/src/config.js';
+import { loadConfig } from '../../libs/config/src/config.js';
 import { startServer, type RunningServer } from '../../apps/server/src/server.js';
 
 export type StoreKind = 'pglite' | 'server';

@@ -8,7 +8,7 @@ import type { Logger } from '../../../libs/logging/src/pino-logger.js';
 import { readInstance } from '../../../libs/org/src/instance.js';
 import { OrgModule } from '../../../libs/org/src/org.module.js';
 import { AdminOperations } from '../../server/src/admin/admin-operations.js';
-import type { Config } from '../../server/src/config.js';
+import type { Config } from '../../../libs/config/src/config.js';
 import { InfrastructureModule } from '../../server/src/infrastructure.module.js';
 import { openEventStore, openSqlDatabase } from '../../server/src/stores.js';
 import { CliError, type AdminBackend } from './backend.js';

@@ -2,7 +2,7 @@ import { Controller, Get, HttpCode, HttpException, HttpStatus, Inject } from '@n
 import { isMigrated, SQL_DATABASE, type SqlDatabase } from '../../../libs/database/src/index.js';
 import { EVENT_STORE, type EventStore } from '../../../libs/eventstore/src/index.js';
 import { LOGGER, type Logger } from '../../../libs/logging/src/pino-logger.js';
-import { CONFIG, type Config } from './config.js';
+import { CONFIG, type Config } from '../../../libs/config/src/config.js';
 import { sqlSchemas } from './stores.js';
 
 /** Liveness and readiness, unauthenticated so that orchestrators can probe them. */

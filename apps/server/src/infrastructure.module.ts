@@ -3,7 +3,7 @@ import type { SqlDatabase } from '../../../libs/database/src/index.js';
 import { SQL_DATABASE } from '../../../libs/database/src/index.js';
 import { EVENT_STORE, type EventStore } from '../../../libs/eventstore/src/index.js';
 import { LOGGER, type Logger } from '../../../libs/logging/src/pino-logger.js';
-import { CONFIG, type Config } from './config.js';
+import { CONFIG, type Config } from '../../../libs/config/src/config.js';
 
 export interface Infrastructure {
   config: Config;

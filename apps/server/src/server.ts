@@ -4,7 +4,7 @@ import type { INestApplication } from '@nestjs/common';
 import { serveOnOnePort, type ServingApp } from '../../../libs/api/src/transport/nest-transport.js';
 import { createLogger, PinoNestLogger, type Logger } from '../../../libs/logging/src/pino-logger.js';
 import { AppModule } from './app.module.js';
-import type { Config } from './config.js';
+import type { Config } from '../../../libs/config/src/config.js';
 import { migrateAll, openEventStore, openSqlDatabase, sqlSchemas } from './stores.js';
 
 export interface RunningServer {

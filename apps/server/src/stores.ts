@@ -10,7 +10,7 @@ import {
 } from '../../../libs/eventstore/src/index.js';
 import { notificationSchemas } from '../../../libs/notification/src/schema.js';
 import { userProjectionSchemas } from '../../../projections/users/user-projection.module.js';
-import type { Config } from './config.js';
+import type { Config } from '../../../libs/config/src/config.js';
 
 /** Server PostgreSQL when DATABASE_URL is set, else the embedded PGlite in DATA_DIR. */
 export async function openSqlDatabase(config: Pick<Config, 'DATABASE_URL' | 'DATA_DIR'>): Promise<SqlDatabase> {

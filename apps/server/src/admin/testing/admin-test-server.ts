@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { migrate, openInMemoryDatabase, type SqlDatabase } from '../../../../../libs/database/src/index.js';
 import { EVENT_STORE_HISTORY, eventStoreMigrations, PostgresEventStore, type EventStore } from '../../../../../libs/eventstore/src/index.js';
 import { createLogger } from '../../../../../libs/logging/src/pino-logger.js';
-import { loadConfig } from '../../config.js';
+import { loadConfig } from '../../../../../libs/config/src/config.js';
 import { InfrastructureModule } from '../../infrastructure.module.js';
 import { AdminModule } from '../admin.module.js';
 
