@@ -18,9 +18,7 @@
  * database's backends (read from /proc, so only when PostgreSQL runs on this machine): the
  * machine is shared, and CPU per operation is less sensitive to other load than a rate.
  */
-import { execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
@@ -33,6 +31,7 @@ import {
   type NewEvent,
   type Position,
 } from '../libs/eventstore/src/index.js';
+import { cpuBetween, sampleCpu } from './cpu.js';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -141,52 +140,7 @@ function percentile(sorted: number[], p: number): number {
 // ---------------------------------------------------------------------------------------------
 // CPU accounting: this process (process.cpuUsage) and the scratch database's backends (/proc)
 
-const CLOCK_TICKS = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-/** CPU seconds (user + system) of a process, or undefined when /proc cannot tell. */
-function processCpuSeconds(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-  } catch {
-    return undefined;
-  }
-}
-
-interface CpuSample {
-  node: NodeJS.CpuUsage;
-  backends: Map<number, number> | undefined;
-}
-
-async function sampleCpu(admin: pg.Client): Promise<CpuSample> {
-  const { rows } = await admin.query<{ pid: number }>('select pid from pg_stat_activity where datname = current_database()');
-  let backends: Map<number, number> | undefined = new Map();
-  for (const { pid } of rows) {
-    const seconds = processCpuSeconds(pid);
-    if (seconds === undefined) {
-      backends = undefined;
-      break;
-    }
-    backends.set(pid, seconds);
-  }
-  return { node: process.cpuUsage(), backends };
-}
-
-/** CPU seconds spent between two samples; backends that started in between count in full. */
-function cpuBetween(before: CpuSample, after: CpuSample): { node: number; postgres: number | undefined } {
-  const node = (after.node.user - before.node.user + after.node.system - before.node.system) / 1e6;
-  if (!before.backends || !after.backends) return { node, postgres: undefined };
-  let postgres = 0;
-  for (const [pid, seconds] of after.backends) postgres += seconds - (before.backends.get(pid) ?? 0);
-  return { node, postgres };
-}
+// (sampleCpu and cpuBetween: bench/cpu.ts)
 
 // ---------------------------------------------------------------------------------------------
 // Appends

@@ -22,9 +22,7 @@
  * Environment: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test), BENCH_USERS,
  * BENCH_ROUNDS, BENCH_BATCH (events per transaction, default 5,000), BENCH_ONE_BY_ONE (0: skip).
  */
-import { execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { sql } from 'kysely';
@@ -35,6 +33,7 @@ import { createLogger } from '../libs/logging/src/pino-logger.js';
 import { replayProjection, verifyProjection, type OperationDeps } from '../projections/operations/index.js';
 import { migrateProjections, ProjectionRunner } from '../projections/runner/index.js';
 import { userProjections } from '../projections/users/user-projection.js';
+import { cpuBetween, sampleCpu } from './cpu.js';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -59,50 +58,7 @@ const SEED_CHUNK = 10_000;
 // ---------------------------------------------------------------------------------------------
 // CPU accounting (as bench/eventstore.ts): this process, and the scratch database's backends.
 
-const CLOCK_TICKS = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-function processCpuSeconds(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-  } catch {
-    return undefined;
-  }
-}
-
-interface CpuSample {
-  node: NodeJS.CpuUsage;
-  backends: Map<number, number> | undefined;
-}
-
-async function sampleCpu(admin: pg.Client, database: string): Promise<CpuSample> {
-  const { rows } = await admin.query<{ pid: number }>('select pid from pg_stat_activity where datname = $1', [database]);
-  let backends: Map<number, number> | undefined = new Map();
-  for (const { pid } of rows) {
-    const seconds = processCpuSeconds(pid);
-    if (seconds === undefined) {
-      backends = undefined;
-      break;
-    }
-    backends.set(pid, seconds);
-  }
-  return { node: process.cpuUsage(), backends };
-}
-
-function cpuBetween(before: CpuSample, after: CpuSample): { node: number; postgres: number | undefined } {
-  const node = (after.node.user - before.node.user + after.node.system - before.node.system) / 1e6;
-  if (!before.backends || !after.backends) return { node, postgres: undefined };
-  let postgres = 0;
-  for (const [pid, seconds] of after.backends) postgres += seconds - (before.backends.get(pid) ?? 0);
-  return { node, postgres };
-}
+// (sampleCpu and cpuBetween: bench/cpu.ts)
 
 // ---------------------------------------------------------------------------------------------
 // Seeding
