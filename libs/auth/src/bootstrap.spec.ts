@@ -5,12 +5,12 @@ import { NestFactory } from '@nestjs/core';
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { describeWhen } from '../../../test/describe-when.js';
 import { CONFIG, loadConfig } from '../../config/src/config.js';
 import { createScratchDatabase, NO_SERVER_REASON, serverDatabaseUrl } from '../../database/src/testing/scratch-database.js';
 import { EVENT_STORE, type EventStore, type JsonObject } from '../../eventstore/src/index.js';
 import { createLogger, LOGGER } from '../../logging/src/pino-logger.js';
+import { capturingLogger } from '../../logging/src/testing/capturing-logger.js';
 import { INSTANCE_STREAM } from '../../org/src/events.js';
 import { readInstance } from '../../org/src/instance.js';
 import { openServerTestStore, openTestStore, type TestStore } from '../../org/src/testing/test-store.js';
@@ -28,18 +28,6 @@ const tempDir = () => {
 };
 afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
-function capturingLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const raw: string[] = [];
-  const destination = new Writable({
-    write(chunk, _encoding, done) {
-      raw.push(chunk.toString());
-      lines.push(JSON.parse(chunk.toString()));
-      done();
-    },
-  });
-  return { logger: createLogger('debug', destination), lines, raw };
-}
 
 const eventCount = async (store: EventStore) => (await store.readAll({ limit: 10_000 })).length;
 

@@ -107,7 +107,7 @@ describe('NotificationModule', () => {
       return found;
     });
     expect(names[0]).toMatch(/\.eml$/);
-    expect(log.lines().some((l) => l.path === join(dataDir, 'outbox', names[0]!))).toBe(true);
+    expect(log.lines.some((l) => l.path === join(dataDir, 'outbox', names[0]!))).toBe(true);
     expect(sink.messages).toEqual([]);
     for (const line of log.raw) expect(line).not.toContain(otp);
   });

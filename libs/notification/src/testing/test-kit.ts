@@ -1,88 +1,21 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { Registry } from 'prom-client';
 import { CodeCipher } from '../../../crypto/src/code-cipher.js';
-import { migrate, openInMemoryDatabase, openServerDatabase, type SqlDatabase } from '../../../database/src/index.js';
-import { createScratchDatabase, NO_SERVER_REASON, serverDatabaseUrl } from '../../../database/src/testing/scratch-database.js';
-import {
-  EVENT_STORE_HISTORY,
-  eventStoreMigrations,
-  PostgresEventStore,
-  type AppendedEvent,
-  type EventStore,
-  type JsonObject,
-} from '../../../eventstore/src/index.js';
-import { createLogger, type Logger } from '../../../logging/src/pino-logger.js';
+import type { AppendedEvent, EventStore, JsonObject } from '../../../eventstore/src/index.js';
 import { SessionEventType, sessionStream } from '../../../session/src/events.js';
 import { decideOtpEmailChallenge } from '../../../session/src/otp-email-challenge/otp-email-challenge.js';
 import { foldSession } from '../../../session/src/session-state.js';
 import { UserEventType, userStream } from '../../../user/src/events.js';
 import { verificationEvents } from '../../../user/src/set-email/set-email.js';
 import { foldUser } from '../../../user/src/user-state.js';
-import { NOTIFIER_HISTORY, notifierMigrations } from '../schema.js';
+import { notificationSchemas } from '../schema.js';
+import { testBackends, type Backend } from '../../../eventstore/src/testing/test-backends.js';
 
-export interface TestStores {
-  database: SqlDatabase;
-  store: PostgresEventStore;
-  cleanup(): Promise<void>;
-}
+export { capturingLogger } from '../../../logging/src/testing/capturing-logger.js';
+export type { Backend, TestStores } from '../../../eventstore/src/testing/test-backends.js';
 
-export interface Backend {
-  label: string;
-  available: boolean;
-  reason: string;
-  open(): Promise<TestStores>;
-}
-
-/** Events and the checkpoint in one database, as the server runs them: PGlite in memory, and server PostgreSQL when DATABASE_URL is set. */
-export const backends: Backend[] = [
-  {
-    label: 'embedded PGlite',
-    available: true,
-    reason: '',
-    async open() {
-      const database = await openInMemoryDatabase();
-      return migrated(database, async () => undefined);
-    },
-  },
-  {
-    label: 'server PostgreSQL',
-    available: Boolean(serverDatabaseUrl),
-    reason: NO_SERVER_REASON,
-    async open() {
-      const scratch = await createScratchDatabase('notifier');
-      const database = openServerDatabase({ connectionString: scratch.url, maxConnections: 6 });
-      return migrated(database, () => scratch.drop());
-    },
-  },
-];
-
-async function migrated(database: SqlDatabase, drop: () => Promise<void>): Promise<TestStores> {
-  await migrate(database.db, EVENT_STORE_HISTORY, eventStoreMigrations);
-  await migrate(database.db, NOTIFIER_HISTORY, notifierMigrations);
-  const store = new PostgresEventStore(database);
-  return {
-    database,
-    store,
-    async cleanup() {
-      await store.close();
-      await database.close();
-      await drop();
-    },
-  };
-}
-
-/** A pino logger whose raw output the test can read (every line, as written). */
-export function capturingLogger(): { logger: Logger; raw: string[]; lines: () => Array<Record<string, any>> } {
-  const raw: string[] = [];
-  const destination = new Writable({
-    write(chunk, _encoding, done) {
-      for (const line of String(chunk).split('\n')) if (line) raw.push(line);
-      done();
-    },
-  });
-  return { logger: createLogger('debug', destination), raw, lines: () => raw.map((line) => JSON.parse(line)) };
-}
+/** Events and the checkpoint in one database, as the server runs them. */
+export const backends: Backend[] = testBackends('notifier').map((backend) => ({ ...backend, open: () => backend.open(notificationSchemas) }));
 
 export const newCipher = () => new CodeCipher(randomBytes(32));
 export const freshRegistry = () => new Registry();
