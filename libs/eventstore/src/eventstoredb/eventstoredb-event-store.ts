@@ -47,6 +47,7 @@ import {
   toRecordedEvent,
   toWrongExpectedVersionError,
 } from './mapping.js';
+import { waitForWakeUp } from '../wake-up.js';
 
 const DEFAULT_READ_LIMIT = 1000;
 /**
@@ -220,24 +221,11 @@ export class EventStoreDbEventStore implements EventStore {
 
   async waitForEvents(after: Position, options: WaitOptions): Promise<void> {
     if (this.closed || options.signal?.aborted) return;
-    return new Promise<void>((resolve) => {
-      let done = false;
-      const finish = () => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        this.appended.off('appended', finish);
-        options.signal?.removeEventListener('abort', finish);
-        resolve();
-      };
-      const timer = setTimeout(finish, options.timeoutMs);
-      this.appended.on('appended', finish);
-      options.signal?.addEventListener('abort', finish);
-      // Once the subscription is live, an event appended between the caller's last read and
-      // now would not wake us: look at the log once more.
-      this.ensureSubscribed()
-        .then(() => (done ? [] : this.readAll({ after, limit: 1 })))
-        .then((next) => next.length > 0 && finish(), finish);
+    // Once the subscription is live, an event appended between the caller's last read and now
+    // would not wake us: look at the log once more.
+    return waitForWakeUp(this.appended, options, async (isDone) => {
+      await this.ensureSubscribed();
+      return !isDone() && (await this.readAll({ after, limit: 1 })).length > 0;
     });
   }
 

@@ -15,6 +15,7 @@ import {
   type WaitOptions,
 } from '../event-store.js';
 import { validateAppend } from '../validate-append.js';
+import { waitForWakeUp } from '../wake-up.js';
 import { decodePostgresPosition, encodePostgresPosition } from './position.js';
 
 const APPENDED_CHANNEL = 'eventstore_appended';
@@ -154,21 +155,7 @@ export class PostgresEventStore implements EventStore {
 
   async waitForEvents(after: Position, options: WaitOptions): Promise<void> {
     await this.ensureListening();
-    return new Promise<void>((resolve) => {
-      let done = false;
-      const finish = () => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        this.appended.off('appended', finish);
-        options.signal?.removeEventListener('abort', finish);
-        resolve();
-      };
-      const timer = setTimeout(finish, options.timeoutMs);
-      this.appended.on('appended', finish);
-      options.signal?.addEventListener('abort', finish);
-      void this.checkHeldBack(after, () => done).then((ready) => ready && finish(), finish);
-    });
+    return waitForWakeUp(this.appended, options, (isDone) => this.checkHeldBack(after, isDone));
   }
 
   /**
