@@ -6,7 +6,7 @@ import { sql } from 'kysely';
 import type { Registry } from 'prom-client';
 import { describeWhen } from '../../../test/describe-when.js';
 import type { CodeCipher } from '../../crypto/src/code-cipher.js';
-import type { AppendResult, EventStore, ExpectedRevision, NewEvent, Position, ReadAllOptions, RecordedEvent, WaitOptions } from '../../eventstore/src/index.js';
+import type { Position } from '../../eventstore/src/index.js';
 import { SessionEventType, sessionStream } from '../../session/src/events.js';
 import { UserEventType, userStream } from '../../user/src/events.js';
 import { NotifierCheckpoint } from './checkpoint.js';
@@ -29,42 +29,10 @@ import {
   seedUser,
   type TestStores,
 } from './testing/test-kit.js';
+import { FailingAppendStore } from '../../eventstore/src/testing/failing-append-store.js';
 
 const PUBLIC_URL = 'https://id.example.com';
 
-/** A store whose next append to a matching stream fails once (the store is down for that append). */
-class FlakyStore implements EventStore {
-  private failNext: ((stream: string) => boolean) | undefined;
-  constructor(private readonly inner: EventStore) {}
-  failNextAppend(matches: (stream: string) => boolean) {
-    this.failNext = matches;
-  }
-  append(stream: string, events: readonly NewEvent[], expected: ExpectedRevision): Promise<AppendResult> {
-    if (this.failNext?.(stream)) {
-      this.failNext = undefined;
-      return Promise.reject(new Error('simulated store failure'));
-    }
-    return this.inner.append(stream, events, expected);
-  }
-  readStream(stream: string): Promise<RecordedEvent[]> {
-    return this.inner.readStream(stream);
-  }
-  readAll(options?: ReadAllOptions): Promise<RecordedEvent[]> {
-    return this.inner.readAll(options);
-  }
-  headPosition(): Promise<Position> {
-    return this.inner.headPosition();
-  }
-  waitForEvents(after: Position, options: WaitOptions): Promise<void> {
-    return this.inner.waitForEvents(after, options);
-  }
-  ping(): Promise<void> {
-    return this.inner.ping();
-  }
-  close(): Promise<void> {
-    return this.inner.close();
-  }
-}
 
 for (const backend of backends) {
   describeWhen(backend.available, backend.reason, `Notifier (${backend.label})`, () => {
@@ -435,7 +403,7 @@ for (const backend of backends) {
     });
 
     it('retries recording the sent email when the store fails, without sending again', async () => {
-      const flaky = new FlakyStore(stores.store);
+      const flaky = new FailingAppendStore(stores.store);
       flaky.failNextAppend((stream) => stream.startsWith('session-'));
       const user = await seedUser(stores.store);
       const sessionId = await seedSession(stores.store, user);

@@ -6,60 +6,13 @@ import type { Caller } from '../../../auth/src/caller.js';
 import { CodeCipher } from '../../../crypto/src/code-cipher.js';
 import { CryptoModule } from '../../../crypto/src/crypto.module.js';
 import { createScratchDatabase } from '../../../database/src/testing/scratch-database.js';
-import {
-  EVENT_STORE,
-  type AppendResult,
-  type EventStore,
-  type ExpectedRevision,
-  type NewEvent,
-  type Position,
-  type ReadAllOptions,
-  type RecordedEvent,
-  type WaitOptions,
-} from '../../../eventstore/src/index.js';
+import { EVENT_STORE, type EventStore } from '../../../eventstore/src/index.js';
 import { openServerTestStore, openTestStore, type TestStore } from '../../../org/src/testing/test-store.js';
 import { UserModule } from '../../../user/src/user.module.js';
 import { SessionModule } from '../session.module.js';
 import { SESSION_CLOCK } from '../settings.js';
+import { FailingAppendStore } from '../../../eventstore/src/testing/failing-append-store.js';
 
-/**
- * A real event store with one test hook: `failNextAppend(predicate)` makes the next append to a
- * matching stream throw once (a crash between two appends), before anything is written.
- */
-export class HookedStore implements EventStore {
-  private failing?: { matches: (stream: string) => boolean; error: Error };
-  constructor(private readonly inner: EventStore) {}
-
-  failNextAppend(matches: (stream: string) => boolean, error = new Error('simulated crash before the append')): void {
-    this.failing = { matches, error };
-  }
-  append(stream: string, events: readonly NewEvent[], expectedRevision: ExpectedRevision): Promise<AppendResult> {
-    if (this.failing?.matches(stream)) {
-      const { error } = this.failing;
-      this.failing = undefined;
-      return Promise.reject(error);
-    }
-    return this.inner.append(stream, events, expectedRevision);
-  }
-  readStream(stream: string): Promise<RecordedEvent[]> {
-    return this.inner.readStream(stream);
-  }
-  readAll(options?: ReadAllOptions): Promise<RecordedEvent[]> {
-    return this.inner.readAll(options);
-  }
-  headPosition(): Promise<Position> {
-    return this.inner.headPosition();
-  }
-  waitForEvents(after: Position, options: WaitOptions): Promise<void> {
-    return this.inner.waitForEvents(after, options);
-  }
-  ping(): Promise<void> {
-    return this.inner.ping();
-  }
-  close(): Promise<void> {
-    return this.inner.close();
-  }
-}
 
 /** What apps/server's InfrastructureModule provides globally: the store and the configuration. */
 @Global()
@@ -90,7 +43,7 @@ export const TEST_KEY = Buffer.alloc(32, 5);
 
 export interface SessionTestApp {
   moduleRef: TestingModule;
-  store: HookedStore;
+  store: FailingAppendStore;
   commands: CommandBus;
   queries: QueryBus;
   clock: TestClock;
@@ -111,7 +64,7 @@ export async function startSessionTestApp(kind: 'pglite' | 'server', env: NodeJS
     testStore = await openServerTestStore(scratch.url);
     drop = scratch.drop;
   }
-  const store = new HookedStore(testStore.store);
+  const store = new FailingAppendStore(testStore.store);
   const clock = new TestClock();
   const moduleRef = await Test.createTestingModule({
     imports: [
