@@ -1,11 +1,20 @@
 // ESM all the way: @zitadel/proto ships no working CommonJS build (see docs/decisions.md).
+import { readFileSync } from 'node:fs';
+
+// Units import each other by name ("#user", "#eventstore/testing"): package.json "imports" maps
+// each name to its entry; tests run the TypeScript sources (the "source" condition).
+const { imports } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
+const unitNames = Object.fromEntries(
+  Object.entries(imports).map(([name, target]) => [`^${name}$`, `<rootDir>/${target.source.replace(/^\.\//, '')}`]),
+);
+
 /** @type {import('jest').Config} */
 export default {
   testEnvironment: 'node',
   roots: ['<rootDir>/apps', '<rootDir>/libs', '<rootDir>/projections', '<rootDir>/test'],
   testMatch: ['**/*.spec.ts', '**/*.e2e.ts'],
   extensionsToTreatAsEsm: ['.ts'],
-  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  moduleNameMapper: { ...unitNames, '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform: {
     '^.+\\.ts$': [
       '@swc/jest',

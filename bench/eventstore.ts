@@ -22,7 +22,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
-import { migrate, openServerDatabase, type SqlDatabase } from '../libs/database/src/index.js';
+import { migrate, openServerDatabase, type SqlDatabase } from '#database';
 import {
   EVENT_STORE_HISTORY,
   eventStoreMigrations,
@@ -30,7 +30,7 @@ import {
   START,
   type NewEvent,
   type Position,
-} from '../libs/eventstore/src/index.js';
+} from '#eventstore';
 import { cpuBetween, sampleCpu } from './cpu.js';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';

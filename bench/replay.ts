@@ -27,12 +27,12 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { sql } from 'kysely';
 import pg from 'pg';
-import { migrate, openServerDatabase, type SqlDatabase } from '../libs/database/src/index.js';
-import { EVENT_STORE_HISTORY, eventStoreMigrations, PostgresEventStore } from '../libs/eventstore/src/index.js';
-import { createLogger } from '../libs/logging/src/pino-logger.js';
-import { replayProjection, verifyProjection, type OperationDeps } from '../projections/operations/index.js';
-import { migrateProjections, ProjectionRunner } from '../projections/runner/index.js';
-import { userProjections } from '../projections/users/user-projection.js';
+import { migrate, openServerDatabase, type SqlDatabase } from '#database';
+import { EVENT_STORE_HISTORY, eventStoreMigrations, PostgresEventStore } from '#eventstore';
+import { createLogger } from '#logging';
+import { replayProjection, verifyProjection, type OperationDeps } from '#projections/operations';
+import { migrateProjections, ProjectionRunner } from '#projections/runner';
+import { userProjections } from '#projections/users';
 import { cpuBetween, sampleCpu } from './cpu.js';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';

@@ -3,7 +3,7 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { restClient, startTestServer, type TestServer } from './support/test-server.js';
+import { restClient, startTestServer, type TestServer } from '#test-support';
 
 // An end user acting as themselves with an access token from an external OIDC issuer.
 describe('end users with a JWT access token', () => {

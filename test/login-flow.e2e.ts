@@ -5,9 +5,9 @@ import { createSessionServiceClient, createUserServiceClient } from '@zitadel/cl
 import { ReturnEmailVerificationCodeSchema } from '@zitadel/proto/zitadel/user/v2/email_pb.js';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EVENT_STORE } from '../libs/eventstore/src/index.js';
+import { EVENT_STORE } from '#eventstore';
 import { Writable } from 'node:stream';
-import { createLogger, restClient, startTestServer, storeKinds, type TestServer } from './support/test-server.js';
+import { createLogger, restClient, startTestServer, storeKinds, type TestServer } from '#test-support';
 
 /** Waits for an .eml in DATA_DIR/outbox addressed to `to` that was not there before, and returns its text. */
 async function nextEmail(dataDir: string, to: string, seen: Set<string>, timeoutMs = 20_000): Promise<string> {

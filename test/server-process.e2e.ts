@@ -14,7 +14,7 @@ interface Started {
 }
 
 function startProcess(env: Record<string, string>): Started {
-  const child = spawn(process.execPath, ['--import', '@swc-node/register/esm-register', 'apps/server/src/main.ts'], {
+  const child = spawn(process.execPath, ['--conditions=source', '--import', '@swc-node/register/esm-register', 'apps/server/src/main.ts'], {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', SWC_NODE_PROJECT: join(root, 'tsconfig.json'), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

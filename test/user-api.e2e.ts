@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { restClient, startTestServer, storeKinds, type TestServer } from './support/test-server.js';
+import { restClient, startTestServer, storeKinds, type TestServer } from '#test-support';
 
 const longId = '1'.repeat(201);
 

@@ -4,7 +4,7 @@ import { createServerTransport } from '@zitadel/client/node';
 import { createUserServiceClient } from '@zitadel/client/v2';
 import { AuthenticationMethodType } from '@zitadel/proto/zitadel/user/v2/user_service_pb.js';
 import { ReturnEmailVerificationCodeSchema } from '@zitadel/proto/zitadel/user/v2/email_pb.js';
-import { startTestServer, storeKinds, type TestServer } from './support/test-server.js';
+import { startTestServer, storeKinds, type TestServer } from '#test-support';
 
 // The user half of the acceptance flow, through clients this project did not write.
 describe.each(storeKinds())('the user flow (%s)', (kind) => {

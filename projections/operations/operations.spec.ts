@@ -2,20 +2,20 @@ import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from '@jest/gl
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import type { TestingModule } from '@nestjs/testing';
 import { sql, type Kysely } from 'kysely';
-import { describeWhen } from '../../test/describe-when.js';
-import { openServerDatabase, type SqlDatabase } from '../../libs/database/src/index.js';
-import { PostgresEventStore, type EventStore } from '../../libs/eventstore/src/index.js';
-import { metricsRegistry } from '../../libs/metrics/src/registry.js';
-import { AddOtpEmailCommand, UserEventType, type ObjectDetails } from '../../libs/user/src/index.js';
-import { CHECKPOINTS_TABLE, migrateProjections, VERSIONS_TABLE, type ProjectionRunner } from '../runner/index.js';
-import { appendRandomHistory, snapshotTables, userIdOf } from '../testing/history.js';
-import { humanCaller, startUserApp } from '../testing/test-app.js';
-import { appendUserEvents, backends, capturingLogger, type TestStores } from '../testing/test-stores.js';
-import { GetUserByIdQuery } from '../users/queries/get-user-by-id.query.js';
-import { ListAuthMethodTypesQuery } from '../users/queries/list-auth-method-types.query.js';
-import { USER_PROJECTION_RUNNER } from '../users/user-projection.module.js';
-import { userProjections } from '../users/user-projection.js';
-import type { AuthMethodTypesView, UserView } from '../users/user-view.js';
+import { describeWhen } from '#test-kit';
+import { openServerDatabase, type SqlDatabase } from '#database';
+import { PostgresEventStore, type EventStore } from '#eventstore';
+import { metricsRegistry } from '#metrics';
+import { AddOtpEmailCommand, UserEventType } from '#user';
+import { CHECKPOINTS_TABLE, migrateProjections, VERSIONS_TABLE, type ProjectionRunner } from '#projections/runner';
+import { appendRandomHistory, snapshotTables, userIdOf } from '#projections/testing';
+import { humanCaller, startUserApp } from '#projections/testing';
+import { appendUserEvents, backends, capturingLogger, type TestStores } from '#projections/testing';
+import { GetUserByIdQuery } from '#projections/users';
+import { ListAuthMethodTypesQuery } from '#projections/users';
+import { USER_PROJECTION_RUNNER } from '#projections/users';
+import { userProjections } from '#projections/users';
+import type { AuthMethodTypesView, UserView } from '#projections/users';
 import {
   formatStatus,
   formatVerifyReport,
@@ -27,6 +27,7 @@ import {
   type OperationDeps,
   type ReplayProgress,
 } from './index.js';
+import { type ObjectDetails } from '#kernel';
 
 const ORG = '100000000000000001';
 const ADMIN = { userId: '900000000000000001', orgId: ORG, instanceId: 'instance-1', kind: 'machine' as const, roles: [{ role: 'IAM_OWNER' as const }] };

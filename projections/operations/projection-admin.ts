@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
-import { SQL_DATABASE, type SqlDatabase } from '../../libs/database/src/index.js';
-import { EVENT_STORE, type EventStore } from '../../libs/eventstore/src/index.js';
-import { LOGGER, type Logger } from '../../libs/logging/src/pino-logger.js';
+import { SQL_DATABASE, type SqlDatabase } from '#database';
+import { EVENT_STORE, type EventStore } from '#eventstore';
+import { LOGGER, type Logger } from '#logging';
 import { projectionNamed } from './registry.js';
 import { ReplayBusyError } from './replay-lock.js';
 import { replayProjection, type OperationDeps, type ReplayProgress, type ReplayResult } from './replay.js';

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
-import { isMigrated } from '../../libs/database/src/index.js';
-import { projectionSchemas, type VersionedProjection } from '../runner/index.js';
-import { userProjections } from '../users/user-projection.js';
+import { isMigrated } from '#database';
+import { projectionSchemas, type VersionedProjection } from '#projections/runner';
+import { userProjections } from '#projections/users';
 
 /** Every read model the operators' commands know, by name. */
 export const VERSIONED_PROJECTIONS: Readonly<Record<string, VersionedProjection>> = {

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { SqlDatabase } from '../../libs/database/src/index.js';
+import type { SqlDatabase } from '#database';
 
 /** Another replay of the same read model holds the lock. */
 export class ReplayBusyError extends Error {

@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
-import type { SqlDatabase } from '../../libs/database/src/index.js';
-import { START, type EventStore, type Position } from '../../libs/eventstore/src/index.js';
-import type { Logger } from '../../libs/logging/src/pino-logger.js';
+import type { SqlDatabase } from '#database';
+import { START, type EventStore, type Position } from '#eventstore';
+import type { Logger } from '#logging';
 import {
   CatchUpAbortedError,
   CHECKPOINTS_TABLE,
@@ -17,7 +17,7 @@ import {
   versionOfCheckpointName,
   type VersionedProjection,
   type VersionsRow,
-} from '../runner/index.js';
+} from '#projections/runner';
 import { projectionNamed, requireMigrated } from './registry.js';
 import { acquireReplayLock } from './replay-lock.js';
 

@@ -1,4 +1,4 @@
-import { START, type Position } from '../../libs/eventstore/src/index.js';
+import { START, type Position } from '#eventstore';
 import {
   CHECKPOINTS_TABLE,
   measureLag,
@@ -6,7 +6,7 @@ import {
   versionCheckpointName,
   type PersistedFailure,
   type PersistedState,
-} from '../runner/index.js';
+} from '#projections/runner';
 import { projectionNamed, requireMigrated, VERSIONED_PROJECTIONS } from './registry.js';
 import type { OperationDeps } from './replay.js';
 import { replayRunning } from './replay-lock.js';

@@ -1,13 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
-import { START, type Position } from '../../libs/eventstore/src/index.js';
+import { START, type Position } from '#eventstore';
 import {
   CHECKPOINTS_TABLE,
   ProjectionRunner,
   readActiveVersion,
   versionCheckpointName,
   type ProjectionTable,
-} from '../runner/index.js';
+} from '#projections/runner';
 import { projectionNamed, requireMigrated } from './registry.js';
 import type { OperationDeps } from './replay.js';
 

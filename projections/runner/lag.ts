@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
-import { comparePositions, PostgresEventStore, type EventStore, type Position } from '../../libs/eventstore/src/index.js';
-import { decodePostgresPosition } from '../../libs/eventstore/src/postgres/position.js';
+import { comparePositions, PostgresEventStore, type EventStore, type Position } from '#eventstore';
+import { decodePostgresPosition } from '#eventstore';
 
 export interface Lag {
   /** The store's newest committed position (ungated: also events still held back behind an open transaction). */

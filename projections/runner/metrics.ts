@@ -1,5 +1,5 @@
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { counter, gauge, histogram, metricsRegistry } from '../../libs/metrics/src/registry.js';
+import { counter, gauge, histogram, metricsRegistry } from '#metrics';
 import type { Lag } from './lag.js';
 
 /** What the lag gauges ask, per running projection, at each scrape. */

@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, expect, it } from '@jest/globals';
 import { sql, type Kysely } from 'kysely';
-import { describeWhen } from '../../test/describe-when.js';
-import type { AppendedEvent, EventStore, ReadAllOptions } from '../../libs/eventstore/src/index.js';
-import { backends, capturingLogger, type TestStores } from '../testing/test-stores.js';
+import { describeWhen } from '#test-kit';
+import type { AppendedEvent, EventStore, ReadAllOptions } from '#eventstore';
+import { backends, capturingLogger, type TestStores } from '#projections/testing';
 import {
   CHECKPOINTS_TABLE,
   migrateProjections,

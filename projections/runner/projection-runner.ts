@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
-import { START, comparePositions, type EventStore, type Position, type RecordedEvent } from '../../libs/eventstore/src/index.js';
-import type { Logger } from '../../libs/logging/src/pino-logger.js';
+import { START, comparePositions, type EventStore, type Position, type RecordedEvent } from '#eventstore';
+import type { Logger } from '#logging';
 import {
   isVersionedProjection,
   ProjectionFailedError,

@@ -1,5 +1,5 @@
 import type { Kysely, Migration, Transaction } from 'kysely';
-import type { Position, RecordedEvent } from '../../libs/eventstore/src/index.js';
+import type { Position, RecordedEvent } from '#eventstore';
 
 /**
  * Applies one event to a read model, inside the runner's transaction (the same one that

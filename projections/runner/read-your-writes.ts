@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import type { EventStore } from '../../libs/eventstore/src/index.js';
-import type { Logger } from '../../libs/logging/src/pino-logger.js';
+import type { EventStore } from '#eventstore';
+import type { Logger } from '#logging';
 import type { ProjectionMetrics } from './metrics.js';
 import type { ProjectionRunner } from './projection-runner.js';
 import { ProjectionFailedError } from './projection.js';

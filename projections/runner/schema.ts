@@ -1,5 +1,5 @@
 import { sql, type Kysely, type Migration } from 'kysely';
-import { migrate } from '../../libs/database/src/index.js';
+import { migrate } from '#database';
 import type { Projection } from './projection.js';
 
 /** Every read model lives in this PostgreSQL schema, next to `eventstore`. */

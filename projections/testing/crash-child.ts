@@ -4,11 +4,11 @@
  * prints "in batch 4" and sleeps inside the transaction until it is killed.
  */
 import { sql } from 'kysely';
-import { openServerDatabase } from '../../libs/database/src/index.js';
-import { PostgresEventStore } from '../../libs/eventstore/src/index.js';
-import { createLogger } from '../../libs/logging/src/pino-logger.js';
-import { ProjectionRunner, type Projection } from '../runner/index.js';
-import { userProjections } from '../users/user-projection.js';
+import { openServerDatabase } from '#database';
+import { PostgresEventStore } from '#eventstore';
+import { createLogger } from '#logging';
+import { ProjectionRunner, type Projection } from '#projections/runner';
+import { userProjections } from '#projections/users';
 
 const database = openServerDatabase({ connectionString: process.env.CRASH_URL!, maxConnections: 4 });
 const store = new PostgresEventStore(database);

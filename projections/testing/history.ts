@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
-import type { AppendedEvent, EventStore, JsonObject } from '../../libs/eventstore/src/index.js';
-import { UserEventType, userStream, type UserEvent } from '../../libs/user/src/events.js';
-import type { ProjectionTable } from '../runner/index.js';
+import type { AppendedEvent, EventStore, JsonObject } from '#eventstore';
+import { UserEventType, userStream, type UserEvent } from '#user';
+import type { ProjectionTable } from '#projections/runner';
 
 /** A small seeded PRNG (mulberry32), so a failing history can be replayed. */
 export function prng(seed: number): () => number {

@@ -2,13 +2,13 @@ import 'reflect-metadata';
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
 import { Test, type TestingModule } from '@nestjs/testing';
-import type { Caller } from '../../libs/auth/src/caller.js';
-import { CryptoModule } from '../../libs/crypto/src/crypto.module.js';
-import { SQL_DATABASE } from '../../libs/database/src/index.js';
-import { EVENT_STORE } from '../../libs/eventstore/src/index.js';
-import { LOGGER, type Logger } from '../../libs/logging/src/pino-logger.js';
-import { UserModule } from '../../libs/user/src/index.js';
-import { UserProjectionModule } from '../users/user-projection.module.js';
+import type { Caller } from '#access';
+import { CryptoModule } from '#crypto';
+import { SQL_DATABASE } from '#database';
+import { EVENT_STORE } from '#eventstore';
+import { LOGGER, type Logger } from '#logging';
+import { UserModule } from '#user';
+import { UserProjectionModule } from '#projections/users';
 import type { TestStores } from './test-stores.js';
 
 /** What apps/server's InfrastructureModule provides: the stores and the logger, globally. */

@@ -1,9 +1,9 @@
-import { testBackends } from '../../libs/eventstore/src/testing/test-backends.js';
-import type { AppendedEvent, EventStore, JsonObject } from '../../libs/eventstore/src/index.js';
-import { userStream, type UserEvent } from '../../libs/user/src/events.js';
+import { testBackends } from '#eventstore/testing';
+import type { AppendedEvent, EventStore, JsonObject } from '#eventstore';
+import { userStream, type UserEvent } from '#user';
 
-export { capturingLogger } from '../../libs/logging/src/testing/capturing-logger.js';
-export type { Backend, TestStores } from '../../libs/eventstore/src/testing/test-backends.js';
+export { capturingLogger } from '#logging/testing';
+export type { Backend, TestStores } from '#eventstore/testing';
 
 /** Events and read model in one database, as the server runs them. */
 export const backends = testBackends('projections');

@@ -1,16 +1,17 @@
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from '@jest/globals';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import type { TestingModule } from '@nestjs/testing';
-import { describeWhen } from '../../test/describe-when.js';
-import { metricsRegistry } from '../../libs/metrics/src/registry.js';
-import { AddOtpEmailCommand, RemoveOtpEmailCommand, UserEventType, type ObjectDetails } from '../../libs/user/src/index.js';
-import type { ProjectionRunner } from '../runner/index.js';
-import { appendUserEvents, backends, capturingLogger, type TestStores } from '../testing/test-stores.js';
-import { humanCaller, startUserApp } from '../testing/test-app.js';
+import { describeWhen } from '#test-kit';
+import { metricsRegistry } from '#metrics';
+import { AddOtpEmailCommand, RemoveOtpEmailCommand, UserEventType } from '#user';
+import type { ProjectionRunner } from '#projections/runner';
+import { appendUserEvents, backends, capturingLogger, type TestStores } from '#projections/testing';
+import { humanCaller, startUserApp } from '#projections/testing';
 import { GetUserByIdQuery } from './queries/get-user-by-id.query.js';
 import { ListAuthMethodTypesQuery } from './queries/list-auth-method-types.query.js';
 import { USER_PROJECTION_RUNNER } from './user-projection.module.js';
 import type { AuthMethodTypesView, UserView } from './user-view.js';
+import { type ObjectDetails } from '#kernel';
 
 const ORG = '100000000000000001';
 let userNo = 0;

@@ -1,5 +1,5 @@
 import { sql, type Kysely, type Migration } from 'kysely';
-import type { ProjectionTable, VersionTarget } from '../runner/index.js';
+import type { ProjectionTable, VersionTarget } from '#projections/runner';
 
 /** History table of the user read model's migrations (`projection_users_migrations`). */
 export const USER_PROJECTION_HISTORY = 'projection_users';

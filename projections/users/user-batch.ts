@@ -1,7 +1,7 @@
 import { sql, type Transaction } from 'kysely';
-import type { RecordedEvent } from '../../libs/eventstore/src/index.js';
-import { UserEventType, userIdOfStream, type UserEvent } from '../../libs/user/src/events.js';
-import type { BatchReducer } from '../runner/index.js';
+import type { RecordedEvent } from '#eventstore';
+import { UserEventType, userIdOfStream, type UserEvent } from '#user';
+import type { BatchReducer } from '#projections/runner';
 import { USER_COLUMNS, type UserTables } from './schema.js';
 import { AuthMethodType } from './user-view.js';
 

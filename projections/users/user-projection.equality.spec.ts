@@ -2,8 +2,8 @@ import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import type { Kysely } from 'kysely';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { describeWhen } from '../../test/describe-when.js';
-import { START, type AppendedEvent, type Position } from '../../libs/eventstore/src/index.js';
+import { describeWhen } from '#test-kit';
+import { START, type AppendedEvent, type Position } from '#eventstore';
 import {
   CatchUpAbortedError,
   CHECKPOINTS_TABLE,
@@ -13,9 +13,9 @@ import {
   type Projection,
   type ProjectionTable,
   type Reducer,
-} from '../runner/index.js';
-import { appendRandomHistory, snapshotTables } from '../testing/history.js';
-import { backends, capturingLogger, type TestStores } from '../testing/test-stores.js';
+} from '#projections/runner';
+import { appendRandomHistory, snapshotTables } from '#projections/testing';
+import { backends, capturingLogger, type TestStores } from '#projections/testing';
 import { userProjections } from './user-projection.js';
 
 /** The reducers only, one event at a time: the reference every other way of building must match. */
@@ -168,7 +168,7 @@ for (const backend of backends) {
         // The child applies batches of 25; in the 4th it writes, says so, and sleeps in the transaction.
         const child = spawn(
           process.execPath,
-          ['--import', '@swc-node/register/esm-register', join(import.meta.dirname, '..', 'testing', 'crash-child.ts')],
+          ['--conditions=source', '--import', '@swc-node/register/esm-register', join(import.meta.dirname, '..', 'testing', 'crash-child.ts')],
           {
             cwd: join(import.meta.dirname, '..', '..'),
             env: { ...process.env, SWC_NODE_PROJECT: join(import.meta.dirname, '..', '..', 'tsconfig.json'), CRASH_URL: stores.url!, CRASH_SUFFIX: target.suffix },

@@ -1,8 +1,8 @@
 import { Inject, Module, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { Migration } from 'kysely';
-import { SQL_DATABASE, type SqlDatabase, type Unlisten } from '../../libs/database/src/index.js';
-import { EVENT_STORE, START, type EventStore } from '../../libs/eventstore/src/index.js';
-import { LOGGER, type Logger } from '../../libs/logging/src/pino-logger.js';
+import { SQL_DATABASE, type SqlDatabase, type Unlisten } from '#database';
+import { EVENT_STORE, START, type EventStore } from '#eventstore';
+import { LOGGER, type Logger } from '#logging';
 import {
   ActiveVersions,
   measureLag,
@@ -12,7 +12,7 @@ import {
   ProjectionRunner,
   ReadYourWrites,
   VERSION_SWITCHED_CHANNEL,
-} from '../runner/index.js';
+} from '#projections/runner';
 import { GetUserByIdHandler } from './queries/get-user-by-id.handler.js';
 import { ListAuthMethodTypesHandler } from './queries/list-auth-method-types.handler.js';
 import { USER_READ_YOUR_WRITES } from './queries/read-your-writes.js';
@@ -30,7 +30,7 @@ export { USER_READ_YOUR_WRITES } from './queries/read-your-writes.js';
  */
 export const userProjectionSchemas: Record<string, Record<string, Migration>> = projectionSchemas(userProjection);
 export { USER_PROJECTION_HISTORY, userProjectionMigrations } from './schema.js';
-export { PROJECTION_RUNNER_HISTORY, projectionRunnerMigrations } from '../runner/index.js';
+export { PROJECTION_RUNNER_HISTORY, projectionRunnerMigrations } from '#projections/runner';
 
 /**
  * The user read model: GetUserByIdQuery and ListAuthMethodTypesQuery on the QueryBus, and the

@@ -1,10 +1,10 @@
 import { afterEach, beforeEach, expect, it } from '@jest/globals';
 import { sql, type Kysely } from 'kysely';
-import { describeWhen } from '../../test/describe-when.js';
-import type { AppendedEvent } from '../../libs/eventstore/src/index.js';
-import { UserEventType, type UserEvent } from '../../libs/user/src/events.js';
-import { CHECKPOINTS_TABLE, migrateProjections, ProjectionRunner } from '../runner/index.js';
-import { appendUserEvents, backends, capturingLogger, type TestStores } from '../testing/test-stores.js';
+import { describeWhen } from '#test-kit';
+import type { AppendedEvent } from '#eventstore';
+import { UserEventType, type UserEvent } from '#user';
+import { CHECKPOINTS_TABLE, migrateProjections, ProjectionRunner } from '#projections/runner';
+import { appendUserEvents, backends, capturingLogger, type TestStores } from '#projections/testing';
 import { USER_PROJECTION_NAME, userProjection } from './user-projection.js';
 
 const ORG = '100000000000000001';

@@ -1,7 +1,7 @@
 import type { Transaction } from 'kysely';
-import type { RecordedEvent } from '../../libs/eventstore/src/index.js';
-import { UserEventType, type UserEvent } from '../../libs/user/src/events.js';
-import { versionCheckpointName, type Projection, type Reducer, type VersionedProjection } from '../runner/index.js';
+import type { RecordedEvent } from '#eventstore';
+import { UserEventType, type UserEvent } from '#user';
+import { versionCheckpointName, type Projection, type Reducer, type VersionedProjection } from '#projections/runner';
 import {
   createUserTables,
   dropUserTables,

@@ -1,4 +1,4 @@
-import type { ObjectDetails } from '../../libs/user/src/object-details.js';
+import type { ObjectDetails } from '#kernel';
 
 /** Factor types as ZITADEL's AuthenticationMethodType names them, without the prefix. */
 export const AuthMethodType = {

@@ -1,11 +1,11 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createScratchDatabase } from '../../libs/database/src/testing/scratch-database.js';
-import { createLogger } from '../../libs/logging/src/pino-logger.js';
+import { createScratchDatabase } from '#database/testing';
+import { createLogger } from '#logging';
 export { createLogger };
-import { loadConfig } from '../../libs/config/src/config.js';
-import { startServer, type RunningServer } from '../../apps/server/src/server.js';
+import { loadConfig } from '#config';
+import { startServer, type RunningServer } from '#server';
 
 export type StoreKind = 'pglite' | 'server';
 

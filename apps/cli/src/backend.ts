@@ -1,5 +1,5 @@
-import type { Role } from '../../../libs/auth/src/caller.js';
-import { isDomainError } from '../../../libs/errors/src/index.js';
+import type { Role } from '#access';
+import { isDomainError } from '#errors';
 
 /** What the CLI's commands need, wherever the work is done (the database, or the server). */
 export interface AdminBackend {

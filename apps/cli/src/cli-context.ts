@@ -1,5 +1,5 @@
-import { createLogger, type Logger } from '../../../libs/logging/src/pino-logger.js';
-import type { Config } from '../../../libs/config/src/config.js';
+import { createLogger, type Logger } from '#logging';
+import type { Config } from '#config';
 import { describeFailure, type AdminBackend, type CliOutput, type ConnectionOptions } from './backend.js';
 import { DirectBackend } from './direct-backend.js';
 import { HttpBackend, resolveToken } from './http-backend.js';

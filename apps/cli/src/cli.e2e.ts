@@ -4,13 +4,13 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describeWhen } from '../../../test/describe-when.js';
-import { bootstrapInstance } from '../../../libs/auth/src/bootstrap.js';
-import { TokenAuthenticator } from '../../../libs/auth/src/token-authenticator.js';
-import { createScratchDatabase, NO_SERVER_REASON, serverDatabaseUrl } from '../../../libs/database/src/testing/scratch-database.js';
-import { orgStream } from '../../../libs/org/src/events.js';
-import { openServerTestStore, type TestStore } from '../../../libs/org/src/testing/test-store.js';
-import { startAdminTestServer, type AdminTestServer } from '../../server/src/admin/testing/admin-test-server.js';
+import { describeWhen } from '#test-kit';
+import { bootstrapInstance } from '#auth';
+import { TokenAuthenticator } from '#auth';
+import { createScratchDatabase, NO_SERVER_REASON, serverDatabaseUrl } from '#database/testing';
+import { orgStream } from '#org';
+import { openServerTestStore, type TestStore } from '#org/testing';
+import { startAdminTestServer, type AdminTestServer } from '#server/testing';
 
 // The CLI as operators run it: a process started from source, as `npm run cli` does.
 const root = join(import.meta.dirname, '..', '..', '..');
@@ -26,7 +26,7 @@ function cli(args: string[], env: Record<string, string>, command: 'node' | 'npm
   const [file, argv] =
     command === 'npm'
       ? ['npm', ['run', '--silent', 'cli', '--', ...args]]
-      : [process.execPath, ['--import', '@swc-node/register/esm-register', 'apps/cli/src/main.ts', ...args]];
+      : [process.execPath, ['--conditions=source', '--import', '@swc-node/register/esm-register', 'apps/cli/src/main.ts', ...args]];
   return new Promise((resolve) => {
     execFile(
       file,

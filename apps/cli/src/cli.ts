@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { Injectable, Module } from '@nestjs/common';
 import { CommandFactory, CommandRunnerService, InjectCommander } from 'nest-commander';
-import { ConfigError, loadConfig } from '../../../libs/config/src/config.js';
+import { ConfigError, loadConfig } from '#config';
 import type { CliOutput } from './backend.js';
 import { CLI_CONTEXT, CliContext } from './cli-context.js';
 import { COMMANDS } from './commands.js';

@@ -1,6 +1,6 @@
 import { Inject } from '@nestjs/common';
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
-import { ROLES, type Role } from '../../../libs/auth/src/caller.js';
+import { ROLES, type Role } from '#access';
 import type { ConnectionOptions } from './backend.js';
 import { CLI_CONTEXT, type CliContext } from './cli-context.js';
 

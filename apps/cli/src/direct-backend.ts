@@ -1,16 +1,16 @@
 import 'reflect-metadata';
 import { Module, type DynamicModule, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import type { Role } from '../../../libs/auth/src/caller.js';
-import { systemCaller } from '../../../libs/auth/src/bootstrap.js';
-import type { EventStore } from '../../../libs/eventstore/src/index.js';
-import type { Logger } from '../../../libs/logging/src/pino-logger.js';
-import { readInstance } from '../../../libs/org/src/instance.js';
-import { OrgModule } from '../../../libs/org/src/org.module.js';
-import { AdminOperations } from '../../server/src/admin/admin-operations.js';
-import type { Config } from '../../../libs/config/src/config.js';
-import { InfrastructureModule } from '../../server/src/infrastructure.module.js';
-import { openEventStore, openSqlDatabase } from '../../server/src/stores.js';
+import type { Role } from '#access';
+import { systemCaller } from '#auth';
+import type { EventStore } from '#eventstore';
+import type { Logger } from '#logging';
+import { readInstance } from '#org';
+import { OrgModule } from '#org';
+import { AdminOperations } from '#runtime';
+import type { Config } from '#config';
+import { InfrastructureModule } from '#runtime';
+import { openEventStore, openSqlDatabase } from '#runtime';
 import { CliError, type AdminBackend } from './backend.js';
 
 /** The commands and the stores, without the HTTP side and without the first-start setup. */

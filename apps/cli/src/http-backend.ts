@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { Role } from '../../../libs/auth/src/caller.js';
+import type { Role } from '#access';
 import { CliError, type AdminBackend } from './backend.js';
 
 export const ADMIN_TOKEN_FILE = 'admin.pat';

@@ -6,7 +6,7 @@ import {
   formatVerifyReport,
   ReplayInterruptedError,
   type ReplayProgress,
-} from '../../../projections/operations/index.js';
+} from '#projections/operations';
 import type { ConnectionOptions } from './backend.js';
 import { CLI_CONTEXT, type CliContext } from './cli-context.js';
 import { ConnectedCommand } from './commands.js';

@@ -1,6 +1,6 @@
-import type { EventStore } from '../../../libs/eventstore/src/index.js';
-import type { SqlDatabase } from '../../../libs/database/src/index.js';
-import type { Logger } from '../../../libs/logging/src/pino-logger.js';
+import type { EventStore } from '#eventstore';
+import type { SqlDatabase } from '#database';
+import type { Logger } from '#logging';
 import {
   NotMigratedError,
   projectionStatus,
@@ -15,9 +15,9 @@ import {
   type ReplayProgress,
   type ReplayResult,
   type VerifyReport,
-} from '../../../projections/operations/index.js';
-import type { Config } from '../../../libs/config/src/config.js';
-import { openEventStore, openSqlDatabase } from '../../server/src/stores.js';
+} from '#projections/operations';
+import type { Config } from '#config';
+import { openEventStore, openSqlDatabase } from '#runtime';
 import { CliError } from './backend.js';
 import { callAdmin, ServerRefusal } from './http-backend.js';
 

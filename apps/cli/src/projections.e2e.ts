@@ -4,14 +4,14 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
-import { describeWhen } from '../../../test/describe-when.js';
-import { createScratchDatabase, NO_SERVER_REASON, serverDatabaseUrl } from '../../../libs/database/src/testing/scratch-database.js';
-import type { ProjectionRunner } from '../../../projections/runner/index.js';
-import { appendRandomHistory, userIdOf } from '../../../projections/testing/history.js';
-import { startProjectionsTestServer, type ProjectionsTestServer } from './testing/projections-test-server.js';
-import { capturingLogger } from '../../../projections/testing/test-stores.js';
-import { USER_PROJECTION_RUNNER } from '../../../projections/users/user-projection.module.js';
-import { userProjections } from '../../../projections/users/user-projection.js';
+import { describeWhen } from '#test-kit';
+import { createScratchDatabase, NO_SERVER_REASON, serverDatabaseUrl } from '#database/testing';
+import type { ProjectionRunner } from '#projections/runner';
+import { appendRandomHistory, userIdOf } from '#projections/testing';
+import { startProjectionsTestServer, type ProjectionsTestServer } from '#cli/testing';
+import { capturingLogger } from '#projections/testing';
+import { USER_PROJECTION_RUNNER } from '#projections/users';
+import { userProjections } from '#projections/users';
 
 // The CLI as operators run it: a process started from source, as `npm run cli` does.
 const root = join(import.meta.dirname, '..', '..', '..');
@@ -30,7 +30,7 @@ interface Running {
 }
 
 function start(args: string[], env: Record<string, string>): Running {
-  const child = spawn(process.execPath, ['--import', '@swc-node/register/esm-register', 'apps/cli/src/main.ts', ...args], {
+  const child = spawn(process.execPath, ['--conditions=source', '--import', '@swc-node/register/esm-register', 'apps/cli/src/main.ts', ...args], {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', SWC_NODE_PROJECT: join(root, 'tsconfig.json'), ...env },
   });

@@ -1,9 +1,9 @@
 import { Controller, Get, HttpCode, HttpException, HttpStatus, Inject } from '@nestjs/common';
-import { isMigrated, SQL_DATABASE, type SqlDatabase } from '../../../libs/database/src/index.js';
-import { EVENT_STORE, type EventStore } from '../../../libs/eventstore/src/index.js';
-import { LOGGER, type Logger } from '../../../libs/logging/src/pino-logger.js';
-import { CONFIG, type Config } from '../../../libs/config/src/config.js';
-import { sqlSchemas } from './stores.js';
+import { isMigrated, SQL_DATABASE, type SqlDatabase } from '#database';
+import { EVENT_STORE, type EventStore } from '#eventstore';
+import { LOGGER, type Logger } from '#logging';
+import { CONFIG, type Config } from '#config';
+import { sqlSchemas } from '#runtime';
 
 /** Liveness and readiness, unauthenticated so that orchestrators can probe them. */
 @Controller()

@@ -1,5 +1,5 @@
-import { createLogger } from '../../../libs/logging/src/pino-logger.js';
-import { ConfigError, loadConfig } from '../../../libs/config/src/config.js';
+import { createLogger } from '#logging';
+import { ConfigError, loadConfig } from '#config';
 import { startServer } from './server.js';
 
 async function main(): Promise<void> {

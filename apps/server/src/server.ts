@@ -1,11 +1,11 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { INestApplication } from '@nestjs/common';
-import { serveOnOnePort, type ServingApp } from '../../../libs/api/src/transport/nest-transport.js';
-import { createLogger, PinoNestLogger, type Logger } from '../../../libs/logging/src/pino-logger.js';
+import { serveOnOnePort, type ServingApp } from '#api';
+import { createLogger, PinoNestLogger, type Logger } from '#logging';
 import { AppModule } from './app.module.js';
-import type { Config } from '../../../libs/config/src/config.js';
-import { migrateAll, openEventStore, openSqlDatabase, sqlSchemas } from './stores.js';
+import type { Config } from '#config';
+import { migrateAll, openEventStore, openSqlDatabase, sqlSchemas } from '#runtime';
 
 export interface RunningServer {
   app: INestApplication;

@@ -1,19 +1,23 @@
 import { Module } from '@nestjs/common';
-import { UserProjectionModule } from '../../../projections/users/user-projection.module.js';
-import { UserModule } from '../../user/src/user.module.js';
-import { USER_SERVICE_IMPL } from './transport/tokens.js';
+import { UserProjectionModule } from '#projections/users';
+import { SessionModule } from '#session';
+import { UserModule } from '#user';
+import { SessionServiceImplementation } from './session-service.js';
+import { SESSION_SERVICE_IMPL, USER_SERVICE_IMPL } from './transport/tokens.js';
 import { UserServiceImplementation } from './user-service.js';
 
 /**
  * The service implementations the transport serves: UserService over the user commands and
- * the users read model. (SessionService comes from libs/session's SessionModule.)
+ * the users read model, SessionService over the session commands.
  */
 @Module({
-  imports: [UserModule, UserProjectionModule],
+  imports: [UserModule, UserProjectionModule, SessionModule],
   providers: [
     UserServiceImplementation,
     { provide: USER_SERVICE_IMPL, useFactory: (service: UserServiceImplementation) => service.impl, inject: [UserServiceImplementation] },
+    SessionServiceImplementation,
+    { provide: SESSION_SERVICE_IMPL, useFactory: (service: SessionServiceImplementation) => service.impl, inject: [SessionServiceImplementation] },
   ],
-  exports: [USER_SERVICE_IMPL],
+  exports: [USER_SERVICE_IMPL, SESSION_SERVICE_IMPL],
 })
 export class ApiModule {}

@@ -5,23 +5,16 @@ import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { DetailsSchema } from '@zitadel/proto/zitadel/object/v2/object_pb.js';
 import type { SetHumanEmail } from '@zitadel/proto/zitadel/user/v2/email_pb.js';
-import {
-  AddHumanUserCommand,
-  AddOtpEmailCommand,
-  RemoveOtpEmailCommand,
-  SetEmailCommand,
-  VerifyEmailCommand,
-  type EmailVerification,
-  type ObjectDetails,
-} from '../../user/src/index.js';
+import { AddHumanUserCommand, AddOtpEmailCommand, RemoveOtpEmailCommand, SetEmailCommand, VerifyEmailCommand, type EmailVerification } from '#user';
 import { UserState as ProtoUserState } from '@zitadel/proto/zitadel/user/v2/user_pb.js';
 import { AuthenticationMethodType } from '@zitadel/proto/zitadel/user/v2/user_service_pb.js';
-import { GetUserByIdQuery } from '../../../projections/users/queries/get-user-by-id.query.js';
-import { ListAuthMethodTypesQuery } from '../../../projections/users/queries/list-auth-method-types.query.js';
-import type { ProjectedUser } from '../../../projections/users/user-view.js';
-import { unlockUserMethod } from '../../user/src/unlock-user/unlock-user.method.js';
+import { GetUserByIdQuery } from '#projections/users';
+import { ListAuthMethodTypesQuery } from '#projections/users';
+import type { ProjectedUser } from '#projections/users';
+import { unlockUserMethod } from './unlock-user.method.js';
 import { callerOf } from './transport/caller-context.js';
 import type { UserServiceImpl } from './transport/tokens.js';
+import { type ObjectDetails } from '#kernel';
 
 /** Domain details → zitadel.object.v2.Details (uint64 sequence, Timestamp change date). */
 export function toDetails(details: ObjectDetails): MessageInitShape<typeof DetailsSchema> {

@@ -1,8 +1,8 @@
 import { Inject, Injectable, Module, type OnApplicationBootstrap } from '@nestjs/common';
-import { CONFIG, type Config } from '../../config/src/config.js';
-import { EVENT_STORE, type EventStore } from '../../eventstore/src/index.js';
-import { LOGGER, type Logger } from '../../logging/src/pino-logger.js';
-import { OrgModule } from '../../org/src/org.module.js';
+import { CONFIG, type Config } from '#config';
+import { EVENT_STORE, type EventStore } from '#eventstore';
+import { LOGGER, type Logger } from '#logging';
+import { OrgModule } from '#org';
 import { AUTHENTICATOR } from './authenticator.js';
 import { bootstrapInstance } from './bootstrap.js';
 import { JwtVerifier, jwtSettingsFrom } from './jwt.js';

@@ -1,4 +1,4 @@
-import type { Caller } from './caller.js';
+import type { Caller } from '#access';
 
 /**
  * Turns the `Authorization` header of a call into the Caller. Throws a DomainError of kind

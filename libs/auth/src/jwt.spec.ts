@@ -6,9 +6,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { JsonObject } from '../../eventstore/src/index.js';
-import { openTestStore, type TestStore } from '../../org/src/testing/test-store.js';
-import { userStream } from '../../user/src/events.js';
+import type { JsonObject } from '#eventstore';
+import { openTestStore, type TestStore } from '#org/testing';
+import { userStream } from '#user';
 import { JwtVerifier, jwtSettingsFrom } from './jwt.js';
 import { TokenAuthenticator } from './token-authenticator.js';
 

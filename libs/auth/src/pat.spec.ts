@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { addMachineUser } from '../../org/src/add-machine-user.js';
-import { addPersonalAccessToken } from '../../org/src/add-personal-access-token.js';
-import { createOrg } from '../../org/src/create-org.js';
-import { openTestStore, type TestStore } from '../../org/src/testing/test-store.js';
-import { userStream } from '../../user/src/events.js';
-import type { Caller } from './caller.js';
-import { hashPat, issuePat, parsePat, verifyPat } from './pat.js';
+import { addMachineUser } from '#org';
+import { addPersonalAccessToken } from '#org';
+import { createOrg } from '#org';
+import { openTestStore, type TestStore } from '#org/testing';
+import { userStream } from '#user';
+import type { Caller } from '#access';
+import { hashPat, issuePat, parsePat } from '#org';
+import { verifyPat } from './pat.js';
 import { TokenAuthenticator } from './token-authenticator.js';
 
 const INSTANCE = '200000000000000001';

@@ -1,13 +1,14 @@
-import { DomainError, unauthenticated } from '../../errors/src/index.js';
-import type { EventStore } from '../../eventstore/src/index.js';
-import type { Logger } from '../../logging/src/pino-logger.js';
-import { InstanceCache } from '../../org/src/instance.js';
-import { userStream } from '../../user/src/events.js';
-import { foldUser, type UserState } from '../../user/src/user-state.js';
+import { DomainError, unauthenticated } from '#errors';
+import type { EventStore } from '#eventstore';
+import type { Logger } from '#logging';
+import { InstanceCache } from '#org';
+import { userStream } from '#user';
+import { foldUser, type UserState } from '#user';
 import type { Authenticator } from './authenticator.js';
-import type { Caller } from './caller.js';
+import type { Caller } from '#access';
 import { JwtKeysUnavailableError, JwtRejectedError, looksLikeJwt, type JwtVerifier } from './jwt.js';
-import { looksLikePat, verifyPat } from './pat.js';
+import { looksLikePat } from '#org';
+import { verifyPat } from './pat.js';
 
 /** Every refused token: one id and one text, whatever the reason, so nothing can be probed. */
 export const tokenInvalid = () => unauthenticated('AUTH-7fs1e', 'Errors.Token.Invalid');

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import type { EncryptedValue } from '../../user/src/events.js';
+import type { EncryptedValue } from './encrypted-value.js';
 
 const IV_BYTES = 12;
 const TAG_BYTES = 16;

@@ -1,5 +1,7 @@
 export * from './event-store.js';
 export * from './errors.js';
 export { validateAppend } from './validate-append.js';
-export { PostgresEventStore, type PostgresEventStoreOptions } from './postgres/postgres-event-store.js';
-export { eventStoreMigrations, EVENT_STORE_HISTORY } from './postgres/schema.js';
+export * from './eventstoredb/eventstoredb-event-store.js';
+export * from './postgres/position.js';
+export * from './postgres/postgres-event-store.js';
+export * from './postgres/schema.js';

@@ -1,3 +1,3 @@
 export * from './registry.js';
 export { MetricsController } from './metrics.controller.js';
-export { MetricsModule } from './metrics.module.js';
+export * from './metrics.module.js';

@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { Position } from '../../eventstore/src/index.js';
+import type { Position } from '#eventstore';
 
 /**
  * The notifier's checkpoint row, with a lease: only the process holding the lease follows the

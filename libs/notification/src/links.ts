@@ -1,4 +1,4 @@
-import { defaultOtpEmailUrlTemplate, renderUrlTemplate, type UrlTemplateData } from '../../session/src/url-template.js';
+import { defaultOtpEmailUrlTemplate, renderUrlTemplate, type UrlTemplateData } from '#session';
 
 /**
  * The links in the emails. OTP Email links use the session's URL templates

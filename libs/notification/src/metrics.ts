@@ -1,5 +1,5 @@
 import type { Counter, Registry } from 'prom-client';
-import { counter, metricsRegistry } from '../../metrics/src/registry.js';
+import { counter, metricsRegistry } from '#metrics';
 
 /** Why a code's email was not sent (besides expiry, which has its own counter). */
 export type SkipReason =

@@ -5,18 +5,18 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
-import { CONFIG, loadConfig } from '../../config/src/config.js';
-import { CODE_CIPHER, type CodeCipher } from '../../crypto/src/code-cipher.js';
-import { isMigrated, migrate, openInMemoryDatabase, SQL_DATABASE, type SqlDatabase } from '../../database/src/index.js';
-import { EVENT_STORE, EVENT_STORE_HISTORY, eventStoreMigrations, PostgresEventStore } from '../../eventstore/src/index.js';
-import { LOGGER } from '../../logging/src/pino-logger.js';
-import { metricsRegistry } from '../../metrics/src/registry.js';
+import { CONFIG, loadConfig } from '#config';
+import { CODE_CIPHER, type CodeCipher } from '#crypto';
+import { isMigrated, migrate, openInMemoryDatabase, SQL_DATABASE, type SqlDatabase } from '#database';
+import { EVENT_STORE, EVENT_STORE_HISTORY, eventStoreMigrations, PostgresEventStore } from '#eventstore';
+import { LOGGER } from '#logging';
+import { metricsRegistry } from '#metrics';
 import { NOTIFIER, NotificationModule } from './notification.module.js';
 import type { Notifier } from './notifier.js';
 import { NOTIFIER_HISTORY, notifierMigrations } from './schema.js';
-import { parseMail } from './testing/mime.js';
-import { startSmtpSink, type SmtpSink } from './testing/smtp-sink.js';
-import { capturingLogger, challenge, eventually, newCipher, newCode, seedSession, seedUser } from './testing/test-kit.js';
+import { parseMail } from '#notification/testing';
+import { startSmtpSink, type SmtpSink } from '#notification/testing';
+import { capturingLogger, challenge, eventually, newCipher, newCode, seedSession, seedUser } from '#notification/testing';
 
 /** What apps/server's InfrastructureModule and CryptoModule provide globally. */
 @Global()

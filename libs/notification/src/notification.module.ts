@@ -1,9 +1,9 @@
 import { Inject, Module, type OnApplicationBootstrap, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import { CONFIG, type Config } from '../../config/src/config.js';
-import { CODE_CIPHER, type CodeCipher } from '../../crypto/src/code-cipher.js';
-import { migrate, SQL_DATABASE, type SqlDatabase } from '../../database/src/index.js';
-import { EVENT_STORE, type EventStore } from '../../eventstore/src/index.js';
-import { LOGGER, type Logger } from '../../logging/src/pino-logger.js';
+import { CONFIG, type Config } from '#config';
+import { CODE_CIPHER, type CodeCipher } from '#crypto';
+import { migrate, SQL_DATABASE, type SqlDatabase } from '#database';
+import { EVENT_STORE, type EventStore } from '#eventstore';
+import { LOGGER, type Logger } from '#logging';
 import { mailerFromConfig, type Mailer } from './mailer.js';
 import { Notifier } from './notifier.js';
 import { NOTIFIER_HISTORY, notifierMigrations } from './schema.js';

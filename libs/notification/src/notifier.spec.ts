@@ -4,17 +4,17 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from '@jest/globals';
 import { sql } from 'kysely';
 import type { Registry } from 'prom-client';
-import { describeWhen } from '../../../test/describe-when.js';
-import type { CodeCipher } from '../../crypto/src/code-cipher.js';
-import type { Position } from '../../eventstore/src/index.js';
-import { SessionEventType, sessionStream } from '../../session/src/events.js';
-import { UserEventType, userStream } from '../../user/src/events.js';
+import { describeWhen } from '#test-kit';
+import type { CodeCipher } from '#crypto';
+import type { Position } from '#eventstore';
+import { SessionEventType, sessionStream } from '#session';
+import { UserEventType, userStream } from '#user';
 import { NotifierCheckpoint } from './checkpoint.js';
 import { outboxMailer, smtpMailer, type Mailer } from './mailer.js';
 import { notifierMetrics } from './metrics.js';
 import { Notifier, type NotifierOptions } from './notifier.js';
-import { parseMail, type ParsedMail } from './testing/mime.js';
-import { startSmtpSink, type SmtpSink } from './testing/smtp-sink.js';
+import { parseMail, type ParsedMail } from '#notification/testing';
+import { startSmtpSink, type SmtpSink } from '#notification/testing';
 import {
   addEmailCode,
   backends,
@@ -28,8 +28,8 @@ import {
   seedSession,
   seedUser,
   type TestStores,
-} from './testing/test-kit.js';
-import { FailingAppendStore } from '../../eventstore/src/testing/failing-append-store.js';
+} from '#notification/testing';
+import { FailingAppendStore } from '#eventstore/testing';
 
 const PUBLIC_URL = 'https://id.example.com';
 

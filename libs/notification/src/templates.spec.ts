@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { defaultEmailVerificationUrlTemplate, emailVerificationLink, LinkTemplateError, otpEmailLink } from './links.js';
 import { emailCodeSent } from './notifier.js';
 import { chooseLanguage, formatValidity, renderMessage } from './templates.js';
-import type { RecordedEvent } from '../../eventstore/src/index.js';
+import type { RecordedEvent } from '#eventstore';
 
 describe('chooseLanguage', () => {
   it.each([

@@ -1,16 +1,16 @@
 import { Command } from '@nestjs/cqrs';
-import { ROLES, type Role, type RoleGrant } from '../../auth/src/caller.js';
-import { requirePermission } from '../../auth/src/require-permission.js';
-import { alreadyExists, invalidArgument, notFound } from '../../errors/src/index.js';
-import type { EventStore, JsonObject, NewEvent } from '../../eventstore/src/index.js';
-import { eventMetadata, type CommandContext } from '../../user/src/command-context.js';
-import { decideOnStream, newCorrelationId } from '../../user/src/decide-on-stream.js';
-import { UserEventType, userStream, type EventMetadata } from '../../user/src/events.js';
-import type { ObjectDetails } from '../../user/src/object-details.js';
-import { foldUser } from '../../user/src/user-state.js';
-import { newId } from './ids.js';
+import { ROLES, type Role, type RoleGrant } from '#access';
+import { requirePermission } from '#access';
+import { alreadyExists, invalidArgument, notFound } from '#errors';
+import type { EventStore, JsonObject, NewEvent } from '#eventstore';
+import { eventMetadata, type CommandContext, type EventMetadata } from '#kernel';
+import { decideOnStream, newCorrelationId } from '#kernel';
+import { UserEventType, userStream } from '#user';
+import type { ObjectDetails } from '#kernel';
+import { foldUser } from '#user';
+import { newId } from '#kernel';
 import { orgExists } from './org-state.js';
-import { assertUsername, claimUsername, releaseUsername } from './usernames.js';
+import { assertUsername, claimUsername, releaseUsername } from '#user';
 
 export const MAX_MACHINE_NAME_LENGTH = 200;
 

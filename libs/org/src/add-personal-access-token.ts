@@ -1,13 +1,13 @@
 import { Command } from '@nestjs/cqrs';
-import { issuePat } from '../../auth/src/pat.js';
-import { requirePermission } from '../../auth/src/require-permission.js';
-import { failedPrecondition, invalidArgument, notFound } from '../../errors/src/index.js';
-import type { EventStore, JsonObject, NewEvent } from '../../eventstore/src/index.js';
-import { eventMetadata, type CommandContext } from '../../user/src/command-context.js';
-import { decideOnStream, newCorrelationId } from '../../user/src/decide-on-stream.js';
-import { UserEventType, userStream, type EventMetadata } from '../../user/src/events.js';
-import type { ObjectDetails } from '../../user/src/object-details.js';
-import { foldUser } from '../../user/src/user-state.js';
+import { requirePermission } from '#access';
+import { failedPrecondition, invalidArgument, notFound } from '#errors';
+import type { EventStore, JsonObject, NewEvent } from '#eventstore';
+import { eventMetadata, type CommandContext, type EventMetadata } from '#kernel';
+import { decideOnStream, newCorrelationId } from '#kernel';
+import { UserEventType, userStream } from '#user';
+import type { ObjectDetails } from '#kernel';
+import { foldUser } from '#user';
+import { issuePat } from './pat-format.js';
 
 export interface AddPersonalAccessTokenInput {
   userId: string;

@@ -3,17 +3,18 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { Global, Module, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { CommandBus } from '@nestjs/cqrs';
-import type { Caller, RoleGrant } from '../../auth/src/caller.js';
-import { EVENT_STORE } from '../../eventstore/src/index.js';
-import { userStream } from '../../user/src/events.js';
-import { foldUser } from '../../user/src/user-state.js';
+import type { Caller, RoleGrant } from '#access';
+import { EVENT_STORE } from '#eventstore';
+import { userStream } from '#user';
+import { foldUser } from '#user';
 import { addMachineUser, AddMachineUserCommand } from './add-machine-user.js';
 import { addPersonalAccessToken, AddPersonalAccessTokenCommand } from './add-personal-access-token.js';
 import { createOrg, CreateOrgCommand } from './create-org.js';
-import { orgStream, usernameStream } from './events.js';
+import { usernameStream } from '#user';
+import { orgStream } from './events.js';
 import { OrgModule } from './org.module.js';
-import { openTestStore, type TestStore } from './testing/test-store.js';
-import { claimUsername, releaseUsername, usernameHolder } from './usernames.js';
+import { openTestStore, type TestStore } from '#org/testing';
+import { claimUsername, releaseUsername, usernameHolder } from '#user';
 
 const INSTANCE = '100000000000000001';
 const DEFAULT_ORG = '100000000000000002';

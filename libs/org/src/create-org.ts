@@ -1,13 +1,12 @@
 import { Command } from '@nestjs/cqrs';
-import { requirePermission } from '../../auth/src/require-permission.js';
-import { alreadyExists, invalidArgument } from '../../errors/src/index.js';
-import type { EventStore, JsonObject } from '../../eventstore/src/index.js';
-import { eventMetadata, type CommandContext } from '../../user/src/command-context.js';
-import { decideOnStream, newCorrelationId } from '../../user/src/decide-on-stream.js';
-import type { EventMetadata } from '../../user/src/events.js';
-import type { ObjectDetails } from '../../user/src/object-details.js';
+import { requirePermission } from '#access';
+import { alreadyExists, invalidArgument } from '#errors';
+import type { EventStore, JsonObject } from '#eventstore';
+import { eventMetadata, type CommandContext, type EventMetadata } from '#kernel';
+import { decideOnStream, newCorrelationId } from '#kernel';
+import type { ObjectDetails } from '#kernel';
 import { orgStream, OrgEventType } from './events.js';
-import { newId } from './ids.js';
+import { newId } from '#kernel';
 import { foldOrg } from './org-state.js';
 
 export const MAX_ORG_NAME_LENGTH = 200;

@@ -1,6 +1,6 @@
 /**
- * Events of the instance, of organizations and of username claims. Every event's metadata is
- * an EventMetadata (libs/user/src/events.ts). A payload never changes meaning: add optional
+ * Events of the instance and of organizations. Every event's metadata is
+ * an EventMetadata (libs/kernel/src/event-metadata.ts). A payload never changes meaning: add optional
  * fields, or a new event type.
  *
  * Streams:
@@ -9,23 +9,15 @@
  *   recorded in `instance.added`, the stream's first event, appended with 'no_stream' so that
  *   two servers starting at once create one instance.
  * - `org-<orgId>`: an organization, starting with `org.added`.
- * - `username-<lowercased username>`: who holds a username. Usernames are unique in the
- *   instance and compared case-insensitively; the first `username.claimed` is appended with
- *   'no_stream', so of two concurrent claims exactly one wins.
+ * Username claims (`username-…` streams) belong to the user domain: libs/user/src/usernames.ts.
  */
 
 export const INSTANCE_STREAM = 'instance-default';
 export const orgStream = (orgId: string) => `org-${orgId}`;
-export const usernameStream = (username: string) => `username-${normalizeUsername(username)}`;
-
-/** How usernames are compared: trimmed, lower case (ZITADEL compares them case-insensitively). */
-export const normalizeUsername = (username: string) => username.trim().toLowerCase();
 
 export const OrgEventType = {
   InstanceAdded: 'instance.added',
   OrgAdded: 'org.added',
-  UsernameClaimed: 'username.claimed',
-  UsernameReleased: 'username.released',
 } as const;
 
 export interface InstanceAdded {
@@ -48,16 +40,4 @@ export interface OrgAdded {
   data: { name: string };
 }
 
-/** `username` is the name as the user wrote it (the stream name holds the compared form). */
-export interface UsernameClaimed {
-  type: typeof OrgEventType.UsernameClaimed;
-  data: { userId: string; username: string };
-}
-
-/** The holder gave the name back (its user could not be created, or later: was renamed or removed). */
-export interface UsernameReleased {
-  type: typeof OrgEventType.UsernameReleased;
-  data: { userId: string };
-}
-
-export type OrgEvent = InstanceAdded | OrgAdded | UsernameClaimed | UsernameReleased;
+export type OrgEvent = InstanceAdded | OrgAdded;

@@ -1,6 +1,6 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { EVENT_STORE, type EventStore } from '../../eventstore/src/index.js';
+import { EVENT_STORE, type EventStore } from '#eventstore';
 import { addMachineUser, AddMachineUserCommand, type AddMachineUserResult } from './add-machine-user.js';
 import {
   addPersonalAccessToken,

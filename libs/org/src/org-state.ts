@@ -1,4 +1,4 @@
-import type { EventStore, RecordedEvent } from '../../eventstore/src/index.js';
+import type { EventStore, RecordedEvent } from '#eventstore';
 import { orgStream, OrgEventType } from './events.js';
 
 export interface OrgState {

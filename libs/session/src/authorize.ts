@@ -1,5 +1,5 @@
-import { hasPermission, type Caller } from '../../auth/src/caller.js';
-import { permissionDenied } from '../../errors/src/index.js';
+import { hasPermission, type Caller } from '#access';
+import { permissionDenied } from '#errors';
 import { SessionErrorId, sessionTokenInvalid } from './errors.js';
 import { isCurrentSessionToken } from './session-token.js';
 import type { SessionState } from './session-state.js';

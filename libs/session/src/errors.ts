@@ -1,4 +1,4 @@
-import { DomainError, failedPrecondition, invalidArgument, notFound, permissionDenied } from '../../errors/src/index.js';
+import { DomainError, failedPrecondition, invalidArgument, notFound, permissionDenied } from '#errors';
 
 /**
  * The session flow's error ids. ZITADEL's where ZITADEL has one (grep-able in its code), ours

@@ -1,4 +1,4 @@
-import type { EncryptedValue } from '../../user/src/events.js';
+import { type EncryptedValue } from '#crypto';
 
 /**
  * The session stream's events. Stream: `session-<sessionId>`. Metadata as on user events

@@ -1,6 +1,5 @@
-import type { EventStore, JsonObject } from '../../eventstore/src/index.js';
-import { decideOnStream } from '../../user/src/decide-on-stream.js';
-import type { EventMetadata } from '../../user/src/events.js';
+import type { EventStore, JsonObject } from '#eventstore';
+import { decideOnStream, type EventMetadata } from '#kernel';
 import { SessionEventType, sessionStream } from './events.js';
 import { foldSession } from './session-state.js';
 

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isDomainError } from '../../errors/src/index.js';
-import type { EventStore, RecordedEvent } from '../../eventstore/src/index.js';
-import { decideOnStream, type Decided, type Decision } from '../../user/src/decide-on-stream.js';
+import { isDomainError } from '#errors';
+import type { EventStore, RecordedEvent } from '#eventstore';
+import { decideOnStream, type Decided, type Decision } from '#kernel';
 
 const ROUNDS = 6;
 

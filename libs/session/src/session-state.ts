@@ -1,6 +1,6 @@
-import type { RecordedEvent } from '../../eventstore/src/index.js';
-import type { EncryptedValue } from '../../user/src/events.js';
+import type { RecordedEvent } from '#eventstore';
 import { SessionEventType, type SessionEvent } from './events.js';
+import { type EncryptedValue } from '#crypto';
 
 /** The current OTP Email challenge of a session (the latest `session.otp.email.challenged`). */
 export interface OtpEmailChallenge {

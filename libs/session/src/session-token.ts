@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { constantTimeEqual } from '../../crypto/src/codes.js';
-import { newId } from '../../org/src/ids.js';
+import { constantTimeEqual } from '#crypto';
+import { newId } from '#kernel';
 
 /** A session token: 32 random bytes, base64url (43 characters). Only its hash is stored. */
 export interface NewSessionToken {

@@ -1,15 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
-import type { Caller } from '../../auth/src/caller.js';
-import { serverDatabaseUrl } from '../../database/src/testing/scratch-database.js';
-import type { RecordedEvent } from '../../eventstore/src/index.js';
-import { UnlockUserCommand } from '../../user/src/unlock-user/unlock-user.js';
+import type { Caller } from '#access';
+import { serverDatabaseUrl } from '#database/testing';
+import type { RecordedEvent } from '#eventstore';
+import { UnlockUserCommand } from '#user';
 import { CreateSessionCommand } from './create-session/create-session.js';
 import { DeleteSessionCommand } from './delete-session/delete-session.js';
 import { GetSessionQuery } from './get-session/get-session.js';
 import type { SessionChangeResult, SessionChanges } from './session-changes.js';
 import { SetSessionCommand } from './set-session/set-session.js';
-import { callerWith, startSessionTestApp, type SessionTestApp } from './testing/session-test-app.js';
+import { callerWith, startSessionTestApp, type SessionTestApp } from '#session/testing';
 
 const ORG = '100000000000000001';
 const OTHER_ORG = '100000000000000002';

@@ -1,4 +1,4 @@
-import type { Config } from '../../config/src/config.js';
+import type { Config } from '#config';
 
 /** What the session flow takes from the configuration (libs/config/src/config.ts). */
 export interface SessionSettings {

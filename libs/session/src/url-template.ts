@@ -1,4 +1,4 @@
-import { invalidArgument } from '../../errors/src/index.js';
+import { invalidArgument } from '#errors';
 
 /**
  * URL templates of OTP Email links (`challenges.otpEmail.sendCode.urlTemplate`).

@@ -1,5 +1,5 @@
-import { hasPermission, type Caller, type Permission } from '../../auth/src/caller.js';
-import { notFound, permissionDenied } from '../../errors/src/index.js';
+import { hasPermission, type Caller, type Permission } from '#access';
+import { notFound, permissionDenied } from '#errors';
 import type { UserState } from './user-state.js';
 
 /**

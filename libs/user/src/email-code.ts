@@ -1,5 +1,5 @@
-import { invalidArgument } from '../../errors/src/index.js';
-import type { EncryptedValue } from './events.js';
+import { invalidArgument } from '#errors';
+import { type EncryptedValue } from '#crypto';
 
 /** How long an email verification code is valid (ZITADEL's default: one hour). */
 export const EMAIL_CODE_TTL_MS = 60 * 60 * 1000;

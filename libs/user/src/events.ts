@@ -6,23 +6,7 @@
  * Stream: `user-<userId>`. Every event's metadata is an EventMetadata.
  */
 
-/** Encrypted secret (AES-256-GCM): never a code in plain text. */
-export type EncryptedValue = {
-  /** Which key encrypted it (key rotation). */
-  keyId: string;
-  /** base64 of iv (12 bytes) | ciphertext | tag (16 bytes). */
-  crypted: string;
-};
-
-export interface EventMetadata {
-  [key: string]: string;
-  instanceId: string;
-  /** The organization that owns the object (the user's org). */
-  resourceOwner: string;
-  /** The acting user; "system" for start-up work. */
-  editor: string;
-  correlationId: string;
-}
+import type { EncryptedValue } from '#crypto';
 
 export type Profile = {
   givenName: string;

@@ -1,8 +1,8 @@
-import { internal, invalidArgument } from '../../errors/src/index.js';
-import type { EventStore, NewEvent } from '../../eventstore/src/index.js';
-import { decideOnStream } from './decide-on-stream.js';
+import { internal, invalidArgument } from '#errors';
+import type { EventStore, NewEvent } from '#eventstore';
+import { decideOnStream } from '#kernel';
 import { userStream } from './events.js';
-import type { ObjectDetails } from './object-details.js';
+import type { ObjectDetails } from '#kernel';
 import { foldUser, type UserState } from './user-state.js';
 
 /**

@@ -1,12 +1,11 @@
-export { UserModule } from './user.module.js';
 export { AddHumanUserCommand, type AddHumanUserInput, type AddHumanUserResult } from './add-human-user/add-human-user.js';
-export { SetEmailCommand, type SetEmailInput, type SetEmailResult } from './set-email/set-email.js';
 export { VerifyEmailCommand, type VerifyEmailInput } from './verify-email/verify-email.js';
 export { AddOtpEmailCommand, type AddOtpEmailInput } from './add-otp-email/add-otp-email.js';
-export { UnlockUserCommand, type UnlockUserInput } from './unlock-user/unlock-user.js';
 export { RemoveOtpEmailCommand, type RemoveOtpEmailInput } from './remove-otp-email/remove-otp-email.js';
-export type { ObjectDetails } from './object-details.js';
-export type { CommandContext } from './command-context.js';
 export type { EmailVerification } from './email-code.js';
 export * from './events.js';
-export { foldUser, evolveUser, initialUserState, type UserState } from './user-state.js';
+export * from './set-email/set-email.js';
+export * from './unlock-user/unlock-user.js';
+export * from './user-state.js';
+export * from './user.module.js';
+export * from './usernames.js';

@@ -1,6 +1,7 @@
-import type { RoleGrant, Role } from '../../auth/src/caller.js';
-import type { RecordedEvent } from '../../eventstore/src/index.js';
-import { UserEventType, type EncryptedValue, type Profile, type UserEvent } from './events.js';
+import type { RoleGrant, Role } from '#access';
+import type { RecordedEvent } from '#eventstore';
+import { UserEventType, type Profile, type UserEvent } from './events.js';
+import { type EncryptedValue } from '#crypto';
 
 export interface PendingEmailCode {
   code: EncryptedValue;

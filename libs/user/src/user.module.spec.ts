@@ -2,13 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Global, Inject, Injectable, Module, type DynamicModule } from '@nestjs/common';
 import { CommandBus, CqrsModule } from '@nestjs/cqrs';
 import { Test, type TestingModule } from '@nestjs/testing';
-import { migrate, openInMemoryDatabase, openServerDatabase, type SqlDatabase } from '../../database/src/index.js';
-import { createScratchDatabase, serverDatabaseUrl } from '../../database/src/testing/scratch-database.js';
-import { CryptoModule } from '../../crypto/src/crypto.module.js';
-import { EVENT_STORE, EVENT_STORE_HISTORY, eventStoreMigrations, PostgresEventStore, type EventStore } from '../../eventstore/src/index.js';
-import { AddOtpEmailCommand, RemoveOtpEmailCommand, UserModule, type ObjectDetails } from './index.js';
-import { caller, emailVerified, humanAdded, ORG, USER } from './testing/given-when-then.js';
-import type { Caller } from '../../auth/src/caller.js';
+import { migrate, openInMemoryDatabase, openServerDatabase, type SqlDatabase } from '#database';
+import { createScratchDatabase, serverDatabaseUrl } from '#database/testing';
+import { CryptoModule } from '#crypto';
+import { EVENT_STORE, EVENT_STORE_HISTORY, eventStoreMigrations, PostgresEventStore, type EventStore } from '#eventstore';
+import { AddOtpEmailCommand, RemoveOtpEmailCommand, UserModule } from './index.js';
+import { caller, emailVerified, humanAdded, ORG, USER } from '#user/testing';
+import type { Caller } from '#access';
+import type { ObjectDetails } from '#kernel';
 
 /** A sibling feature module: it knows the commands and the CommandBus, nothing else of users. */
 @Injectable()

@@ -1,6 +1,6 @@
 import { Inject } from '@nestjs/common';
 import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
-import { SQL_DATABASE, type SqlDatabase } from '../../../libs/database/src/index.js';
+import { SQL_DATABASE, type SqlDatabase } from '#database';
 import { userTablesOf } from '../schema.js';
 import { detailsOf, toProjectedUser, type UserView } from '../user-view.js';
 import { GET_USER_MISSING_ID, GetUserByIdQuery } from './get-user-by-id.query.js';

@@ -1,6 +1,6 @@
 import { Inject } from '@nestjs/common';
 import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
-import { SQL_DATABASE, type SqlDatabase } from '../../../libs/database/src/index.js';
+import { SQL_DATABASE, type SqlDatabase } from '#database';
 import { userTablesOf } from '../schema.js';
 import { compareAuthMethodTypes, type AuthMethodTypesView } from '../user-view.js';
 import { LIST_AUTH_METHODS_MISSING_ID, ListAuthMethodTypesQuery } from './list-auth-method-types.query.js';

@@ -1,5 +1,5 @@
 import { Query } from '@nestjs/cqrs';
-import type { Caller } from '../../../libs/auth/src/caller.js';
+import type { Caller } from '#access';
 import type { AuthMethodTypesView } from '../user-view.js';
 
 export interface ListAuthMethodTypesInput {

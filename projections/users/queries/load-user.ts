@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
-import { hasPermission, type Caller } from '../../../libs/auth/src/caller.js';
-import { invalidArgument, notFound, permissionDenied } from '../../../libs/errors/src/index.js';
+import { hasPermission, type Caller } from '#access';
+import { invalidArgument, notFound, permissionDenied } from '#errors';
 import { USER_TABLES, type UserTables } from '../schema.js';
 import type { UserRow } from '../user-view.js';
 

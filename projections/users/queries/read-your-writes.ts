@@ -1,4 +1,4 @@
-import type { ReadYourWrites } from '../../runner/index.js';
+import type { ReadYourWrites } from '#projections/runner';
 
 /** The user read model's ReadYourWrites (UserProjectionModule provides it). */
 export const USER_READ_YOUR_WRITES = Symbol('UserReadYourWrites');

@@ -3,17 +3,17 @@ import { Module, type DynamicModule, type INestApplication } from '@nestjs/commo
 import { NestFactory } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import type { AddressInfo } from 'node:net';
-import { CryptoModule } from '../../../../libs/crypto/src/crypto.module.js';
-import { migrate, openInMemoryDatabase, openServerDatabase, type SqlDatabase } from '../../../../libs/database/src/index.js';
-import { EVENT_STORE_HISTORY, eventStoreMigrations, PostgresEventStore } from '../../../../libs/eventstore/src/index.js';
-import type { Logger } from '../../../../libs/logging/src/pino-logger.js';
-import { MetricsModule } from '../../../../libs/metrics/src/index.js';
-import { UserModule } from '../../../../libs/user/src/index.js';
-import { AdminModule } from '../../../server/src/admin/admin.module.js';
-import { ProjectionsAdminModule } from '../../../server/src/admin/projections.controller.js';
-import { loadConfig } from '../../../../libs/config/src/config.js';
-import { InfrastructureModule } from '../../../server/src/infrastructure.module.js';
-import { UserProjectionModule } from '../../../../projections/users/user-projection.module.js';
+import { CryptoModule } from '#crypto';
+import { migrate, openInMemoryDatabase, openServerDatabase, type SqlDatabase } from '#database';
+import { EVENT_STORE_HISTORY, eventStoreMigrations, PostgresEventStore } from '#eventstore';
+import type { Logger } from '#logging';
+import { MetricsModule } from '#metrics';
+import { UserModule } from '#user';
+import { AdminModule } from '#server';
+import { ProjectionsAdminModule } from '#server';
+import { loadConfig } from '#config';
+import { InfrastructureModule } from '#runtime';
+import { UserProjectionModule } from '#projections/users';
 
 export interface ProjectionsTestServer {
   url: string;

@@ -1,8 +1,8 @@
 import { Body, Controller, Headers, HttpCode, Inject, Post, UseFilters } from '@nestjs/common';
 import { z } from 'zod';
-import { AUTHENTICATOR, type Authenticator } from '../../../../libs/auth/src/authenticator.js';
-import { ROLES } from '../../../../libs/auth/src/caller.js';
-import { AdminOperations } from './admin-operations.js';
+import { AUTHENTICATOR, type Authenticator } from '#auth';
+import { ROLES } from '#access';
+import { AdminOperations } from '#runtime';
 import { AdminErrorFilter, AdminRequestError } from './error-filter.js';
 
 const createOrgBody = z.object({ name: z.string() });

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
-import { AuthModule } from '../../../../libs/auth/src/auth.module.js';
+import { AuthModule } from '#auth';
 import { AdminController } from './admin.controller.js';
-import { AdminOperations } from './admin-operations.js';
+import { AdminOperations } from '#runtime';
 
 /**
  * The admin routes (/admin/v1/...). Imports AuthModule (AUTHENTICATOR, the commands, the

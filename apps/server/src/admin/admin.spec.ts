@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AUTHENTICATOR, type Authenticator } from '../../../../libs/auth/src/authenticator.js';
-import { readInstance } from '../../../../libs/org/src/instance.js';
-import { startAdminTestServer, type AdminTestServer } from './testing/admin-test-server.js';
+import { AUTHENTICATOR, type Authenticator } from '#auth';
+import { readInstance } from '#org';
+import { startAdminTestServer, type AdminTestServer } from '#server/testing';
 
 describe('admin routes', () => {
   let dir: string;

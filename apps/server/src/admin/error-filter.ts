@@ -1,6 +1,6 @@
 import { Catch, HttpException, Inject, Injectable, Optional, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
-import { isDomainError, type ErrorKind } from '../../../../libs/errors/src/index.js';
-import { LOGGER, type Logger } from '../../../../libs/logging/src/pino-logger.js';
+import { isDomainError, type ErrorKind } from '#errors';
+import { LOGGER, type Logger } from '#logging';
 
 /** The part of Express's response the filter uses. */
 interface JsonResponse {

@@ -17,16 +17,16 @@ import {
   type ExceptionFilter,
 } from '@nestjs/common';
 import { z } from 'zod';
-import { AuthModule } from '../../../../libs/auth/src/auth.module.js';
-import { AUTHENTICATOR, type Authenticator } from '../../../../libs/auth/src/authenticator.js';
-import { requirePermission } from '../../../../libs/auth/src/require-permission.js';
-import { LOGGER, type Logger } from '../../../../libs/logging/src/pino-logger.js';
+import { AuthModule } from '#auth';
+import { AUTHENTICATOR, type Authenticator } from '#auth';
+import { requirePermission } from '#access';
+import { LOGGER, type Logger } from '#logging';
 import {
   NotMigratedError,
   ProjectionAdmin,
   ReplayBusyError,
   UnknownProjectionError,
-} from '../../../../projections/operations/index.js';
+} from '#projections/operations';
 import { AdminErrorFilter, AdminRequestError } from './error-filter.js';
 
 const replayBody = z.object({ batchSize: z.number().int().min(1).max(100_000).optional() }).strict();

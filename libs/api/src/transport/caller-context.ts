@@ -1,5 +1,5 @@
 import { createContextKey, type HandlerContext } from '@connectrpc/connect';
-import type { Caller } from '../../../auth/src/caller.js';
+import type { Caller } from '#access';
 
 /**
  * Where the authentication interceptor puts the Caller of a call. Every protocol (gRPC,

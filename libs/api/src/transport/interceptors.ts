@@ -1,8 +1,8 @@
 import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
 import { ErrorDetailSchema } from '@zitadel/proto/zitadel/message_pb.js';
-import type { Authenticator } from '../../../auth/src/authenticator.js';
-import { isDomainError, unauthenticated } from '../../../errors/src/domain-error.js';
-import type { Logger } from '../../../logging/src/pino-logger.js';
+import type { Authenticator } from '#auth';
+import { isDomainError, unauthenticated } from '#errors';
+import type { Logger } from '#logging';
 import { callerKey } from './caller-context.js';
 import { codeOfKind } from './status-codes.js';
 import { validateMessage } from './validation.js';

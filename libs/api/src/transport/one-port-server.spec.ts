@@ -3,8 +3,8 @@ import net from 'node:net';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { createServerTransport } from '@zitadel/client/node';
 import { createUserServiceClient } from '@zitadel/client/v2';
-import { stubServices } from './testing/stub-services.js';
-import { deferred, GOOD_TOKEN, startTestServer, stubAuthenticator, type TestServer } from './testing/test-server.js';
+import { stubServices } from '#api/testing';
+import { deferred, GOOD_TOKEN, startTestServer, stubAuthenticator, type TestServer } from '#api/testing';
 
 /** Sends raw bytes in pieces (with pauses between them) and collects what comes back until the server closes or `until` says so. */
 function rawExchange(port: number, pieces: Buffer[], until: (received: Buffer) => boolean): Promise<Buffer> {

@@ -9,8 +9,8 @@ import { createSessionServiceClient, createUserServiceClient } from '@zitadel/cl
 import { createClientTransport } from '@zitadel/client/web';
 import { ErrorDetailSchema } from '@zitadel/proto/zitadel/message_pb.js';
 import { UserService } from '@zitadel/proto/zitadel/user/v2/user_service_pb.js';
-import { CHANGE_DATE, stubServices } from './testing/stub-services.js';
-import { GOOD_TOKEN, STUB_CALLER, startTestServer, stubAuthenticator, type TestServer } from './testing/test-server.js';
+import { CHANGE_DATE, stubServices } from '#api/testing';
+import { GOOD_TOKEN, STUB_CALLER, startTestServer, stubAuthenticator, type TestServer } from '#api/testing';
 
 describe('gRPC, gRPC-Web and Connect on the one port, with test doubles for the Authenticator and the services', () => {
   let server: TestServer;

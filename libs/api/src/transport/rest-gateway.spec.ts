@@ -3,8 +3,8 @@ import { request } from 'node:http';
 import { SessionService } from '@zitadel/proto/zitadel/session/v2/session_service_pb.js';
 import { UserService } from '@zitadel/proto/zitadel/user/v2/user_service_pb.js';
 import { restRoutesOf } from './rest-gateway.js';
-import { CHANGE_DATE, stubServices } from './testing/stub-services.js';
-import { GOOD_TOKEN, STUB_CALLER, startTestServer, stubAuthenticator, type TestServer } from './testing/test-server.js';
+import { CHANGE_DATE, stubServices } from '#api/testing';
+import { GOOD_TOKEN, STUB_CALLER, startTestServer, stubAuthenticator, type TestServer } from '#api/testing';
 
 describe('REST routes from the descriptors', () => {
   const routes = restRoutesOf([UserService, SessionService]);

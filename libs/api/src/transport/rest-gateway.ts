@@ -23,7 +23,7 @@ import { http } from '@zitadel/proto/google/api/annotations_pb.js';
 import type { HttpRule } from '@zitadel/proto/google/api/http_pb.js';
 import { file_zitadel_message } from '@zitadel/proto/zitadel/message_pb.js';
 import { options as zitadelOptions } from '@zitadel/proto/zitadel/protoc_gen_zitadel/v2/options_pb.js';
-import type { Logger } from '../../../logging/src/pino-logger.js';
+import type { Logger } from '#logging';
 import type { Routes } from './routes.js';
 import { httpStatusOf } from './status-codes.js';
 

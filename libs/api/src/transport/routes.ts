@@ -1,8 +1,8 @@
 import type { ConnectRouter, ConnectRouterOptions } from '@connectrpc/connect';
 import { SessionService } from '@zitadel/proto/zitadel/session/v2/session_service_pb.js';
 import { UserService } from '@zitadel/proto/zitadel/user/v2/user_service_pb.js';
-import type { Authenticator } from '../../../auth/src/authenticator.js';
-import type { Logger } from '../../../logging/src/pino-logger.js';
+import type { Authenticator } from '#auth';
+import type { Logger } from '#logging';
 import { authentication, errorConversion, validation } from './interceptors.js';
 import type { SessionServiceImpl, UserServiceImpl } from './tokens.js';
 

@@ -1,5 +1,5 @@
 import { Code } from '@connectrpc/connect';
-import type { ErrorKind } from '../../../errors/src/domain-error.js';
+import type { ErrorKind } from '#errors';
 
 /** DomainError kind → gRPC code (the kinds are named as gRPC names them). */
 export const codeOfKind: Record<ErrorKind, Code> = {

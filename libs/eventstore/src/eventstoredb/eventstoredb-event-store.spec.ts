@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { describeWhen } from '../../../../test/describe-when.js';
-import { eventStoreContract } from '../testing/contract.js';
+import { describeWhen } from '#test-kit';
+import { eventStoreContract } from '#eventstore/testing';
 import { EventStoreDbEventStore } from './eventstoredb-event-store.js';
 
 // A real EventStoreDB, e.g. `docker compose up eventstore` and

@@ -1,5 +1,5 @@
-import { openInMemoryDatabase, migrate } from '../../../database/src/index.js';
-import { eventStoreContract } from '../testing/contract.js';
+import { openInMemoryDatabase, migrate } from '#database';
+import { eventStoreContract } from '#eventstore/testing';
 import { PostgresEventStore } from './postgres-event-store.js';
 import { EVENT_STORE_HISTORY, eventStoreMigrations } from './schema.js';
 

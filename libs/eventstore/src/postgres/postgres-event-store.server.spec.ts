@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
-import { migrate, openServerDatabase, type SqlDatabase } from '../../../database/src/index.js';
-import { createScratchDatabase, NO_SERVER_REASON, serverDatabaseUrl } from '../../../database/src/testing/scratch-database.js';
+import { migrate, openServerDatabase, type SqlDatabase } from '#database';
+import { createScratchDatabase, NO_SERVER_REASON, serverDatabaseUrl } from '#database/testing';
 import { START } from '../event-store.js';
-import { eventStoreContract } from '../testing/contract.js';
-import { describeWhen } from '../../../../test/describe-when.js';
+import { eventStoreContract } from '#eventstore/testing';
+import { describeWhen } from '#test-kit';
 import { PostgresEventStore } from './postgres-event-store.js';
 import { EVENT_STORE_HISTORY, eventStoreMigrations } from './schema.js';
 

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { sql, type Kysely } from 'kysely';
-import type { SqlDatabase, Unlisten } from '../../../database/src/index.js';
+import type { SqlDatabase, Unlisten } from '#database';
 import { InvalidAppendError, WrongExpectedVersionError } from '../errors.js';
 import {
   START,

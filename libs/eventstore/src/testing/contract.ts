@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { InvalidAppendError, WrongExpectedVersionError } from '../errors.js';
-import type { EventStore, NewEvent, Position, RecordedEvent } from '../event-store.js';
+import { InvalidAppendError, WrongExpectedVersionError } from '#eventstore';
+import type { EventStore, NewEvent, Position, RecordedEvent } from '#eventstore';
 
 export interface ContractSubject {
   store: EventStore;

@@ -7,7 +7,7 @@ import type {
   ReadAllOptions,
   RecordedEvent,
   WaitOptions,
-} from '../event-store.js';
+} from '#eventstore';
 
 /**
  * A real event store with one test hook: `failNextAppend(predicate)` makes the next append to a

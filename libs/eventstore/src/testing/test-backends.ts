@@ -1,8 +1,8 @@
 import type { Migration } from 'kysely';
-import { migrate, openInMemoryDatabase, openServerDatabase, type SqlDatabase } from '../../../database/src/index.js';
-import { createScratchDatabase, NO_SERVER_REASON, serverDatabaseUrl } from '../../../database/src/testing/scratch-database.js';
-import { PostgresEventStore } from '../postgres/postgres-event-store.js';
-import { EVENT_STORE_HISTORY, eventStoreMigrations } from '../postgres/schema.js';
+import { migrate, openInMemoryDatabase, openServerDatabase, type SqlDatabase } from '#database';
+import { createScratchDatabase, NO_SERVER_REASON, serverDatabaseUrl } from '#database/testing';
+import { PostgresEventStore } from '#eventstore';
+import { EVENT_STORE_HISTORY, eventStoreMigrations } from '#eventstore';
 
 export interface TestStores {
   database: SqlDatabase;

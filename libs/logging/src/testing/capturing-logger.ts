@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { createLogger, type Logger } from '../pino-logger.js';
+import { createLogger, type Logger } from '#logging';
 
 /** A debug-level pino logger whose output a test can read: each line raw and parsed. */
 export function capturingLogger(): { logger: Logger; raw: string[]; lines: Array<Record<string, any>> } {

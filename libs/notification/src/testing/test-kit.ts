@@ -1,18 +1,18 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Registry } from 'prom-client';
-import { CodeCipher } from '../../../crypto/src/code-cipher.js';
-import type { AppendedEvent, EventStore, JsonObject } from '../../../eventstore/src/index.js';
-import { SessionEventType, sessionStream } from '../../../session/src/events.js';
-import { decideOtpEmailChallenge } from '../../../session/src/otp-email-challenge/otp-email-challenge.js';
-import { foldSession } from '../../../session/src/session-state.js';
-import { UserEventType, userStream } from '../../../user/src/events.js';
-import { verificationEvents } from '../../../user/src/set-email/set-email.js';
-import { foldUser } from '../../../user/src/user-state.js';
-import { notificationSchemas } from '../schema.js';
-import { testBackends, type Backend } from '../../../eventstore/src/testing/test-backends.js';
+import { CodeCipher } from '#crypto';
+import type { AppendedEvent, EventStore, JsonObject } from '#eventstore';
+import { SessionEventType, sessionStream } from '#session';
+import { decideOtpEmailChallenge } from '#session';
+import { foldSession } from '#session';
+import { UserEventType, userStream } from '#user';
+import { verificationEvents } from '#user';
+import { foldUser } from '#user';
+import { notificationSchemas } from '#notification';
+import { testBackends, type Backend } from '#eventstore/testing';
 
-export { capturingLogger } from '../../../logging/src/testing/capturing-logger.js';
-export type { Backend, TestStores } from '../../../eventstore/src/testing/test-backends.js';
+export { capturingLogger } from '#logging/testing';
+export type { Backend, TestStores } from '#eventstore/testing';
 
 /** Events and the checkpoint in one database, as the server runs them. */
 export const backends: Backend[] = testBackends('notifier').map((backend) => ({ ...backend, open: () => backend.open(notificationSchemas) }));

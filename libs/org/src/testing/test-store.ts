@@ -1,5 +1,5 @@
-import { migrate, openInMemoryDatabase, openServerDatabase, type SqlDatabase } from '../../../database/src/index.js';
-import { EVENT_STORE_HISTORY, eventStoreMigrations, PostgresEventStore, type EventStore } from '../../../eventstore/src/index.js';
+import { migrate, openInMemoryDatabase, openServerDatabase, type SqlDatabase } from '#database';
+import { EVENT_STORE_HISTORY, eventStoreMigrations, PostgresEventStore, type EventStore } from '#eventstore';
 
 export interface TestStore {
   store: EventStore;

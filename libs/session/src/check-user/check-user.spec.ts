@@ -1,7 +1,7 @@
 import { describe, it } from '@jest/globals';
-import type { UserEvent } from '../../../user/src/events.js';
-import { given, humanAdded, ORG, OTHER_ORG, USER } from '../../../user/src/testing/given-when-then.js';
-import { givenSession, sessionAdded, userChecked } from '../testing/given-when-then.js';
+import type { UserEvent } from '#user';
+import { given, humanAdded, ORG, OTHER_ORG, USER } from '#user/testing';
+import { givenSession, sessionAdded, userChecked } from '#session/testing';
 import { decideUserCheck } from './check-user.js';
 
 const now = new Date('2026-01-01T10:00:00.000Z');

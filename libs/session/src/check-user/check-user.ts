@@ -1,5 +1,5 @@
-import { failedPrecondition, notFound } from '../../../errors/src/index.js';
-import type { UserState } from '../../../user/src/user-state.js';
+import { failedPrecondition, notFound } from '#errors';
+import type { UserState } from '#user';
 import { SessionEventType, type SessionUserChecked } from '../events.js';
 import { SessionErrorId, userChangeNotPossible } from '../errors.js';
 import type { SessionState } from '../session-state.js';

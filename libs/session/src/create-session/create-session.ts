@@ -1,7 +1,7 @@
 import { Inject } from '@nestjs/common';
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { newId } from '../../../org/src/ids.js';
-import type { CommandContext } from '../../../user/src/command-context.js';
+import { newId } from '#kernel';
+import type { CommandContext } from '#kernel';
 import { authorizeSessionCreate } from '../authorize.js';
 import { SessionChangeRunner, type SessionChangeResult, type SessionChanges } from '../session-changes.js';
 import { initialSessionState } from '../session-state.js';

@@ -1,7 +1,7 @@
 import { describe, it } from '@jest/globals';
-import { caller, ORG, OTHER_ORG, USER } from '../../../user/src/testing/given-when-then.js';
+import { caller, ORG, OTHER_ORG, USER } from '#user/testing';
 import { hashSessionToken } from '../session-token.js';
-import { CREATOR, givenSession, sessionAdded, SESSION, terminated, tokenSet, userChecked } from '../testing/given-when-then.js';
+import { CREATOR, givenSession, sessionAdded, SESSION, terminated, tokenSet, userChecked } from '#session/testing';
 import { decideTerminateSession, type DeleteSessionInput } from './delete-session.js';
 
 const loginClient = caller({ roles: [{ role: 'IAM_LOGIN_CLIENT' }] });

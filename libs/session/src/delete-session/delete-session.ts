@@ -1,9 +1,9 @@
 import { Inject } from '@nestjs/common';
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { EVENT_STORE, type EventStore, type NewEvent } from '../../../eventstore/src/index.js';
-import { eventMetadata, type CommandContext } from '../../../user/src/command-context.js';
-import { decideOnStream } from '../../../user/src/decide-on-stream.js';
-import type { ObjectDetails } from '../../../user/src/object-details.js';
+import { EVENT_STORE, type EventStore, type NewEvent } from '#eventstore';
+import { eventMetadata, type CommandContext } from '#kernel';
+import { decideOnStream } from '#kernel';
+import type { ObjectDetails } from '#kernel';
 import { authorizeSessionDelete } from '../authorize.js';
 import { sessionNotFound } from '../errors.js';
 import { SessionEventType, sessionStream } from '../events.js';

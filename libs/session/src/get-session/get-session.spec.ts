@@ -1,8 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { authorizeSessionRead, authorizeSessionWrite, authorizeSessionCreate } from '../authorize.js';
-import { caller, emailVerified, given, humanAdded, ORG, OTHER_ORG, USER } from '../../../user/src/testing/given-when-then.js';
+import { caller, emailVerified, given, humanAdded, ORG, OTHER_ORG, USER } from '#user/testing';
 import { hashSessionToken } from '../session-token.js';
-import { CREATOR, givenSession, otpEmailChallenged, otpEmailChecked, outcome, sessionAdded, tokenSet, userChecked } from '../testing/given-when-then.js';
+import { CREATOR, givenSession, otpEmailChallenged, otpEmailChecked, sessionAdded, tokenSet, userChecked } from '#session/testing';
+import { outcome } from '#test-kit';
 import { sessionView } from './get-session.js';
 
 describe('sessionView', () => {

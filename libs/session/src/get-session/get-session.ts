@@ -1,9 +1,9 @@
 import { Inject } from '@nestjs/common';
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
-import type { Caller } from '../../../auth/src/caller.js';
-import { EVENT_STORE, type EventStore } from '../../../eventstore/src/index.js';
-import { userStream } from '../../../user/src/events.js';
-import { foldUser, type UserState } from '../../../user/src/user-state.js';
+import type { Caller } from '#access';
+import { EVENT_STORE, type EventStore } from '#eventstore';
+import { userStream } from '#user';
+import { foldUser, type UserState } from '#user';
 import { authorizeSessionRead } from '../authorize.js';
 import { sessionNotFound } from '../errors.js';
 import { sessionStream } from '../events.js';

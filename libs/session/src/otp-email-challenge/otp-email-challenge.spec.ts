@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import type { UserEvent } from '../../../user/src/events.js';
-import { caller, emailVerified, given, humanAdded, ORG, otpEmailAdded, otpEmailRemoved, USER } from '../../../user/src/testing/given-when-then.js';
-import { cipher, givenSession, otpEmailChallenged, SESSION, sessionAdded, userChecked } from '../testing/given-when-then.js';
+import type { UserEvent } from '#user';
+import { caller, emailVerified, given, humanAdded, ORG, otpEmailAdded, otpEmailRemoved, USER } from '#user/testing';
+import { cipher, givenSession, otpEmailChallenged, SESSION, sessionAdded, userChecked } from '#session/testing';
 import { decideOtpEmailChallenge, decideOtpEmailChallengeOnUser, type OtpEmailDelivery } from './otp-email-challenge.js';
 
 const now = new Date('2026-01-01T10:00:00.000Z');

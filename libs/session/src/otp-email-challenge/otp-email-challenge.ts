@@ -1,11 +1,12 @@
-import { failedPrecondition, resourceExhausted } from '../../../errors/src/index.js';
-import type { NewEvent } from '../../../eventstore/src/index.js';
-import { eventMetadata, type CommandContext } from '../../../user/src/command-context.js';
-import { UserEventType, type EncryptedValue } from '../../../user/src/events.js';
-import type { UserState } from '../../../user/src/user-state.js';
+import { failedPrecondition, resourceExhausted } from '#errors';
+import type { NewEvent } from '#eventstore';
+import { eventMetadata, type CommandContext } from '#kernel';
+import { UserEventType } from '#user';
+import type { UserState } from '#user';
 import { SessionEventType, type SessionOtpEmailChallenged } from '../events.js';
 import { SessionErrorId } from '../errors.js';
 import type { SessionState } from '../session-state.js';
+import { type EncryptedValue } from '#crypto';
 
 /** How the code reaches the user: by email (optionally with the caller's link template), or back to the caller. */
 export type OtpEmailDelivery = { kind: 'send'; urlTemplate?: string } | { kind: 'return' };

@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import type { UserEvent } from '../../../user/src/events.js';
-import { caller, emailVerified, given, humanAdded, otpEmailAdded, otpEmailRemoved } from '../../../user/src/testing/given-when-then.js';
+import type { UserEvent } from '#user';
+import { caller, emailVerified, given, humanAdded, otpEmailAdded, otpEmailRemoved } from '#user/testing';
 import type { OtpEmailChallenge } from '../session-state.js';
-import { cipher, givenSession, otpEmailChallenged, otpEmailChecked, SESSION, sessionAdded, userChecked } from '../testing/given-when-then.js';
+import { cipher, givenSession, otpEmailChallenged, otpEmailChecked, SESSION, sessionAdded, userChecked } from '#session/testing';
 import { decideOtpEmailChecked, decideOtpEmailCheckOnUser } from './otp-email-check.js';
 
 const now = new Date('2026-01-01T00:01:00.000Z');

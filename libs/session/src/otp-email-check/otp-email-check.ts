@@ -1,10 +1,10 @@
-import { constantTimeEqual } from '../../../crypto/src/codes.js';
-import { failedPrecondition, invalidArgument, type DomainError } from '../../../errors/src/index.js';
-import type { NewEvent } from '../../../eventstore/src/index.js';
-import { eventMetadata, type CommandContext } from '../../../user/src/command-context.js';
-import type { Decision } from '../../../user/src/decide-on-stream.js';
-import { UserEventType, type EncryptedValue } from '../../../user/src/events.js';
-import type { UserState } from '../../../user/src/user-state.js';
+import { constantTimeEqual, type EncryptedValue } from '#crypto';
+import { failedPrecondition, invalidArgument, type DomainError } from '#errors';
+import type { NewEvent } from '#eventstore';
+import { eventMetadata, type CommandContext } from '#kernel';
+import type { Decision } from '#kernel';
+import { UserEventType } from '#user';
+import type { UserState } from '#user';
 import { SessionEventType, type SessionOtpEmailChecked } from '../events.js';
 import type { OtpEmailChallenge, SessionState } from '../session-state.js';
 

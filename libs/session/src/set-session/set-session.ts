@@ -1,7 +1,7 @@
 import { Inject } from '@nestjs/common';
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { EVENT_STORE, type EventStore } from '../../../eventstore/src/index.js';
-import type { CommandContext } from '../../../user/src/command-context.js';
+import { EVENT_STORE, type EventStore } from '#eventstore';
+import type { CommandContext } from '#kernel';
 import { authorizeSessionWrite } from '../authorize.js';
 import { sessionExpiredError, sessionNotFound, sessionTerminated } from '../errors.js';
 import { sessionStream } from '../events.js';

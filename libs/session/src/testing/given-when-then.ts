@@ -1,9 +1,8 @@
-import { expect } from '@jest/globals';
-import type { DomainError } from '../../../errors/src/index.js';
-import { CodeCipher } from '../../../crypto/src/code-cipher.js';
-import { ORG, USER } from '../../../user/src/testing/given-when-then.js';
-import type { SessionEvent } from '../events.js';
-import { evolveSession, initialSessionState, type SessionState } from '../session-state.js';
+import { CodeCipher } from '#crypto';
+import { givenState } from '#test-kit';
+import { ORG, USER } from '#user/testing';
+import type { SessionEvent } from '#session';
+import { evolveSession, initialSessionState, type SessionState } from '#session';
 
 /**
  * Given/When/Then for the session's decide functions: session events in, an event (or events,
@@ -15,33 +14,7 @@ export function givenSession(...events: (SessionEvent & { metadata?: { editor?: 
     (s, e) => evolveSession(s, e, s.version + 1, new Date(Date.UTC(2026, 0, 1, 0, 0, s.version)), e.metadata),
     initialSessionState(),
   );
-  return {
-    state,
-    when<T>(decide: (state: SessionState) => T) {
-      return outcome(() => decide(state));
-    },
-  };
-}
-
-/** Runs `fn` and compares its result or its DomainError. */
-export function outcome<T>(fn: () => T) {
-  let result: { value: T } | { error: unknown };
-  try {
-    result = { value: fn() };
-  } catch (error) {
-    result = { error };
-  }
-  return {
-    then(expected: unknown): T {
-      if ('error' in result) throw result.error;
-      expect(result.value).toEqual(expected);
-      return result.value;
-    },
-    thenFails(kind: DomainError['kind'], id: string) {
-      if (!('error' in result)) throw new Error(`expected ${kind} ${id}, got ${JSON.stringify(result.value)}`);
-      expect(result.error).toMatchObject({ name: 'DomainError', kind, id });
-    },
-  };
+  return givenState(state);
 }
 
 export const SESSION = '300000000000000001';

@@ -1,17 +1,17 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { CommandBus, CqrsModule, QueryBus } from '@nestjs/cqrs';
 import { Test, type TestingModule } from '@nestjs/testing';
-import { CONFIG, loadConfig } from '../../../config/src/config.js';
-import type { Caller } from '../../../auth/src/caller.js';
-import { CodeCipher } from '../../../crypto/src/code-cipher.js';
-import { CryptoModule } from '../../../crypto/src/crypto.module.js';
-import { createScratchDatabase } from '../../../database/src/testing/scratch-database.js';
-import { EVENT_STORE, type EventStore } from '../../../eventstore/src/index.js';
-import { openServerTestStore, openTestStore, type TestStore } from '../../../org/src/testing/test-store.js';
-import { UserModule } from '../../../user/src/user.module.js';
-import { SessionModule } from '../session.module.js';
-import { SESSION_CLOCK } from '../settings.js';
-import { FailingAppendStore } from '../../../eventstore/src/testing/failing-append-store.js';
+import { CONFIG, loadConfig } from '#config';
+import type { Caller } from '#access';
+import { CodeCipher } from '#crypto';
+import { CryptoModule } from '#crypto';
+import { createScratchDatabase } from '#database/testing';
+import { EVENT_STORE, type EventStore } from '#eventstore';
+import { openServerTestStore, openTestStore, type TestStore } from '#org/testing';
+import { UserModule } from '#user';
+import { SessionModule } from '#session';
+import { SESSION_CLOCK } from '#session';
+import { FailingAppendStore } from '#eventstore/testing';
 
 
 /** What apps/server's InfrastructureModule provides globally: the store and the configuration. */

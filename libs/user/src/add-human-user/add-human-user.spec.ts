@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { CodeCipher } from '../../../crypto/src/code-cipher.js';
-import { caller, given, humanAdded, ORG, OTHER_ORG, USER } from '../testing/given-when-then.js';
+import { CodeCipher } from '#crypto';
+import { caller, given, humanAdded, ORG, OTHER_ORG, USER } from '#user/testing';
 import { initialUserState } from '../user-state.js';
 import { decideAddHumanUser, type AddHumanUserInput } from './add-human-user.js';
 

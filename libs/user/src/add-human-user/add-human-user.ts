@@ -1,11 +1,11 @@
 import { Command } from '@nestjs/cqrs';
-import { hasPermission } from '../../../auth/src/caller.js';
-import { alreadyExists, invalidArgument, notFound, permissionDenied } from '../../../errors/src/index.js';
-import type { NewEvent } from '../../../eventstore/src/index.js';
-import { eventMetadata, type CommandContext } from '../command-context.js';
+import { hasPermission } from '#access';
+import { alreadyExists, invalidArgument, notFound, permissionDenied } from '#errors';
+import type { NewEvent } from '#eventstore';
+import { eventMetadata, type CommandContext } from '#kernel';
 import { assertEmail, type EmailVerification, type NewCode } from '../email-code.js';
 import { UserEventType, type Profile } from '../events.js';
-import type { ObjectDetails } from '../object-details.js';
+import type { ObjectDetails } from '#kernel';
 import { verificationEvents } from '../set-email/set-email.js';
 import type { UserState } from '../user-state.js';
 

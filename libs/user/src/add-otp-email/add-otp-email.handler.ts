@@ -1,8 +1,8 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { EVENT_STORE, type EventStore } from '../../../eventstore/src/index.js';
+import { EVENT_STORE, type EventStore } from '#eventstore';
 import { executeUserCommand } from '../execute-user-command.js';
-import type { ObjectDetails } from '../object-details.js';
+import type { ObjectDetails } from '#kernel';
 import { AddOtpEmailCommand, decideAddOtpEmail } from './add-otp-email.js';
 
 @CommandHandler(AddOtpEmailCommand)

@@ -1,17 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import {
-  caller,
-  emailChanged,
-  emailVerified,
-  given,
-  humanAdded,
-  machineAdded,
-  ORG,
-  OTHER_ORG,
-  otpEmailAdded,
-  otpEmailRemoved,
-  USER,
-} from '../testing/given-when-then.js';
+import { caller, emailChanged, emailVerified, given, humanAdded, machineAdded, ORG, OTHER_ORG, otpEmailAdded, otpEmailRemoved, USER } from '#user/testing';
 import { decideAddOtpEmail } from './add-otp-email.js';
 
 const self = caller({ userId: USER, kind: 'human' });

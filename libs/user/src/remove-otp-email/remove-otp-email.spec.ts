@@ -1,5 +1,5 @@
 import { describe, it } from '@jest/globals';
-import { caller, emailVerified, given, humanAdded, ORG, otpEmailAdded, otpEmailRemoved, USER } from '../testing/given-when-then.js';
+import { caller, emailVerified, given, humanAdded, ORG, otpEmailAdded, otpEmailRemoved, USER } from '#user/testing';
 import { decideRemoveOtpEmail } from './remove-otp-email.js';
 
 const self = caller({ userId: USER, kind: 'human' });

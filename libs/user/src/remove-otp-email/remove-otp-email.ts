@@ -1,10 +1,10 @@
 import { Command } from '@nestjs/cqrs';
-import { notFound } from '../../../errors/src/index.js';
-import type { NewEvent } from '../../../eventstore/src/index.js';
+import { notFound } from '#errors';
+import type { NewEvent } from '#eventstore';
 import { authorizeOnUser } from '../authorize.js';
-import { eventMetadata, type CommandContext } from '../command-context.js';
+import { eventMetadata, type CommandContext } from '#kernel';
 import { UserEventType } from '../events.js';
-import type { ObjectDetails } from '../object-details.js';
+import type { ObjectDetails } from '#kernel';
 import type { UserState } from '../user-state.js';
 
 export interface RemoveOtpEmailInput extends CommandContext {

@@ -1,8 +1,8 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { CODE_CIPHER, type CodeCipher } from '../../../crypto/src/code-cipher.js';
-import { generateAlphanumericCode } from '../../../crypto/src/codes.js';
-import { EVENT_STORE, type EventStore } from '../../../eventstore/src/index.js';
+import { CODE_CIPHER, type CodeCipher } from '#crypto';
+import { generateAlphanumericCode } from '#crypto';
+import { EVENT_STORE, type EventStore } from '#eventstore';
 import { EMAIL_CODE_LENGTH } from '../email-code.js';
 import { executeUserCommand } from '../execute-user-command.js';
 import { decideSetEmail, SetEmailCommand, type SetEmailResult } from './set-email.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { CodeCipher } from '../../../crypto/src/code-cipher.js';
-import { caller, emailVerified, given, humanAdded, machineAdded, ORG, USER } from '../testing/given-when-then.js';
+import { CodeCipher } from '#crypto';
+import { caller, emailVerified, given, humanAdded, machineAdded, ORG, USER } from '#user/testing';
 import type { EmailVerification } from '../email-code.js';
 import { decideSetEmail } from './set-email.js';
 import { decideVerifyEmail } from '../verify-email/verify-email.js';

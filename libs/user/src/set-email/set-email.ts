@@ -1,11 +1,11 @@
 import { Command } from '@nestjs/cqrs';
-import { failedPrecondition } from '../../../errors/src/index.js';
-import type { NewEvent } from '../../../eventstore/src/index.js';
+import { failedPrecondition } from '#errors';
+import type { NewEvent } from '#eventstore';
 import { authorizeOnUser } from '../authorize.js';
-import { eventMetadata, type CommandContext } from '../command-context.js';
+import { eventMetadata, type CommandContext } from '#kernel';
 import { assertEmail, EMAIL_CODE_TTL_MS, type EmailVerification, type NewCode } from '../email-code.js';
 import { UserEventType } from '../events.js';
-import type { ObjectDetails } from '../object-details.js';
+import type { ObjectDetails } from '#kernel';
 import type { UserState } from '../user-state.js';
 
 export interface SetEmailInput extends CommandContext {

@@ -1,36 +1,20 @@
-import { expect } from '@jest/globals';
-import type { Caller } from '../../../auth/src/caller.js';
-import type { DomainError } from '../../../errors/src/index.js';
-import type { NewEvent } from '../../../eventstore/src/index.js';
-import type { UserEvent } from '../events.js';
-import { evolveUser, initialUserState, type UserState } from '../user-state.js';
+import type { Caller } from '#access';
+import type { NewEvent } from '#eventstore';
+import { givenState } from '#test-kit';
+import { evolveUser, initialUserState, type UserEvent, type UserState } from '#user';
 
 /**
- * Given/When/Then for decide functions: events in, events or an error out.
+ * Given/When/Then for the user's decide functions: user events in, events (type and data) or
+ * a DomainError out.
  *   given(events).when((state) => decide(state, ...)).then([...]) / .thenFails(kind, id)
  */
 export function given(...events: UserEvent[]) {
   const state = events.reduce<UserState>((s, e) => evolveUser(s, e), initialUserState());
+  const scenario = givenState(state);
   return {
     state,
     when(decide: (state: UserState) => NewEvent[]) {
-      let outcome: { events: NewEvent[] } | { error: unknown };
-      try {
-        outcome = { events: decide(state) };
-      } catch (error) {
-        outcome = { error };
-      }
-      return {
-        then(expected: Pick<NewEvent, 'type' | 'data'>[]) {
-          if ('error' in outcome) throw outcome.error;
-          expect(outcome.events.map(({ type, data }) => ({ type, data }))).toEqual(expected);
-          return outcome.events;
-        },
-        thenFails(kind: DomainError['kind'], id: string) {
-          if (!('error' in outcome)) throw new Error(`expected ${kind} ${id}, got events ${JSON.stringify(outcome.events)}`);
-          expect(outcome.error).toMatchObject({ name: 'DomainError', kind, id });
-        },
-      };
+      return scenario.when(decide, (events) => events.map(({ type, data }) => ({ type, data })));
     },
   };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { UserEvent } from '../events.js';
-import { caller, emailVerified, given, humanAdded, ORG, OTHER_ORG, USER } from '../testing/given-when-then.js';
+import { caller, emailVerified, given, humanAdded, ORG, OTHER_ORG, USER } from '#user/testing';
 import { decideUnlockUser } from './unlock-user.js';
 
 const manager = caller({ roles: [{ role: 'ORG_USER_MANAGER', orgId: ORG }] });

@@ -1,10 +1,10 @@
 import { Command } from '@nestjs/cqrs';
-import { hasPermission } from '../../../auth/src/caller.js';
-import { failedPrecondition, notFound, permissionDenied } from '../../../errors/src/index.js';
-import type { NewEvent } from '../../../eventstore/src/index.js';
-import { eventMetadata, type CommandContext } from '../command-context.js';
+import { hasPermission } from '#access';
+import { failedPrecondition, notFound, permissionDenied } from '#errors';
+import type { NewEvent } from '#eventstore';
+import { eventMetadata, type CommandContext } from '#kernel';
 import { UserEventType } from '../events.js';
-import type { ObjectDetails } from '../object-details.js';
+import type { ObjectDetails } from '#kernel';
 import type { UserState } from '../user-state.js';
 
 export interface UnlockUserInput extends CommandContext {

@@ -1,9 +1,9 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { CODE_CIPHER, type CodeCipher } from '../../../crypto/src/code-cipher.js';
-import { EVENT_STORE, type EventStore } from '../../../eventstore/src/index.js';
+import { CODE_CIPHER, type CodeCipher } from '#crypto';
+import { EVENT_STORE, type EventStore } from '#eventstore';
 import { executeUserCommand } from '../execute-user-command.js';
-import type { ObjectDetails } from '../object-details.js';
+import type { ObjectDetails } from '#kernel';
 import { decideVerifyEmail, VerifyEmailCommand } from './verify-email.js';
 
 @CommandHandler(VerifyEmailCommand)

@@ -1,12 +1,11 @@
 import { Command } from '@nestjs/cqrs';
-import { constantTimeEqual } from '../../../crypto/src/codes.js';
-import { failedPrecondition, invalidArgument } from '../../../errors/src/index.js';
-import type { NewEvent } from '../../../eventstore/src/index.js';
+import { constantTimeEqual, type EncryptedValue } from '#crypto';
+import { failedPrecondition, invalidArgument } from '#errors';
+import type { NewEvent } from '#eventstore';
 import { authorizeOnUser } from '../authorize.js';
-import { eventMetadata, type CommandContext } from '../command-context.js';
-import type { EncryptedValue } from '../events.js';
+import { eventMetadata, type CommandContext } from '#kernel';
 import { UserEventType } from '../events.js';
-import type { ObjectDetails } from '../object-details.js';
+import type { ObjectDetails } from '#kernel';
 import type { UserState } from '../user-state.js';
 
 export interface VerifyEmailInput extends CommandContext {

@@ -2,12 +2,12 @@ import 'reflect-metadata';
 import { Module, type DynamicModule, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { AddressInfo } from 'node:net';
-import { migrate, openInMemoryDatabase, type SqlDatabase } from '../../../../../libs/database/src/index.js';
-import { EVENT_STORE_HISTORY, eventStoreMigrations, PostgresEventStore, type EventStore } from '../../../../../libs/eventstore/src/index.js';
-import { createLogger } from '../../../../../libs/logging/src/pino-logger.js';
-import { loadConfig } from '../../../../../libs/config/src/config.js';
-import { InfrastructureModule } from '../../infrastructure.module.js';
-import { AdminModule } from '../admin.module.js';
+import { migrate, openInMemoryDatabase, type SqlDatabase } from '#database';
+import { EVENT_STORE_HISTORY, eventStoreMigrations, PostgresEventStore, type EventStore } from '#eventstore';
+import { createLogger } from '#logging';
+import { loadConfig } from '#config';
+import { InfrastructureModule } from '#runtime';
+import { AdminModule } from '#server';
 
 export interface AdminTestServer {
   url: string;

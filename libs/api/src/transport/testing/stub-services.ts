@@ -1,16 +1,16 @@
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import type { HandlerContext } from '@connectrpc/connect';
 import { AuthenticationMethodType } from '@zitadel/proto/zitadel/user/v2/user_service_pb.js';
-import type { Caller } from '../../../../auth/src/caller.js';
+import type { Caller } from '#access';
 import {
   alreadyExists,
   failedPrecondition,
   notFound,
   permissionDenied,
   resourceExhausted,
-} from '../../../../errors/src/domain-error.js';
-import { callerOf } from '../caller-context.js';
-import type { SessionServiceImpl, UserServiceImpl } from '../tokens.js';
+} from '#errors';
+import { callerOf } from '#api';
+import type { SessionServiceImpl, UserServiceImpl } from '#api';
 
 export const CHANGE_DATE = '2024-05-06T07:08:09.123Z';
 

@@ -1,12 +1,12 @@
 import 'reflect-metadata';
 import { Controller, Get, Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { AUTHENTICATOR, type Authenticator } from '../../../../auth/src/authenticator.js';
-import type { Caller } from '../../../../auth/src/caller.js';
-import { unauthenticated } from '../../../../errors/src/domain-error.js';
-import { createLogger, type Logger } from '../../../../logging/src/pino-logger.js';
-import { serveOnOnePort, type ServingApp } from '../nest-transport.js';
-import { SESSION_SERVICE_IMPL, USER_SERVICE_IMPL, type SessionServiceImpl, type UserServiceImpl } from '../tokens.js';
+import { AUTHENTICATOR, type Authenticator } from '#auth';
+import type { Caller } from '#access';
+import { unauthenticated } from '#errors';
+import { createLogger, type Logger } from '#logging';
+import { serveOnOnePort, type ServingApp } from '#api';
+import { SESSION_SERVICE_IMPL, USER_SERVICE_IMPL, type SessionServiceImpl, type UserServiceImpl } from '#api';
 
 /** Test double of the real health controller: the transport must leave the app's routes alone. */
 @Controller()

@@ -2,8 +2,8 @@ import type { HandlerContext } from '@connectrpc/connect';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import type { CommandBus } from '@nestjs/cqrs';
 import type { UnlockUserRequest } from '@zitadel/proto/zitadel/user/v2/user_service_pb.js';
-import { callerOf } from '../../../api/src/transport/caller-context.js';
-import { UnlockUserCommand } from './unlock-user.js';
+import { callerOf } from './transport/caller-context.js';
+import { UnlockUserCommand } from '#user';
 
 /**
  * `zitadel.user.v2.UserService.UnlockUser` (`POST /v2/users/{userId}/unlock`) for the UserService

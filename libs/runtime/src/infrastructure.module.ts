@@ -1,9 +1,9 @@
 import { Global, Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
-import type { SqlDatabase } from '../../../libs/database/src/index.js';
-import { SQL_DATABASE } from '../../../libs/database/src/index.js';
-import { EVENT_STORE, type EventStore } from '../../../libs/eventstore/src/index.js';
-import { LOGGER, type Logger } from '../../../libs/logging/src/pino-logger.js';
-import { CONFIG, type Config } from '../../../libs/config/src/config.js';
+import type { SqlDatabase } from '#database';
+import { SQL_DATABASE } from '#database';
+import { EVENT_STORE, type EventStore } from '#eventstore';
+import { LOGGER, type Logger } from '#logging';
+import { CONFIG, type Config } from '#config';
 
 export interface Infrastructure {
   config: Config;

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { aborted } from '../../errors/src/index.js';
+import { aborted } from '#errors';
 import {
   WrongExpectedVersionError,
   type AppendedEvent,
   type EventStore,
   type NewEvent,
   type RecordedEvent,
-} from '../../eventstore/src/index.js';
+} from '#eventstore';
 
 export interface Decision<R> {
   events: NewEvent[];

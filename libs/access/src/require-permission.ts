@@ -1,4 +1,4 @@
-import { permissionDenied } from '../../errors/src/index.js';
+import { permissionDenied } from '#errors';
 import { hasPermission, type Caller, type Permission } from './caller.js';
 
 /**

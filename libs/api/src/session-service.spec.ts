@@ -3,12 +3,12 @@ import { create } from '@bufbuild/protobuf';
 import { DurationSchema } from '@bufbuild/protobuf/wkt';
 import { ChecksSchema } from '@zitadel/proto/zitadel/session/v2/session_service_pb.js';
 import { RequestChallengesSchema } from '@zitadel/proto/zitadel/session/v2/challenge_pb.js';
-import type { Authenticator } from '../../auth/src/authenticator.js';
-import { unauthenticated } from '../../errors/src/index.js';
-import { SESSION_SERVICE_IMPL, type SessionServiceImpl } from '../../api/src/transport/tokens.js';
-import { startTestServer, type TestServer } from '../../api/src/transport/testing/test-server.js';
+import type { Authenticator } from '#auth';
+import { unauthenticated } from '#errors';
+import { SessionServiceImplementation } from './session-service.js';
+import { startTestServer, type TestServer } from '#api/testing';
 import { toSessionChanges } from './session-service.js';
-import { callerWith, startSessionTestApp, type SessionTestApp } from './testing/session-test-app.js';
+import { callerWith, startSessionTestApp, type SessionTestApp } from '#session/testing';
 
 const fails = (fn: () => unknown, kind: string, id: string) => expect(fn).toThrow(expect.objectContaining({ name: 'DomainError', kind, id }));
 
@@ -70,7 +70,7 @@ describe('SessionService over REST (the production transport)', () => {
 
   beforeAll(async () => {
     app = await startSessionTestApp('pglite');
-    server = await startTestServer({ sessionService: app.moduleRef.get<SessionServiceImpl>(SESSION_SERVICE_IMPL), authenticator });
+    server = await startTestServer({ sessionService: new SessionServiceImplementation(app.commands, app.queries).impl, authenticator });
     const metadata = { instanceId: 'instance-1', resourceOwner: '100000000000000001', editor: 'system', correlationId: 'seed' };
     await app.store.append('username-grace', [{ type: 'username.claimed', data: { userId: '200000000000000042', username: 'grace' }, metadata }], 'no_stream');
     await app.store.append(

@@ -1,16 +1,16 @@
 import type { Migration } from 'kysely';
 import { join } from 'node:path';
-import { migrate, openEmbeddedDatabase, openServerDatabase, type SqlDatabase } from '../../../libs/database/src/index.js';
-import { EventStoreDbEventStore } from '../../../libs/eventstore/src/eventstoredb/eventstoredb-event-store.js';
+import { migrate, openEmbeddedDatabase, openServerDatabase, type SqlDatabase } from '#database';
+import { EventStoreDbEventStore } from '#eventstore';
 import {
   EVENT_STORE_HISTORY,
   eventStoreMigrations,
   PostgresEventStore,
   type EventStore,
-} from '../../../libs/eventstore/src/index.js';
-import { notificationSchemas } from '../../../libs/notification/src/schema.js';
-import { userProjectionSchemas } from '../../../projections/users/user-projection.module.js';
-import type { Config } from '../../../libs/config/src/config.js';
+} from '#eventstore';
+import { notificationSchemas } from '#notification';
+import { userProjectionSchemas } from '#projections/users';
+import type { Config } from '#config';
 
 /** Server PostgreSQL when DATABASE_URL is set, else the embedded PGlite in DATA_DIR. */
 export async function openSqlDatabase(config: Pick<Config, 'DATABASE_URL' | 'DATA_DIR'>): Promise<SqlDatabase> {

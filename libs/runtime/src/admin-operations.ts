@@ -1,9 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import type { Caller, Role } from '../../../../libs/auth/src/caller.js';
-import { AddMachineUserCommand } from '../../../../libs/org/src/add-machine-user.js';
-import { AddPersonalAccessTokenCommand } from '../../../../libs/org/src/add-personal-access-token.js';
-import { CreateOrgCommand } from '../../../../libs/org/src/create-org.js';
+import type { Caller, Role } from '#access';
+import { AddMachineUserCommand } from '#org';
+import { AddPersonalAccessTokenCommand } from '#org';
+import { CreateOrgCommand } from '#org';
 
 export interface CreateMachineUserRequest {
   name: string;

@@ -1,6 +1,6 @@
-import type { Caller } from '../../auth/src/caller.js';
-import type { EventMetadata } from './events.js';
+import type { Caller } from '#access';
 import { newCorrelationId } from './decide-on-stream.js';
+import type { EventMetadata } from './event-metadata.js';
 
 /** Who acts, and the correlation id that ties the events of one request together. */
 export interface CommandContext {

@@ -7,16 +7,16 @@ import type { DetailsSchema } from '@zitadel/proto/zitadel/object/v2/object_pb.j
 import type { RequestChallenges } from '@zitadel/proto/zitadel/session/v2/challenge_pb.js';
 import type { SessionSchema } from '@zitadel/proto/zitadel/session/v2/session_pb.js';
 import type { Checks } from '@zitadel/proto/zitadel/session/v2/session_service_pb.js';
-import { callerOf } from '../../api/src/transport/caller-context.js';
-import type { SessionServiceImpl } from '../../api/src/transport/tokens.js';
-import { invalidArgument } from '../../errors/src/index.js';
-import type { ObjectDetails } from '../../user/src/object-details.js';
-import { CreateSessionCommand } from './create-session/create-session.js';
-import { DeleteSessionCommand } from './delete-session/delete-session.js';
-import { SessionErrorId, unimplemented } from './errors.js';
-import { GetSessionQuery, type SessionView } from './get-session/get-session.js';
-import type { SessionChangeResult, SessionChanges } from './session-changes.js';
-import { SetSessionCommand } from './set-session/set-session.js';
+import { callerOf } from './transport/caller-context.js';
+import type { SessionServiceImpl } from './transport/tokens.js';
+import { invalidArgument } from '#errors';
+import type { ObjectDetails } from '#kernel';
+import { CreateSessionCommand } from '#session';
+import { DeleteSessionCommand } from '#session';
+import { SessionErrorId, unimplemented } from '#session';
+import { GetSessionQuery, type SessionView } from '#session';
+import type { SessionChangeResult, SessionChanges } from '#session';
+import { SetSessionCommand } from '#session';
 
 const toDetails = (details: ObjectDetails): MessageInitShape<typeof DetailsSchema> => ({
   sequence: BigInt(details.sequence),

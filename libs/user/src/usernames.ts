@@ -1,8 +1,35 @@
-import { alreadyExists, invalidArgument } from '../../errors/src/index.js';
-import type { EventStore, JsonObject, RecordedEvent } from '../../eventstore/src/index.js';
-import type { EventMetadata } from '../../user/src/events.js';
-import { decideOnStream } from '../../user/src/decide-on-stream.js';
-import { normalizeUsername, OrgEventType, usernameStream } from './events.js';
+import { alreadyExists, invalidArgument } from '#errors';
+import type { EventStore, JsonObject, RecordedEvent } from '#eventstore';
+import { decideOnStream, type EventMetadata } from '#kernel';
+
+/**
+ * Username claims: stream `username-<lowercased username>` says who holds a username.
+ * Usernames are unique in the instance and compared case-insensitively; the first
+ * `username.claimed` is appended with 'no_stream', so of two concurrent claims exactly one wins.
+ */
+export const usernameStream = (username: string) => `username-${normalizeUsername(username)}`;
+
+/** How usernames are compared: trimmed, lower case (ZITADEL compares them case-insensitively). */
+export const normalizeUsername = (username: string) => username.trim().toLowerCase();
+
+export const UsernameEventType = {
+  UsernameClaimed: 'username.claimed',
+  UsernameReleased: 'username.released',
+} as const;
+
+/** `username` is the name as the user wrote it (the stream name holds the compared form). */
+export interface UsernameClaimed {
+  type: typeof UsernameEventType.UsernameClaimed;
+  data: { userId: string; username: string };
+}
+
+/** The holder gave the name back (its user could not be created, or later: was renamed or removed). */
+export interface UsernameReleased {
+  type: typeof UsernameEventType.UsernameReleased;
+  data: { userId: string };
+}
+
+export type UsernameEvent = UsernameClaimed | UsernameReleased;
 
 /** Stream names are at most 200 characters; `username-` takes 9 of them. */
 export const MAX_USERNAME_LENGTH = 180;
@@ -16,8 +43,8 @@ export interface UsernameClaimState {
 export function foldUsernameClaim(events: readonly RecordedEvent[]): UsernameClaimState {
   let state: UsernameClaimState = { version: 0 };
   for (const event of events) {
-    if (event.type === OrgEventType.UsernameClaimed) state = { holder: String(event.data.userId), version: event.sequence };
-    else if (event.type === OrgEventType.UsernameReleased) state = { version: event.sequence };
+    if (event.type === UsernameEventType.UsernameClaimed) state = { holder: String(event.data.userId), version: event.sequence };
+    else if (event.type === UsernameEventType.UsernameReleased) state = { version: event.sequence };
     else state = { ...state, version: event.sequence };
   }
   return state;
@@ -48,7 +75,7 @@ export async function claimUsername(store: EventStore, username: string, userId:
     if (state.holder === userId) return { events: [], result: undefined };
     if (state.holder !== undefined) throw alreadyExists('COMMAND-Uk3rT', 'Errors.User.UsernameTaken');
     return {
-      events: [{ type: OrgEventType.UsernameClaimed, data: { userId, username: name }, metadata: metadata as JsonObject }],
+      events: [{ type: UsernameEventType.UsernameClaimed, data: { userId, username: name }, metadata: metadata as JsonObject }],
       result: undefined,
     };
   });
@@ -60,7 +87,7 @@ export async function claimUsername(store: EventStore, username: string, userId:
  */
 export async function releaseUsername(store: EventStore, username: string, userId: string, metadata: EventMetadata): Promise<void> {
   await decideOnStream(store, usernameStream(username), foldUsernameClaim, (state) => ({
-    events: state.holder === userId ? [{ type: OrgEventType.UsernameReleased, data: { userId }, metadata: metadata as JsonObject }] : [],
+    events: state.holder === userId ? [{ type: UsernameEventType.UsernameReleased, data: { userId }, metadata: metadata as JsonObject }] : [],
     result: undefined,
   }));
 }

@@ -1,0 +1,1 @@
+export * from './projections-test-server.js';

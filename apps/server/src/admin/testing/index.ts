@@ -1,0 +1,1 @@
+export * from './admin-test-server.js';

@@ -1,0 +1,5 @@
+export * from './api.module.js';
+export * from './session-service.js';
+export * from './transport/caller-context.js';
+export * from './transport/nest-transport.js';
+export * from './transport/tokens.js';

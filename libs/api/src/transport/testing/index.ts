@@ -1,0 +1,2 @@
+export * from './stub-services.js';
+export * from './test-server.js';

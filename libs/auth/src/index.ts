@@ -1,0 +1,5 @@
+export * from './auth.module.js';
+export * from './authenticator.js';
+export * from './bootstrap.js';
+export * from './pat.js';
+export * from './token-authenticator.js';

@@ -1,0 +1,3 @@
+export * from './contract.js';
+export * from './failing-append-store.js';
+export * from './test-backends.js';

@@ -1,0 +1,5 @@
+export * from './command-context.js';
+export * from './decide-on-stream.js';
+export * from './ids.js';
+export * from './object-details.js';
+export * from './event-metadata.js';

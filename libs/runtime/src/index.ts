@@ -1,0 +1,3 @@
+export * from './admin-operations.js';
+export * from './infrastructure.module.js';
+export * from './stores.js';

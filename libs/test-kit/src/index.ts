@@ -1,0 +1,2 @@
+export * from './describe-when.js';
+export * from './given-when-then.js';
