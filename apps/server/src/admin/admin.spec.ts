@@ -119,6 +119,9 @@ describe('admin routes', () => {
     const unknownField = await post('/admin/v1/orgs', { name: 'Typo Inc', nmae: 'x' });
     expect(unknownField.status).toBe(400);
     expect(unknownField.body).toMatchObject({ code: 3, message: expect.stringContaining('property nmae should not exist'), details: [{ id: 'ADMIN-Req00' }] });
+    // With an unknown field and a missing one, the id names the missing one.
+    const typo = await post('/admin/v1/orgs', { nmae: 'Typo Inc' });
+    expect(typo.body).toMatchObject({ code: 3, message: expect.stringMatching(/property nmae should not exist.*name must be a string/), details: [{ id: 'ADMIN-OrgNm' }] });
     const notAnObject = await post('/admin/v1/orgs', [{ name: 'List Inc' }]);
     expect(notAnObject.status).toBe(400);
     expect(notAnObject.body).toMatchObject({ code: 3, details: [{ id: expect.stringMatching(/^ADMIN-/) }] });

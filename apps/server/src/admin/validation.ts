@@ -34,13 +34,14 @@ function problemsOf(errors: readonly ValidationError[], path = ''): Problem[] {
 /**
  * The ValidationPipe's exceptionFactory: the failed constraints as ONE InvalidArgument, so bad
  * input is answered like every other error of the API (400, code 3, an ErrorDetail). The id
- * is that of the first problem; the message lists the problems in class-validator's words.
+ * is that of the first problem a constraint names (an unknown field is often the typo of a
+ * missing one, which says more); the message lists the problems in class-validator's words.
  */
 export function invalidRequest(errors: readonly ValidationError[]): DomainError {
   const problems = problemsOf(errors);
   const listed = problems.slice(0, MAX_LISTED).map((p) => p.text);
   if (problems.length > MAX_LISTED) listed.push(`and ${problems.length - MAX_LISTED} more`);
-  return invalidArgument(problems[0]?.id ?? INVALID_REQUEST_ID, 'Errors.Request.Invalid', { problems: listed.join('; ') || 'malformed' });
+  return invalidArgument(problems.find((p) => p.id)?.id ?? INVALID_REQUEST_ID, 'Errors.Request.Invalid', { problems: listed.join('; ') || 'malformed' });
 }
 
 /**
