@@ -157,7 +157,7 @@ describe('projections commands through the running server (embedded mode: no DAT
   it('says what is wrong: an unknown read model, a token without the right', async () => {
     const unknown = await cli(['projections', 'verify', 'nope', '--server', server.url], env);
     expect(unknown.code).toBe(1);
-    expect(unknown.stderr.trim()).toBe('error: the server refused: there is no projection "nope"; the projections are: users');
+    expect(unknown.stderr.trim()).toBe('error: the server refused: there is no projection "nope"; the projections are: users (ADMIN-PrjNf)');
     const manager = await cli(['machine-user', 'create', '--name', 'mgr', '--role', 'ORG_USER_MANAGER', '--server', server.url], env);
     const token = /^token: (\S+)$/m.exec(manager.stdout)![1]!;
     const denied = await cli(['projections', 'status', '--server', server.url, '--token', token], env);

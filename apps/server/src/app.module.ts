@@ -5,6 +5,7 @@ import { CryptoModule } from '#crypto';
 import { NotificationModule } from '#notification';
 import { MetricsModule } from '#metrics';
 import { AdminModule } from './admin/admin.module.js';
+import { HttpErrorsModule } from './admin/http-errors.module.js';
 import { ProjectionsAdminModule } from './admin/projections.controller.js';
 import { HealthController } from './health.controller.js';
 import { InfrastructureModule, type Infrastructure } from '#runtime';
@@ -22,6 +23,8 @@ export class AppModule {
       module: AppModule,
       imports: [
         InfrastructureModule.forRoot(infrastructure),
+        // Every Nest route's input validation and error answers (the REST API's error shape).
+        HttpErrorsModule,
         CqrsModule.forRoot(),
         CryptoModule.forRoot({ ...(infrastructure.config.ENCRYPTION_KEY ? { key: infrastructure.config.ENCRYPTION_KEY } : {}), dataDir: infrastructure.config.DATA_DIR }),
         // AUTHENTICATOR, the organization and machine-user commands, first-start setup, /admin/v1.

@@ -1,11 +1,20 @@
-import { Controller, Get, HttpCode, HttpException, HttpStatus, Inject } from '@nestjs/common';
+import { Controller, Get, HttpCode, HttpStatus, Inject, Res } from '@nestjs/common';
 import { isMigrated, SQL_DATABASE, type SqlDatabase } from '#database';
 import { EVENT_STORE, type EventStore } from '#eventstore';
 import { LOGGER, type Logger } from '#logging';
 import { CONFIG, type Config } from '#config';
 import { sqlSchemas } from '#runtime';
 
-/** Liveness and readiness, unauthenticated so that orchestrators can probe them. */
+/** The part of Express's response /readyz sets. */
+interface StatusResponse {
+  status(code: number): unknown;
+}
+
+/**
+ * Liveness and readiness, unauthenticated so that orchestrators can probe them. "Not ready" is
+ * a report (503 with the checks), not an error: only a failure of the route itself reaches
+ * the ApiExceptionFilter.
+ */
 @Controller()
 export class HealthController {
   constructor(
@@ -22,7 +31,7 @@ export class HealthController {
   }
 
   @Get('readyz')
-  async ready() {
+  async ready(@Res({ passthrough: true }) res: StatusResponse) {
     const checks: Record<string, string> = {};
     try {
       await this.eventStore.ping();
@@ -43,7 +52,8 @@ export class HealthController {
       this.logger.warn({ err }, 'readiness: database unreachable');
     }
     if (!Object.values(checks).every((v) => v === 'ok')) {
-      throw new HttpException({ status: 'not ready', checks }, HttpStatus.SERVICE_UNAVAILABLE);
+      res.status(HttpStatus.SERVICE_UNAVAILABLE);
+      return { status: 'not ready', checks };
     }
     return { status: 'ready', checks };
   }

@@ -6,4 +6,3 @@ export { validateMessage } from './validation.js';
 export { createRestGateway, restRoutesOf, REST_MAX_BODY_BYTES, type RestRoute } from './rest-gateway.js';
 export { OnePortServer } from './one-port-server.js';
 export { mountTransport, optionalProvider, serveOnOnePort, transportDependenciesFrom, type ServingApp } from './nest-transport.js';
-export { codeOfKind, httpStatusOf } from './status-codes.js';
