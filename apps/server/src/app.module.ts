@@ -4,6 +4,7 @@ import { ApiModule } from '#api';
 import { CryptoModule } from '#crypto';
 import { NotificationModule } from '#notification';
 import { MetricsModule } from '#metrics';
+import { OpenApiModule } from '#openapi';
 import { AdminModule } from './admin/admin.module.js';
 import { ProjectionsAdminModule } from './admin/projections.controller.js';
 import { HealthController } from './health.controller.js';
@@ -34,6 +35,8 @@ export class AppModule {
         ProjectionsAdminModule,
         // GET /metrics (Prometheus text, unauthenticated).
         MetricsModule,
+        // GET /openapi.json, /openapi.yaml and the reference page /docs (unauthenticated).
+        OpenApiModule,
       ],
       controllers: [HealthController],
     };
