@@ -82,10 +82,10 @@ describe('the OpenAPI document', () => {
 
   it('gives request bodies schemas that resolve, without the fields the path sets', () => {
     const addHuman = doc.paths['/v2/users/human']!.post!;
-    const body = resolve(doc, addHuman.requestBody!.content['application/json'].schema);
+    const body = resolve(doc, (addHuman.requestBody as Json).content['application/json'].schema);
     expect(Object.keys(body.properties)).toEqual(expect.arrayContaining(['username', 'organization', 'profile', 'email', 'metadata']));
     expect(resolve(doc, body.properties.profile).properties.givenName).toMatchObject({ type: 'string' });
-    const setEmail = doc.paths['/v2/users/{userId}/email']!.post!.requestBody!.content['application/json'].schema;
+    const setEmail = (doc.paths['/v2/users/{userId}/email']!.post!.requestBody as Json).content['application/json'].schema;
     expect(Object.keys(setEmail.properties)).toEqual(['email', 'sendCode', 'returnCode', 'isVerified']);
     expect(setEmail['x-oneof']).toEqual({ verification: ['sendCode', 'returnCode', 'isVerified'] });
     // No body for body-less routes; every $ref anywhere in the document resolves.
@@ -128,7 +128,7 @@ describe('the OpenAPI document', () => {
     for (const methods of Object.values(doc.paths)) {
       for (const op of Object.values(methods)) {
         expect(op.security).toEqual([{ [BEARER_AUTH]: [] }]);
-        expect(op.responses.default!.content['application/json'].schema).toEqual({ $ref: `#/components/schemas/${STATUS_SCHEMA}` });
+        expect((op.responses.default as Json).content['application/json'].schema).toEqual({ $ref: `#/components/schemas/${STATUS_SCHEMA}` });
       }
     }
     const status = doc.components.schemas[STATUS_SCHEMA] as Json;

@@ -20,6 +20,15 @@ const CONTENT_TYPES: Record<string, string> = {
   '.map': 'application/json; charset=utf-8',
 };
 
+const PAGE_ASSETS = new Set([
+  'swagger-ui-bundle.js',
+  'swagger-ui-bundle.js.map',
+  'swagger-ui.css',
+  'swagger-ui.css.map',
+  'favicon-32x32.png',
+  'favicon-16x16.png',
+]);
+
 /** Swagger UI's files, from the installed package (never a CDN). */
 const { getAbsoluteFSPath } = createRequire(import.meta.url)('swagger-ui-dist') as { getAbsoluteFSPath(): string };
 
@@ -61,8 +70,8 @@ export class OpenApiController {
   private readonly json: string;
   private readonly yaml: string;
   private readonly assetsDir = getAbsoluteFSPath();
-  /** The package's static files (scripts, styles, icons), by name: nothing else can be asked for. */
-  private readonly assets = new Set(readdirSync(this.assetsDir).filter((name) => extname(name) in CONTENT_TYPES && name !== 'swagger-initializer.js'));
+  /** The files the page loads (and their source maps), by name: nothing else can be asked for. */
+  private readonly assets = new Set(readdirSync(this.assetsDir).filter((name) => PAGE_ASSETS.has(name)));
   private readonly cache = new Map<string, Buffer>();
 
   constructor(@Inject(OPENAPI_DOCUMENT) document: OpenApiDocument) {
