@@ -4,6 +4,7 @@ import { ApiModule } from '#api';
 import { CryptoModule } from '#crypto';
 import { NotificationModule } from '#notification';
 import { MetricsModule } from '#metrics';
+import { OpenApiModule } from '#openapi';
 import { AdminModule } from './admin/admin.module.js';
 import { HttpErrorsModule } from './admin/http-errors.module.js';
 import { ProjectionsAdminModule } from './admin/projections.controller.js';
@@ -37,6 +38,8 @@ export class AppModule {
         ProjectionsAdminModule,
         // GET /metrics (Prometheus text, unauthenticated).
         MetricsModule,
+        // GET /openapi.json, /openapi.yaml and the reference page /docs (unauthenticated).
+        OpenApiModule,
       ],
       controllers: [HealthController],
     };
