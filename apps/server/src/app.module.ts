@@ -7,7 +7,7 @@ import { MetricsModule } from '#metrics';
 import { AdminModule } from './admin/admin.module.js';
 import { ProjectionsAdminModule } from './admin/projections.controller.js';
 import { HealthController } from './health.controller.js';
-import { InfrastructureModule, type Infrastructure } from '#runtime';
+import { InfrastructureModule, Readiness, type Infrastructure } from '#runtime';
 
 /**
  * The root module. The transport (libs/api/src/transport, wired in server.ts) takes from this
@@ -36,6 +36,7 @@ export class AppModule {
         MetricsModule,
       ],
       controllers: [HealthController],
+      providers: [Readiness],
     };
   }
 }
