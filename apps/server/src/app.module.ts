@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
-import { ApiModule } from '#api';
+import { ApiModule, READINESS } from '#api';
 import { CryptoModule } from '#crypto';
 import { NotificationModule } from '#notification';
 import { MetricsModule } from '#metrics';
@@ -36,7 +36,8 @@ export class AppModule {
         MetricsModule,
       ],
       controllers: [HealthController],
-      providers: [Readiness],
+      // One readiness for GET /readyz and grpc.health.v1.Health.
+      providers: [Readiness, { provide: READINESS, useExisting: Readiness }],
     };
   }
 }
