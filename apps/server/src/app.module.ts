@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
-import { ApiModule } from '#api';
+import { ApiModule, READINESS } from '#api';
 import { CryptoModule } from '#crypto';
 import { NotificationModule } from '#notification';
 import { MetricsModule } from '#metrics';
@@ -9,7 +9,7 @@ import { AdminModule } from './admin/admin.module.js';
 import { HttpErrorsModule } from './admin/http-errors.module.js';
 import { ProjectionsAdminModule } from './admin/projections.controller.js';
 import { HealthController } from './health.controller.js';
-import { InfrastructureModule, type Infrastructure } from '#runtime';
+import { InfrastructureModule, Readiness, type Infrastructure } from '#runtime';
 
 /**
  * The root module. The transport (libs/api/src/transport, wired in server.ts) takes from this
@@ -42,6 +42,8 @@ export class AppModule {
         OpenApiModule,
       ],
       controllers: [HealthController],
+      // One readiness for GET /readyz and grpc.health.v1.Health.
+      providers: [Readiness, { provide: READINESS, useExisting: Readiness }],
     };
   }
 }

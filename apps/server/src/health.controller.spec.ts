@@ -3,6 +3,7 @@ import type { SqlDatabase } from '#database';
 import type { EventStore } from '#eventstore';
 import { loadConfig } from '#config';
 import { capturingLogger } from '#logging/testing';
+import { Readiness } from '#runtime';
 import { HealthController } from './health.controller.js';
 
 describe('/readyz', () => {
@@ -12,7 +13,7 @@ describe('/readyz', () => {
       db: new Proxy({}, { get: () => () => { throw new Error('database down'); } }),
     } as unknown as SqlDatabase;
     const { logger, lines } = capturingLogger();
-    const controller = new HealthController(eventStore, database, loadConfig({ DATA_DIR: '/nonexistent' }), logger);
+    const controller = new HealthController(new Readiness(eventStore, database, loadConfig({ DATA_DIR: '/nonexistent' }), logger));
     const statuses: number[] = [];
     const body = await controller.ready({ status: (code: number) => statuses.push(code) });
     expect(statuses).toEqual([503]);
