@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { eventually } from '#test-kit';
 import { randomUUID } from 'node:crypto';
 import { InvalidAppendError, WrongExpectedVersionError } from '#eventstore';
 import type { EventStore, NewEvent, Position, RecordedEvent } from '#eventstore';
@@ -200,10 +201,15 @@ export function eventStoreContract(name: string, open: () => Promise<ContractSub
 
     it('wakes a waiting reader when an event is appended', async () => {
       const from = await store.headPosition();
+      const reads = jest.spyOn(store, 'readAll');
       const woke = store.waitForEvents(from, { timeoutMs: 60_000 }).then(() => 'woke');
       let timer: NodeJS.Timeout | undefined;
       const gaveUp = new Promise((resolve) => (timer = setTimeout(() => resolve('gave up'), 10_000)));
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      // Every adapter looks at the log once its waiter is registered (so nothing slips between
+      // a reader's last read and its wait): once that look is done, the append must wake it.
+      await eventually(() => expect(reads).toHaveBeenCalled());
+      await reads.mock.results[0]!.value;
+      reads.mockRestore();
       await store.append(streamName('wake'), [event('ping')], 'no_stream');
       expect(await Promise.race([woke, gaveUp])).toBe('woke');
       clearTimeout(timer);
