@@ -3,7 +3,7 @@ import pg from 'pg';
 import { migrate, openServerDatabase, type SqlDatabase } from '#database';
 import { createScratchDatabase, NO_SERVER_REASON, serverDatabaseUrl } from '#database/testing';
 import { START } from '../event-store.js';
-import { eventStoreContract } from '#eventstore/testing';
+import { connectTestStores, eventStoreContract } from '#eventstore/testing';
 import { describeWhen, eventually } from '#test-kit';
 import { PostgresEventStore } from './postgres-event-store.js';
 import { EVENT_STORE_HISTORY, eventStoreMigrations } from './schema.js';
@@ -104,8 +104,7 @@ describeWhen(Boolean(serverDatabaseUrl), NO_SERVER_REASON, 'PostgresEventStore o
     it('wakes a reader in another process through NOTIFY', async () => {
       // A second pool and store on the same database share nothing in memory with the first,
       // as a second process would not.
-      const otherDatabase = openServerDatabase({ connectionString: subject.url, maxConnections: 2 });
-      const otherStore = new PostgresEventStore(otherDatabase);
+      const { store: otherStore, cleanup } = connectTestStores(subject.url, { maxConnections: 2 });
       try {
         const from = await otherStore.headPosition();
         const heads = jest.spyOn(otherStore, 'headPosition');
@@ -121,8 +120,7 @@ describeWhen(Boolean(serverDatabaseUrl), NO_SERVER_REASON, 'PostgresEventStore o
         expect(await Promise.race([woke, gaveUp])).toBe('woke');
         clearTimeout(timer);
       } finally {
-        await otherStore.close();
-        await otherDatabase.close();
+        await cleanup();
       }
     });
   });
