@@ -66,8 +66,13 @@ describeWhen(Boolean(serverDatabaseUrl), NO_SERVER_REASON, 'PostgresEventStore o
       const slowResult = await slow;
       expect(slowResult.events[0]!.position < fast.events[0]!.position).toBe(true);
 
-      const after = await store.readAll({ after: from });
-      expect(after.map((e) => e.type)).toEqual(['slow', 'fast']);
+      // A write transaction open elsewhere on the server (another suite's) holds readers back
+      // as well: wait until both are readable.
+      const after = await eventually(async () => {
+        const after = await store.readAll({ after: from });
+        expect(after.map((e) => e.type)).toEqual(['slow', 'fast']);
+        return after;
+      });
       expect(after.map((e) => e.position)).toEqual([slowResult.events[0]!.position, fast.events[0]!.position]);
       expect(await store.readAll({ after: after[1]!.position })).toEqual([]);
     });
