@@ -1,2 +1,3 @@
 export * from './describe-when.js';
+export * from './eventually.js';
 export * from './given-when-then.js';

@@ -5,13 +5,11 @@ import { CONFIG, loadConfig } from '#config';
 import type { Caller } from '#access';
 import { CodeCipher } from '#crypto';
 import { CryptoModule } from '#crypto';
-import { createScratchDatabase } from '#database/testing';
 import { EVENT_STORE, type EventStore } from '#eventstore';
-import { openServerTestStore, openTestStore, type TestStore } from '#org/testing';
 import { UserModule } from '#user';
 import { SessionModule } from '#session';
 import { SESSION_CLOCK } from '#session';
-import { FailingAppendStore } from '#eventstore/testing';
+import { FailingAppendStore, testBackend } from '#eventstore/testing';
 
 
 /** What apps/server's InfrastructureModule provides globally: the store and the configuration. */
@@ -56,15 +54,8 @@ export interface SessionTestApp {
  * database on the server of DATABASE_URL.
  */
 export async function startSessionTestApp(kind: 'pglite' | 'server', env: NodeJS.ProcessEnv = {}): Promise<SessionTestApp> {
-  let testStore: TestStore;
-  let drop: () => Promise<void> = async () => undefined;
-  if (kind === 'pglite') testStore = await openTestStore();
-  else {
-    const scratch = await createScratchDatabase('session');
-    testStore = await openServerTestStore(scratch.url);
-    drop = scratch.drop;
-  }
-  const store = new FailingAppendStore(testStore.store);
+  const testStores = await testBackend(kind, 'session').open();
+  const store = new FailingAppendStore(testStores.store);
   const clock = new TestClock();
   const moduleRef = await Test.createTestingModule({
     imports: [
@@ -88,8 +79,7 @@ export async function startSessionTestApp(kind: 'pglite' | 'server', env: NodeJS
     cipher: new CodeCipher(TEST_KEY),
     async close() {
       await moduleRef.close();
-      await testStore.close();
-      await drop();
+      await testStores.cleanup();
     },
   };
 }
