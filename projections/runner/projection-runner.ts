@@ -228,6 +228,11 @@ export class ProjectionRunner {
     });
   }
 
+  /** Resolves true once the checkpoint is at or after `position`, false after `timeoutMs` (waitUntil without a version). */
+  waitForCheckpoint(position: Position, timeoutMs: number): Promise<boolean> {
+    return this.waitUntil(position, timeoutMs);
+  }
+
   /** Before every batch: a stored failure stops it, a versioned runner follows the active version, a live one says it runs. */
   private async beforeBatch(live: boolean): Promise<void> {
     if (this.failure) throw new ProjectionFailedError(this.failure);
