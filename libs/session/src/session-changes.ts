@@ -174,17 +174,17 @@ export class SessionChangeRunner {
       sessionStream(sessionId),
       foldSession,
       (fresh) => {
-      if (fresh.version !== loaded.version) {
-        // Another change came first: the events above were decided on an older session.
-        if (start) throw aborted('SESSION-IdUsed', 'Errors.ConcurrentWrite');
-        if (fresh.terminated) throw sessionTerminated();
-        if (checkedUserId && fresh.user && fresh.user.id !== checkedUserId) throw userChangeNotPossible();
-        if (checkedChallenge !== undefined && fresh.otpEmailChallenge?.sequence !== checkedChallenge) {
-          // The code was used (or replaced) by a concurrent request: a code works once.
-          throw notFoundChallenge();
+        if (fresh.version !== loaded.version) {
+          // Another change came first: the events above were decided on an older session.
+          if (start) throw aborted('SESSION-IdUsed', 'Errors.ConcurrentWrite');
+          if (fresh.terminated) throw sessionTerminated();
+          if (checkedUserId && fresh.user && fresh.user.id !== checkedUserId) throw userChangeNotPossible();
+          if (checkedChallenge !== undefined && fresh.otpEmailChallenge?.sequence !== checkedChallenge) {
+            // The code was used (or replaced) by a concurrent request: a code works once.
+            throw notFoundChallenge();
+          }
         }
-      }
-      return { events: pending, result: undefined };
+        return { events: pending, result: undefined };
       },
       SESSION_WRITE_RETRY,
     );
