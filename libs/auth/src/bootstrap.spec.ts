@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describeWhen } from '#test-kit';
 import { CONFIG, loadConfig } from '#config';
 import { createScratchDatabase, NO_SERVER_REASON, serverDatabaseUrl } from '#database/testing';
-import { EVENT_STORE, type EventStore } from '#eventstore';
+import { EVENT_STORE, type EventStore, type JsonObject } from '#eventstore';
 import { createLogger, LOGGER } from '#logging';
 import { capturingLogger } from '#logging/testing';
 import { INSTANCE_STREAM } from '#org';
@@ -127,7 +127,7 @@ describe('bootstrap at first start', () => {
   it('finishes a setup that stopped after instance.added', async () => {
     t = await openTestStore();
     const planned = { instanceId: '500000000000000001', name: 'default', defaultOrgId: '500000000000000002', adminUserId: '500000000000000003' };
-    const metadata = { instanceId: planned.instanceId, resourceOwner: planned.instanceId, editor: 'system', correlationId: 'c' };
+    const metadata = { instanceId: planned.instanceId, resourceOwner: planned.instanceId, editor: 'system', correlationId: 'c' } as JsonObject;
     await t.store.append(INSTANCE_STREAM, [{ type: 'instance.added', data: planned, metadata }], 'no_stream');
     const result = await bootstrapInstance({ store: t.store, dataDir: tempDir() });
     expect(result).toMatchObject({ createdInstance: false, instance: planned });

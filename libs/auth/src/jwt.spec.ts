@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { JsonObject } from '#eventstore';
 import { openTestStore, type TestStore } from '#org/testing';
 import { userStream } from '#user';
 import { JwtVerifier, jwtSettingsFrom } from './jwt.js';
@@ -58,7 +59,7 @@ describe('end-user JWTs', () => {
 
   beforeAll(async () => {
     t = await openTestStore();
-    const metadata = { instanceId: INSTANCE, resourceOwner: ORG, editor: 'test', correlationId: 'c' };
+    const metadata = { instanceId: INSTANCE, resourceOwner: ORG, editor: 'test', correlationId: 'c' } as JsonObject;
     await t.store.append(
       userStream(HUMAN),
       [
