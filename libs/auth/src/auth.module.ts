@@ -1,6 +1,7 @@
 import { Inject, Injectable, Module, type OnApplicationBootstrap } from '@nestjs/common';
 import { CONFIG, type Config } from '#config';
 import { EVENT_STORE, type EventStore } from '#eventstore';
+import { CLOCK, clockProvider, type Clock } from '#kernel';
 import { LOGGER, type Logger } from '#logging';
 import { OrgModule } from '#org';
 import { AUTHENTICATOR } from './authenticator.js';
@@ -26,19 +27,20 @@ export class InstanceBootstrap implements OnApplicationBootstrap {
  * Who calls: AUTHENTICATOR (a TokenAuthenticator: personal access tokens, and end users'
  * JWTs when OIDC_* are set), the organization and machine-user commands (OrgModule, exported),
  * and the first-start setup of the instance and its admin. Needs the global EVENT_STORE,
- * CONFIG and LOGGER (InfrastructureModule).
+ * CONFIG and LOGGER (InfrastructureModule); reads the time (token expiry) from CLOCK.
  */
 @Module({
   imports: [OrgModule],
   providers: [
     {
       provide: AUTHENTICATOR,
-      useFactory: (store: EventStore, config: Config, logger: Logger) => {
+      useFactory: (store: EventStore, config: Config, logger: Logger, clock: Clock) => {
         const settings = jwtSettingsFrom(config);
-        return new TokenAuthenticator(store, { logger, ...(settings ? { jwt: new JwtVerifier(settings) } : {}) });
+        return new TokenAuthenticator(store, { logger, clock, ...(settings ? { jwt: new JwtVerifier(settings) } : {}) });
       },
-      inject: [EVENT_STORE, CONFIG, LOGGER],
+      inject: [EVENT_STORE, CONFIG, LOGGER, CLOCK],
     },
+    clockProvider,
     InstanceBootstrap,
   ],
   exports: [AUTHENTICATOR, OrgModule],

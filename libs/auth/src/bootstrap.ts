@@ -1,6 +1,6 @@
 import { mkdir, open, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { EventStore, JsonObject } from '#eventstore';
+import type { EventStore } from '#eventstore';
 import type { Logger } from '#logging';
 import { machineUserEvents } from '#org';
 import { patAddedEvent } from '#org';
@@ -11,8 +11,8 @@ import { foldInstance, type Instance } from '#org';
 import { foldOrg } from '#org';
 import { claimUsername } from '#user';
 import { eventMetadata, type CommandContext } from '#kernel';
-import { decideOnStream, newCorrelationId } from '#kernel';
-import { userStream } from '#user';
+import { decideOnStream, newCorrelationId, readStreamOf } from '#kernel';
+import { userStream, type UserEvent } from '#user';
 import { foldUser } from '#user';
 import type { Caller } from '#access';
 import { issuePat } from '#org';
@@ -85,7 +85,7 @@ export async function bootstrapInstance(options: BootstrapOptions): Promise<Boot
     if (state.instance) return { events: [], result: state.instance };
     const context: CommandContext = { caller: systemCaller(plan), correlationId };
     return {
-      events: [{ type: OrgEventType.InstanceAdded, data: { ...plan }, metadata: eventMetadata(context, plan.instanceId) as JsonObject }],
+      events: [{ type: OrgEventType.InstanceAdded, data: { ...plan }, metadata: eventMetadata(context, plan.instanceId) }],
       result: plan,
     };
   });
@@ -109,7 +109,7 @@ async function ensureAdmin(options: BootstrapOptions, instance: Instance, contex
   const { store, logger } = options;
   const userId = instance.adminUserId;
   if (!userId) return undefined; // an instance set up without a planned admin: nothing to finish
-  const adminExists = async () => foldUser(await store.readStream(userStream(userId))).exists;
+  const adminExists = async () => foldUser(await readStreamOf<UserEvent>(store, userStream(userId))).exists;
   if (await adminExists()) return undefined;
 
   const path = resolve(join(options.dataDir, ADMIN_PAT_FILE));

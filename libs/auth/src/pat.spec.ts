@@ -5,6 +5,7 @@ import { createOrg } from '#org';
 import { testBackend, type TestStores } from '#eventstore/testing';
 import { userStream } from '#user';
 import type { Caller } from '#access';
+import { TestClock } from '#kernel/testing';
 import { hashPat, issuePat, parsePat } from '#org';
 import { verifyPat } from './pat.js';
 import { TokenAuthenticator } from './token-authenticator.js';
@@ -30,15 +31,15 @@ describe('personal access tokens', () => {
   let otherUserId: string;
   let token: string;
   let tokenId: string;
-  let now = new Date();
+  const clock = new TestClock(Date.now());
 
   beforeAll(async () => {
     t = await testBackend('pglite').open();
-    authenticator = new TokenAuthenticator(t.store, { now: () => now });
+    authenticator = new TokenAuthenticator(t.store, { clock });
     await createOrg(t.store, { name: 'Default', orgId: ORG, context });
     ({ userId } = await addMachineUser(t.store, { username: 'ci', name: 'CI', roles: [{ role: 'ORG_USER_MANAGER' }], context }));
     ({ userId: otherUserId } = await addMachineUser(t.store, { username: 'other', name: 'Other', roles: [], context }));
-    ({ token, tokenId } = await addPersonalAccessToken(t.store, { userId, context }));
+    ({ token, tokenId } = await addPersonalAccessToken(t.store, { userId, context }, clock.now()));
   });
   afterAll(() => t.cleanup());
 
@@ -61,7 +62,7 @@ describe('personal access tokens', () => {
   it('refuses a wrong secret', async () => {
     const last = token.at(-1) === 'A' ? 'B' : 'A';
     const tampered = token.slice(0, -1) + last;
-    expect((await verifyPat(t.store, tampered)).ok).toBe(false);
+    expect((await verifyPat(t.store, tampered, clock.now())).ok).toBe(false);
     expect(await refusal(authenticator.authenticate(`Bearer ${tampered}`))).toMatchObject({
       kind: 'Unauthenticated',
       id: 'AUTH-7fs1e',
@@ -71,7 +72,7 @@ describe('personal access tokens', () => {
 
   it('refuses an unknown token id', async () => {
     const unknown = token.replace(`_${tokenId}_`, '_999999999999999999_');
-    expect(await verifyPat(t.store, unknown)).toMatchObject({ ok: false, reason: 'unknown-token' });
+    expect(await verifyPat(t.store, unknown, clock.now())).toMatchObject({ ok: false, reason: 'unknown-token' });
     expect(await refusal(authenticator.authenticate(`Bearer ${unknown}`))).toMatchObject({ kind: 'Unauthenticated' });
   });
 
@@ -79,34 +80,36 @@ describe('personal access tokens', () => {
     // Give the other user a token with the same token id, so only the hash can tell them apart.
     const forged = token.replace(`pat_${userId}_`, `pat_${otherUserId}_`);
     await t.store.append(userStream(otherUserId), [{ type: 'user.pat.added', data: { tokenId, hash: hashPat(issuePat(otherUserId, tokenId).token) } }], 'any');
-    expect(await verifyPat(t.store, forged)).toMatchObject({ ok: false, reason: 'wrong-secret' });
-    expect(await verifyPat(t.store, token.replace(`pat_${userId}_`, 'pat_424242424242424242_'))).toMatchObject({ ok: false, reason: 'unknown-user' });
+    expect(await verifyPat(t.store, forged, clock.now())).toMatchObject({ ok: false, reason: 'wrong-secret' });
+    expect(await verifyPat(t.store, token.replace(`pat_${userId}_`, 'pat_424242424242424242_'), clock.now())).toMatchObject({ ok: false, reason: 'unknown-user' });
     expect(await refusal(authenticator.authenticate(`Bearer ${forged}`))).toMatchObject({ kind: 'Unauthenticated' });
   });
 
   it('refuses a removed token', async () => {
-    const second = await addPersonalAccessToken(t.store, { userId, context });
+    const second = await addPersonalAccessToken(t.store, { userId, context }, clock.now());
     await expect(authenticator.authenticate(`Bearer ${second.token}`)).resolves.toMatchObject({ userId });
     await t.store.append(userStream(userId), [{ type: 'user.pat.removed', data: { tokenId: second.tokenId } }], 'any');
-    expect(await verifyPat(t.store, second.token)).toMatchObject({ ok: false, reason: 'unknown-token' });
+    expect(await verifyPat(t.store, second.token, clock.now())).toMatchObject({ ok: false, reason: 'unknown-token' });
     expect(await refusal(authenticator.authenticate(`Bearer ${second.token}`))).toMatchObject({ kind: 'Unauthenticated' });
     await expect(authenticator.authenticate(`Bearer ${token}`)).resolves.toMatchObject({ userId });
   });
 
   it('refuses an expired token', async () => {
-    const expiring = await addPersonalAccessToken(t.store, { userId, expiresAt: new Date(now.getTime() + 60_000), context });
+    const expiring = await addPersonalAccessToken(t.store, { userId, expiresAt: new Date(clock.time + 60_000), context }, clock.now());
     await expect(authenticator.authenticate(`Bearer ${expiring.token}`)).resolves.toMatchObject({ userId });
-    now = new Date(now.getTime() + 60_000);
+    const before = clock.time;
+    clock.advance(60_000);
     try {
       expect(await refusal(authenticator.authenticate(`Bearer ${expiring.token}`))).toMatchObject({ kind: 'Unauthenticated' });
+      expect(await verifyPat(t.store, expiring.token, clock.now())).toMatchObject({ ok: false, reason: 'expired' });
     } finally {
-      now = new Date();
+      clock.time = before;
     }
   });
 
   it('still authenticates a locked user (locking is about the OTP factor)', async () => {
     const { userId: lockedId } = await addMachineUser(t.store, { username: 'locked', name: 'Locked', roles: [], context });
-    const pat = await addPersonalAccessToken(t.store, { userId: lockedId, context });
+    const pat = await addPersonalAccessToken(t.store, { userId: lockedId, context }, clock.now());
     await t.store.append(userStream(lockedId), [{ type: 'user.locked', data: {} }], 'any');
     await expect(authenticator.authenticate(`Bearer ${pat.token}`)).resolves.toMatchObject({ userId: lockedId });
   });

@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { EventStore } from '#eventstore';
-import { userStream } from '#user';
+import { readStreamOf } from '#kernel';
+import { userStream, type UserEvent } from '#user';
 import { foldUser, type UserState } from '#user';
 import { hashPat, parsePat } from '#org';
 
@@ -12,12 +13,12 @@ export type PatVerification =
   | { ok: true; userId: string; tokenId: string; state: UserState; /** From the user's first event's metadata. */ instanceId?: string }
   | { ok: false; reason: PatRejection; userId?: string; tokenId?: string };
 
-/** Checks a token against its user's stream. Never throws for a bad token: see `reason`. */
-export async function verifyPat(store: EventStore, token: string, now: Date = new Date()): Promise<PatVerification> {
+/** Checks a token against its user's stream at `now` (its expiry). Never throws for a bad token: see `reason`. */
+export async function verifyPat(store: EventStore, token: string, now: Date): Promise<PatVerification> {
   const parsed = parsePat(token);
   if (!parsed) return { ok: false, reason: 'malformed' };
   const { userId, tokenId } = parsed;
-  const events = await store.readStream(userStream(userId));
+  const events = await readStreamOf<UserEvent>(store, userStream(userId));
   const state = foldUser(events);
   if (!state.exists) return { ok: false, reason: 'unknown-user', userId, tokenId };
   const stored = state.pats[tokenId];

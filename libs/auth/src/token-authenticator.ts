@@ -1,8 +1,9 @@
 import { DomainError, unauthenticated } from '#errors';
 import type { EventStore } from '#eventstore';
+import { readStreamOf, systemClock, type Clock } from '#kernel';
 import type { Logger } from '#logging';
 import { InstanceCache } from '#org';
-import { userStream } from '#user';
+import { userStream, type UserEvent } from '#user';
 import { foldUser, type UserState } from '#user';
 import type { Authenticator } from './authenticator.js';
 import type { Caller } from '#access';
@@ -19,7 +20,8 @@ export interface TokenAuthenticatorOptions {
   /** End-user JWTs; undefined when OIDC_* are unset (then every JWT is refused). */
   jwt?: JwtVerifier;
   logger?: Logger;
-  now?: () => Date;
+  /** When a personal access token expires. Default: the system clock. */
+  clock?: Clock;
 }
 
 /**
@@ -35,14 +37,14 @@ export interface TokenAuthenticatorOptions {
  */
 export class TokenAuthenticator implements Authenticator {
   private readonly instance: InstanceCache;
-  private readonly now: () => Date;
+  private readonly clock: Clock;
 
   constructor(
     private readonly store: EventStore,
     private readonly options: TokenAuthenticatorOptions = {},
   ) {
     this.instance = new InstanceCache(store);
-    this.now = options.now ?? (() => new Date());
+    this.clock = options.clock ?? systemClock;
   }
 
   async authenticate(authorization: string | undefined): Promise<Caller> {
@@ -56,7 +58,7 @@ export class TokenAuthenticator implements Authenticator {
   }
 
   private async fromPat(token: string): Promise<Caller> {
-    const result = await verifyPat(this.store, token, this.now());
+    const result = await verifyPat(this.store, token, this.clock.now());
     if (!result.ok) return this.refuse(`personal access token: ${result.reason}`, { userId: result.userId, tokenId: result.tokenId });
     return this.callerOf(result.userId, result.state, result.instanceId);
   }
@@ -74,7 +76,7 @@ export class TokenAuthenticator implements Authenticator {
       }
       return this.refuse(`JWT: ${err instanceof JwtRejectedError ? err.reason : 'invalid'}`);
     }
-    const events = await this.store.readStream(userStream(subject));
+    const events = await readStreamOf<UserEvent>(this.store, userStream(subject));
     const state = foldUser(events);
     if (!state.exists) return this.refuse('JWT: unknown sub', { userId: subject });
     const instanceId = events[0]?.metadata.instanceId;

@@ -23,11 +23,18 @@ export function comparePositions(a: Position, b: Position): number {
  */
 export type ExpectedRevision = number | 'no_stream' | 'any';
 
-export interface NewEvent {
-  type: string;
-  data: JsonObject;
-  metadata?: JsonObject;
-}
+/**
+ * What every event is: a type name and a JSON payload. A stream's events are a discriminated
+ * union of such shapes (a `type` literal with its own `data`), declared by the domain that owns
+ * the stream; the store itself only ever sees this shape.
+ */
+export type AnyEvent = { type: string; data: JsonObject };
+
+/**
+ * An event to append. `E` is the stream's event union (for example the user stream's
+ * UserEvent); without it, any type name and JSON payload.
+ */
+export type NewEvent<E extends AnyEvent = AnyEvent> = E & { metadata?: JsonObject };
 
 export interface AppendedEvent {
   /** 1-based position of the event in its stream. */
@@ -43,16 +50,24 @@ export interface AppendResult {
   nextExpectedRevision: number;
 }
 
-export interface RecordedEvent {
+/** What the store adds to an event when it records it. */
+export interface RecordedFields {
   id: string;
   stream: string;
-  type: string;
+  /** 1-based position of the event in its stream. */
   sequence: number;
   position: Position;
+  /** The store's clock, millisecond precision. */
   createdAt: Date;
-  data: JsonObject;
   metadata: JsonObject;
 }
+
+/**
+ * An event as read back. `E` is the stream's event union; `type` narrows `data`. The store
+ * returns untyped events (the default): a reader that knows which stream it reads types them
+ * with `readStreamOf` / `asStreamEvents` from #kernel.
+ */
+export type RecordedEvent<E extends AnyEvent = AnyEvent> = E & RecordedFields;
 
 export interface ReadAllOptions {
   /** Exclusive: events strictly after this position. */

@@ -2,10 +2,10 @@ import { Command } from '@nestjs/cqrs';
 import { ROLES, type Role, type RoleGrant } from '#access';
 import { requirePermission } from '#access';
 import { alreadyExists, invalidArgument, notFound } from '#errors';
-import type { EventStore, JsonObject, NewEvent } from '#eventstore';
+import type { EventStore, NewEvent } from '#eventstore';
 import { eventMetadata, type CommandContext, type EventMetadata } from '#kernel';
 import { decideOnStream, newCorrelationId } from '#kernel';
-import { UserEventType, userStream } from '#user';
+import { UserEventType, userStream, type UserEvent } from '#user';
 import type { ObjectDetails } from '#kernel';
 import { foldUser } from '#user';
 import { newId } from '#kernel';
@@ -76,8 +76,7 @@ export function normalizeRoleGrants(roles: readonly RoleGrant[], userOrgId: stri
 export function machineUserEvents(
   user: { username: string; name: string; description?: string | undefined; orgId: string; roles: readonly RoleGrant[] },
   metadata: EventMetadata,
-): NewEvent[] {
-  const meta = metadata as JsonObject;
+): NewEvent<UserEvent>[] {
   return [
     {
       type: UserEventType.MachineAdded,
@@ -87,13 +86,15 @@ export function machineUserEvents(
         name: user.name,
         ...(user.description ? { description: user.description } : {}),
       },
-      metadata: meta,
+      metadata,
     },
-    ...user.roles.map((grant) => ({
-      type: UserEventType.MemberRoleGranted,
-      data: { role: grant.role, ...(grant.orgId ? { orgId: grant.orgId } : {}) },
-      metadata: meta,
-    })),
+    ...user.roles.map(
+      (grant): NewEvent<UserEvent> => ({
+        type: UserEventType.MemberRoleGranted,
+        data: { role: grant.role, ...(grant.orgId ? { orgId: grant.orgId } : {}) },
+        metadata,
+      }),
+    ),
   ];
 }
 

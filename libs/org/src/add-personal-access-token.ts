@@ -1,10 +1,10 @@
 import { Command } from '@nestjs/cqrs';
 import { requirePermission } from '#access';
 import { failedPrecondition, invalidArgument, notFound } from '#errors';
-import type { EventStore, JsonObject, NewEvent } from '#eventstore';
+import type { EventStore, NewEvent } from '#eventstore';
 import { eventMetadata, type CommandContext, type EventMetadata } from '#kernel';
 import { decideOnStream, newCorrelationId } from '#kernel';
-import { UserEventType, userStream } from '#user';
+import { UserEventType, userStream, type UserEvent } from '#user';
 import type { ObjectDetails } from '#kernel';
 import { foldUser } from '#user';
 import { issuePat } from './pat-format.js';
@@ -35,17 +35,14 @@ export class AddPersonalAccessTokenCommand extends Command<AddPersonalAccessToke
   }
 }
 
-export const patAddedEvent = (pat: { tokenId: string; hash: string; expiresAt?: Date | undefined }, metadata: EventMetadata): NewEvent => ({
+export const patAddedEvent = (pat: { tokenId: string; hash: string; expiresAt?: Date | undefined }, metadata: EventMetadata): NewEvent<UserEvent> => ({
   type: UserEventType.PatAdded,
   data: { tokenId: pat.tokenId, hash: pat.hash, ...(pat.expiresAt ? { expiresAt: pat.expiresAt.toISOString() } : {}) },
-  metadata: metadata as JsonObject,
+  metadata,
 });
 
-export async function addPersonalAccessToken(
-  store: EventStore,
-  input: AddPersonalAccessTokenInput,
-  now: Date = new Date(),
-): Promise<AddPersonalAccessTokenResult> {
+/** `now` (the Clock's) decides whether `expiresAt` is in the future. */
+export async function addPersonalAccessToken(store: EventStore, input: AddPersonalAccessTokenInput, now: Date): Promise<AddPersonalAccessTokenResult> {
   const userId = input.userId?.trim();
   if (!userId) throw invalidArgument('COMMAND-P4tId', 'Errors.User.UserIDMissing');
   const expiresAt = input.expiresAt;

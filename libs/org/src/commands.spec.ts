@@ -156,7 +156,7 @@ describe('organization and machine-user commands', () => {
     it('returns the token once and stores only its hash', async () => {
       const { userId } = await addMachineUser(t.store, { username: 'pat-bot-1', name: 'Bot', roles: [], context: { caller: iamOwner } });
       const expiresAt = new Date(Date.now() + 3_600_000);
-      const pat = await addPersonalAccessToken(t.store, { userId, expiresAt, context: { caller: iamOwner } });
+      const pat = await addPersonalAccessToken(t.store, { userId, expiresAt, context: { caller: iamOwner } }, new Date());
       expect(pat.token).toMatch(new RegExp(`^pat_${userId}_${pat.tokenId}_[A-Za-z0-9_-]{43}$`));
       const events = await t.store.readStream(userStream(userId));
       const added = events.find((e) => e.type === 'user.pat.added')!;
@@ -167,13 +167,13 @@ describe('organization and machine-user commands', () => {
     it('refuses a human user, an unknown user, a past expiry, and a caller without user.write (even on itself)', async () => {
       const { userId } = await addMachineUser(t.store, { username: 'pat-bot-2', name: 'Bot', roles: [], context: { caller: iamOwner } });
       await t.store.append(userStream('h1'), [{ type: 'user.human.added', data: { username: 'h', orgId: DEFAULT_ORG, profile: {}, email: 'h@x' } }], 'no_stream');
-      expect(await rejection(addPersonalAccessToken(t.store, { userId: 'h1', context: { caller: iamOwner } }))).toMatchObject({ kind: 'FailedPrecondition' });
-      expect(await rejection(addPersonalAccessToken(t.store, { userId: '42', context: { caller: iamOwner } }))).toMatchObject({ kind: 'NotFound' });
-      expect(await rejection(addPersonalAccessToken(t.store, { userId, expiresAt: new Date(Date.now() - 1), context: { caller: iamOwner } }))).toMatchObject({
+      expect(await rejection(addPersonalAccessToken(t.store, { userId: 'h1', context: { caller: iamOwner } }, new Date()))).toMatchObject({ kind: 'FailedPrecondition' });
+      expect(await rejection(addPersonalAccessToken(t.store, { userId: '42', context: { caller: iamOwner } }, new Date()))).toMatchObject({ kind: 'NotFound' });
+      expect(await rejection(addPersonalAccessToken(t.store, { userId, expiresAt: new Date(Date.UTC(2026, 0, 1)), context: { caller: iamOwner } }, new Date(Date.UTC(2026, 0, 1, 0, 0, 1))))).toMatchObject({
         kind: 'InvalidArgument',
       });
       const itself = caller([], DEFAULT_ORG, userId);
-      expect(await rejection(addPersonalAccessToken(t.store, { userId, context: { caller: itself } }))).toMatchObject({ kind: 'PermissionDenied' });
+      expect(await rejection(addPersonalAccessToken(t.store, { userId, context: { caller: itself } }, new Date()))).toMatchObject({ kind: 'PermissionDenied' });
     });
   });
 });

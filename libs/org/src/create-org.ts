@@ -1,11 +1,11 @@
 import { Command } from '@nestjs/cqrs';
 import { requirePermission } from '#access';
 import { alreadyExists, invalidArgument } from '#errors';
-import type { EventStore, JsonObject } from '#eventstore';
+import type { EventStore, NewEvent } from '#eventstore';
 import { eventMetadata, type CommandContext, type EventMetadata } from '#kernel';
 import { decideOnStream, newCorrelationId } from '#kernel';
 import type { ObjectDetails } from '#kernel';
-import { orgStream, OrgEventType } from './events.js';
+import { orgStream, OrgEventType, type OrgEvent } from './events.js';
 import { newId } from '#kernel';
 import { foldOrg } from './org-state.js';
 
@@ -39,10 +39,10 @@ export function assertOrgName(name: string): string {
   return trimmed;
 }
 
-export const orgAddedEvent = (name: string, metadata: EventMetadata) => ({
+export const orgAddedEvent = (name: string, metadata: EventMetadata): NewEvent<OrgEvent> => ({
   type: OrgEventType.OrgAdded,
   data: { name },
-  metadata: metadata as JsonObject,
+  metadata,
 });
 
 export async function createOrg(store: EventStore, input: CreateOrgInput): Promise<CreateOrgResult> {

@@ -1,6 +1,7 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { EVENT_STORE, type EventStore } from '#eventstore';
+import { CLOCK, type Clock } from '#kernel';
 import { addMachineUser, AddMachineUserCommand, type AddMachineUserResult } from './add-machine-user.js';
 import {
   addPersonalAccessToken,
@@ -27,8 +28,11 @@ export class AddMachineUserHandler implements ICommandHandler<AddMachineUserComm
 
 @CommandHandler(AddPersonalAccessTokenCommand)
 export class AddPersonalAccessTokenHandler implements ICommandHandler<AddPersonalAccessTokenCommand> {
-  constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
   execute({ input }: AddPersonalAccessTokenCommand): Promise<AddPersonalAccessTokenResult> {
-    return addPersonalAccessToken(this.store, input);
+    return addPersonalAccessToken(this.store, input, this.clock.now());
   }
 }

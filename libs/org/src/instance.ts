@@ -1,5 +1,6 @@
 import type { EventStore, RecordedEvent } from '#eventstore';
-import { INSTANCE_STREAM, OrgEventType, type InstanceAdded } from './events.js';
+import { readStreamOf } from '#kernel';
+import { INSTANCE_STREAM, OrgEventType, type OrgEvent } from './events.js';
 
 export interface Instance {
   instanceId: string;
@@ -13,11 +14,11 @@ export interface InstanceState {
   version: number;
 }
 
-export function foldInstance(events: readonly RecordedEvent[]): InstanceState {
+export function foldInstance(events: readonly RecordedEvent<OrgEvent>[]): InstanceState {
   let state: InstanceState = { version: 0 };
   for (const event of events) {
     if (event.type === OrgEventType.InstanceAdded && !state.instance) {
-      const data = event.data as InstanceAdded['data'];
+      const { data } = event;
       state = {
         instance: {
           instanceId: data.instanceId,
@@ -36,7 +37,7 @@ export function foldInstance(events: readonly RecordedEvent[]): InstanceState {
 
 /** The deployment's instance, or undefined before the first start has created it. */
 export async function readInstance(store: EventStore): Promise<Instance | undefined> {
-  return foldInstance(await store.readStream(INSTANCE_STREAM)).instance;
+  return foldInstance(await readStreamOf<OrgEvent>(store, INSTANCE_STREAM)).instance;
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { EventStore, RecordedEvent } from '#eventstore';
-import { orgStream, OrgEventType } from './events.js';
+import { readStreamOf } from '#kernel';
+import { orgStream, OrgEventType, type OrgEvent } from './events.js';
 
 export interface OrgState {
   exists: boolean;
@@ -7,12 +8,12 @@ export interface OrgState {
   version: number;
 }
 
-export function foldOrg(events: readonly RecordedEvent[]): OrgState {
+export function foldOrg(events: readonly RecordedEvent<OrgEvent>[]): OrgState {
   let state: OrgState = { exists: false, version: 0 };
   for (const event of events) {
     state =
       event.type === OrgEventType.OrgAdded
-        ? { exists: true, name: String(event.data.name), version: event.sequence }
+        ? { exists: true, name: event.data.name, version: event.sequence }
         : { ...state, version: event.sequence };
   }
   return state;
@@ -20,5 +21,5 @@ export function foldOrg(events: readonly RecordedEvent[]): OrgState {
 
 export async function orgExists(store: EventStore, orgId: string): Promise<boolean> {
   if (!orgId) return false;
-  return foldOrg(await store.readStream(orgStream(orgId))).exists;
+  return foldOrg(await readStreamOf<OrgEvent>(store, orgStream(orgId))).exists;
 }

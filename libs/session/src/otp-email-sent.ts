@@ -1,6 +1,6 @@
-import type { EventStore, JsonObject } from '#eventstore';
-import { decideOnStream, type EventMetadata } from '#kernel';
-import { SessionEventType, sessionStream } from './events.js';
+import type { EventStore } from '#eventstore';
+import { decideOnStream, readStreamOf, type EventMetadata } from '#kernel';
+import { SessionEventType, sessionStream, type SessionEvent } from './events.js';
 import { foldSession } from './session-state.js';
 
 /**
@@ -19,7 +19,7 @@ export async function recordOtpEmailSent(
     events:
       !session.exists || session.otpEmailSent.includes(challengeSequence)
         ? []
-        : [{ type: SessionEventType.OtpEmailSent, data: { challengeSequence }, metadata: metadata as JsonObject }],
+        : [{ type: SessionEventType.OtpEmailSent, data: { challengeSequence }, metadata }],
     result: undefined,
   }));
   return appended.length > 0;
@@ -27,5 +27,5 @@ export async function recordOtpEmailSent(
 
 /** Whether the challenge's email was already recorded as sent (the notifier's "already handled" check). */
 export async function otpEmailAlreadySent(store: EventStore, sessionId: string, challengeSequence: number): Promise<boolean> {
-  return foldSession(await store.readStream(sessionStream(sessionId))).otpEmailSent.includes(challengeSequence);
+  return foldSession(await readStreamOf<SessionEvent>(store, sessionStream(sessionId))).otpEmailSent.includes(challengeSequence);
 }

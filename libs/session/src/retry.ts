@@ -1,28 +1,13 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import { isDomainError } from '#errors';
-import type { EventStore, RecordedEvent } from '#eventstore';
-import { decideOnStream, type Decided, type Decision } from '#kernel';
-
-const ROUNDS = 6;
+import type { RetryOptions } from '#kernel';
 
 /**
- * decideOnStream, given more patience for the hot user stream of an attack: ten wrong codes
- * at once are ten writers on one stream, and decideOnStream gives up after five conflicts
- * (Aborted `COMMAND-Conc1`). Each round re-reads and re-decides from the latest state, so a
- * retry can never double-count; between rounds we wait a few random milliseconds.
+ * How the session flow writes: with more patience than decideOnStream's default (5 attempts at
+ * once) because a user stream can be hot during an attack: ten wrong codes at once are ten
+ * writers on one stream. Every attempt re-reads and re-decides from the latest state, so a retry
+ * can never double-count; between attempts the writers wait a random part of a doubling delay,
+ * so that those that collided once spread out instead of colliding again.
  */
-export async function decideOnStreamPatiently<S, R>(
-  store: EventStore,
-  stream: string,
-  fold: (events: readonly RecordedEvent[]) => S & { version: number },
-  decide: (state: S & { version: number }) => Decision<R>,
-): Promise<Decided<S, R>> {
-  for (let round = 1; ; round++) {
-    try {
-      return await decideOnStream(store, stream, fold, decide);
-    } catch (err) {
-      if (!(isDomainError(err) && err.id === 'COMMAND-Conc1') || round >= ROUNDS) throw err;
-      await sleep(Math.floor(Math.random() * 5 * round));
-    }
-  }
-}
+export const SESSION_WRITE_RETRY: RetryOptions = {
+  attempts: 30,
+  backoff: { initialMs: 2, maxMs: 20, jitter: true },
+};

@@ -2,11 +2,11 @@ import { Inject, Injectable } from '@nestjs/common';
 import { CODE_CIPHER, type CodeCipher } from '#crypto';
 import { generateNumericCode } from '#crypto';
 import { aborted, failedPrecondition, internal, invalidArgument, notFound } from '#errors';
-import { EVENT_STORE, type EventStore, type JsonObject, type NewEvent } from '#eventstore';
+import { EVENT_STORE, type EventStore, type NewEvent } from '#eventstore';
 import { usernameHolder } from '#user';
-import { eventMetadata, type CommandContext } from '#kernel';
+import { CLOCK, decideOnStream, eventMetadata, readStreamOf, type Clock, type CommandContext } from '#kernel';
 import { newCorrelationId } from '#kernel';
-import { userStream } from '#user';
+import { userStream, type UserEvent } from '#user';
 import type { ObjectDetails } from '#kernel';
 import { foldUser } from '#user';
 import { decideUserCheck } from './check-user/check-user.js';
@@ -19,10 +19,10 @@ import {
   type OtpEmailDelivery,
 } from './otp-email-challenge/otp-email-challenge.js';
 import { assertCheckHasUser, decideOtpEmailChecked, decideOtpEmailCheckOnUser } from './otp-email-check/otp-email-check.js';
-import { decideOnStreamPatiently } from './retry.js';
+import { SESSION_WRITE_RETRY } from './retry.js';
 import { evolveSession, foldSession, type SessionState } from './session-state.js';
 import { newSessionToken } from './session-token.js';
-import { SESSION_CLOCK, SESSION_SETTINGS, type Clock, type SessionSettings } from './settings.js';
+import { SESSION_SETTINGS, type SessionSettings } from './settings.js';
 import { assertUrlTemplate } from './url-template.js';
 
 /** `checks.user`: by id, or by login name (the username, unique in the instance). */
@@ -59,11 +59,11 @@ export class SessionChangeRunner {
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(CODE_CIPHER) private readonly cipher: CodeCipher,
     @Inject(SESSION_SETTINGS) private readonly settings: SessionSettings,
-    @Inject(SESSION_CLOCK) private readonly clock: Clock,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   now(): Date {
-    return this.clock();
+    return this.clock.now();
   }
 
   /** Refuses what can be refused before anything is read or written: bad URL templates. */
@@ -83,11 +83,11 @@ export class SessionChangeRunner {
     SessionChangeRunner.validate(changes);
     const ctx: CommandContext = { ...context, correlationId: context.correlationId ?? newCorrelationId() };
     let working = loaded;
-    const pending: NewEvent[] = [];
+    const pending: NewEvent<SessionEvent>[] = [];
     const push = (event: SessionEvent) => {
       const resourceOwner = event.type === SessionEventType.UserChecked ? event.data.orgId : (working.resourceOwner ?? ctx.caller.orgId);
       const metadata = eventMetadata(ctx, resourceOwner);
-      pending.push({ type: event.type, data: event.data as JsonObject, metadata });
+      pending.push({ ...event, metadata });
       working = evolveSession(working, event, working.version + 1, undefined, metadata);
     };
 
@@ -97,7 +97,7 @@ export class SessionChangeRunner {
     const userCheck = changes.checks?.user;
     if (userCheck) {
       const userId = await this.resolveUser(userCheck);
-      const user = foldUser(await this.store.readStream(userStream(userId)));
+      const user = foldUser(await readStreamOf<UserEvent>(this.store, userStream(userId)));
       push(decideUserCheck(working, user, { userId, now }));
       checkedUserId = userId;
     }
@@ -107,16 +107,21 @@ export class SessionChangeRunner {
     if (otpCheck) {
       const userId = assertCheckHasUser(working);
       const challenge = working.otpEmailChallenge;
-      const { result: failure } = await decideOnStreamPatiently(this.store, userStream(userId), foldUser, (user) =>
-        decideOtpEmailCheckOnUser(user, {
-          ...ctx,
-          sessionId,
-          challenge,
-          code: otpCheck.code,
-          now,
-          maxAttempts: this.settings.lockoutMaxOtpAttempts,
-          decrypt: (value) => this.cipher.decrypt(value),
-        }),
+      const { result: failure } = await decideOnStream(
+        this.store,
+        userStream(userId),
+        foldUser,
+        (user) =>
+          decideOtpEmailCheckOnUser(user, {
+            ...ctx,
+            sessionId,
+            challenge,
+            code: otpCheck.code,
+            now,
+            maxAttempts: this.settings.lockoutMaxOtpAttempts,
+            decrypt: (value) => this.cipher.decrypt(value),
+          }),
+        SESSION_WRITE_RETRY,
       );
       // The failure is on the user stream now (and the lockout, if reached); the session gets nothing.
       if (failure) throw failure;
@@ -128,17 +133,23 @@ export class SessionChangeRunner {
     const delivery = changes.challenges?.otpEmail;
     if (delivery) {
       const userId = assertSessionHasUser(working);
-      await decideOnStreamPatiently(this.store, userStream(userId), foldUser, (user) => ({
-        events: decideOtpEmailChallengeOnUser(user, {
-          ...ctx,
-          sessionId,
-          delivery,
-          now,
-          maxSends: this.settings.otpEmailMaxSendsPerWindow,
-          windowMs: this.settings.otpEmailSendWindowMs,
+      await decideOnStream(
+        this.store,
+        userStream(userId),
+        foldUser,
+        (user) => ({
+          events: decideOtpEmailChallengeOnUser(user, {
+            ...ctx,
+            sessionId,
+            delivery,
+            now,
+            maxSends: this.settings.otpEmailMaxSendsPerWindow,
+            windowMs: this.settings.otpEmailSendWindowMs,
+          }),
+          result: undefined,
         }),
-        result: undefined,
-      }));
+        SESSION_WRITE_RETRY,
+      );
       const plain = generateNumericCode(this.settings.otpEmailCodeLength);
       push(decideOtpEmailChallenge(working, { code: this.cipher.encrypt(plain), delivery, now, ttlMs: this.settings.otpEmailCodeTtlMs }));
       if (delivery.kind === 'return') returnedCode = plain;
@@ -158,19 +169,25 @@ export class SessionChangeRunner {
     const token = newSessionToken();
     push({ type: SessionEventType.TokenSet, data: { tokenId: token.tokenId, hash: token.hash } });
 
-    const { appended } = await decideOnStreamPatiently(this.store, sessionStream(sessionId), foldSession, (fresh) => {
-      if (fresh.version !== loaded.version) {
-        // Another change came first: the events above were decided on an older session.
-        if (start) throw aborted('SESSION-IdUsed', 'Errors.ConcurrentWrite');
-        if (fresh.terminated) throw sessionTerminated();
-        if (checkedUserId && fresh.user && fresh.user.id !== checkedUserId) throw userChangeNotPossible();
-        if (checkedChallenge !== undefined && fresh.otpEmailChallenge?.sequence !== checkedChallenge) {
-          // The code was used (or replaced) by a concurrent request: a code works once.
-          throw notFoundChallenge();
+    const { appended } = await decideOnStream(
+      this.store,
+      sessionStream(sessionId),
+      foldSession,
+      (fresh) => {
+        if (fresh.version !== loaded.version) {
+          // Another change came first: the events above were decided on an older session.
+          if (start) throw aborted('SESSION-IdUsed', 'Errors.ConcurrentWrite');
+          if (fresh.terminated) throw sessionTerminated();
+          if (checkedUserId && fresh.user && fresh.user.id !== checkedUserId) throw userChangeNotPossible();
+          if (checkedChallenge !== undefined && fresh.otpEmailChallenge?.sequence !== checkedChallenge) {
+            // The code was used (or replaced) by a concurrent request: a code works once.
+            throw notFoundChallenge();
+          }
         }
-      }
-      return { events: pending, result: undefined };
-    });
+        return { events: pending, result: undefined };
+      },
+      SESSION_WRITE_RETRY,
+    );
     const last = appended[appended.length - 1];
     if (!last) throw internal('SESSION-NoEv1', 'Errors.Internal');
     return {

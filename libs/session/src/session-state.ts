@@ -1,4 +1,5 @@
 import type { RecordedEvent } from '#eventstore';
+import { asStreamEvents } from '#kernel';
 import { SessionEventType, type SessionEvent } from './events.js';
 import { type EncryptedValue } from '#crypto';
 
@@ -85,9 +86,20 @@ export function evolveSession(
   }
 }
 
+/**
+ * Untyped events, as `EventStore.readStream` returns them, for callers outside the domain that
+ * still read untyped; read the stream with `readStreamOf<SessionEvent>` (#kernel) instead.
+ */
+export function foldSession(events: readonly RecordedEvent[]): SessionState;
+/**
+ * The state from the events of `session-<sessionId>`. This signature comes last on purpose: it
+ * is the one TypeScript infers from when the fold is passed on (decideOnStream types the
+ * stream by it).
+ */
+export function foldSession(events: readonly RecordedEvent<SessionEvent>[]): SessionState;
 export function foldSession(events: readonly RecordedEvent[]): SessionState {
-  return events.reduce(
-    (state, e) => evolveSession(state, { type: e.type, data: e.data } as SessionEvent, e.sequence, e.createdAt, e.metadata),
+  return asStreamEvents<SessionEvent>(events).reduce(
+    (state, e) => evolveSession(state, e, e.sequence, e.createdAt, e.metadata),
     initialSessionState(),
   );
 }

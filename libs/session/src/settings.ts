@@ -38,8 +38,3 @@ export const DEFAULT_SESSION_SETTINGS: SessionSettings = {
   otpEmailSendWindowMs: 10 * 60_000,
   publicUrl: 'http://localhost:8080',
 };
-
-/** The time, injectable so that tests move it instead of sleeping (code expiry, send windows). */
-export type Clock = () => Date;
-export const SESSION_CLOCK = Symbol('SessionClock');
-export const systemClock: Clock = () => new Date();

@@ -6,6 +6,7 @@
  * Stream: `user-<userId>`. Every event's metadata is an EventMetadata.
  */
 
+import type { Role } from '#access';
 import type { EncryptedValue } from '#crypto';
 
 export type Profile = {
@@ -112,7 +113,7 @@ export interface PatRemoved {
 /** A role on an organization, or on the whole instance when orgId is absent. */
 export interface MemberRoleGranted {
   type: typeof UserEventType.MemberRoleGranted;
-  data: { role: string; orgId?: string };
+  data: { role: Role; orgId?: string };
 }
 
 export type UserEvent =

@@ -1,7 +1,7 @@
 import { internal, invalidArgument } from '#errors';
 import type { EventStore, NewEvent } from '#eventstore';
 import { decideOnStream } from '#kernel';
-import { userStream } from './events.js';
+import { userStream, type UserEvent } from './events.js';
 import type { ObjectDetails } from '#kernel';
 import { foldUser, type UserState } from './user-state.js';
 
@@ -13,7 +13,7 @@ export async function executeUserCommand(
   store: EventStore,
   userId: string,
   missingIdErrorId: string,
-  decide: (state: UserState) => NewEvent[],
+  decide: (state: UserState) => NewEvent<UserEvent>[],
 ): Promise<{ details: ObjectDetails; state: UserState }> {
   if (!userId) throw invalidArgument(missingIdErrorId, 'Errors.User.UserIDMissing');
   const { state, appended } = await decideOnStream(store, userStream(userId), foldUser, (s) => ({ events: decide(s), result: undefined }));

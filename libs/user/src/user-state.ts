@@ -1,5 +1,6 @@
-import type { RoleGrant, Role } from '#access';
+import type { RoleGrant } from '#access';
 import type { RecordedEvent } from '#eventstore';
+import { asStreamEvents } from '#kernel';
 import { UserEventType, type Profile, type UserEvent } from './events.js';
 import { type EncryptedValue } from '#crypto';
 
@@ -124,16 +125,23 @@ export function evolveUser(state: UserState, event: UserEvent, sequence = state.
     case UserEventType.MemberRoleGranted:
       return {
         ...next,
-        roles: [...state.roles, { role: event.data.role as Role, ...(event.data.orgId ? { orgId: event.data.orgId } : {}) }],
+        roles: [...state.roles, { role: event.data.role, ...(event.data.orgId ? { orgId: event.data.orgId } : {}) }],
       };
     default:
       return next;
   }
 }
 
+/**
+ * Untyped events, as `EventStore.readStream` returns them, for callers outside the domain that
+ * still read untyped; read the stream with `readStreamOf<UserEvent>` (#kernel) instead.
+ */
+export function foldUser(events: readonly RecordedEvent[]): UserState;
+/**
+ * The state from the events of `user-<userId>`. This signature comes last on purpose: it is the
+ * one TypeScript infers from when the fold is passed on (decideOnStream types the stream by it).
+ */
+export function foldUser(events: readonly RecordedEvent<UserEvent>[]): UserState;
 export function foldUser(events: readonly RecordedEvent[]): UserState {
-  return events.reduce(
-    (state, e) => evolveUser(state, { type: e.type, data: e.data } as UserEvent, e.sequence, e.createdAt),
-    initialUserState(),
-  );
+  return asStreamEvents<UserEvent>(events).reduce((state, e) => evolveUser(state, e, e.sequence, e.createdAt), initialUserState());
 }

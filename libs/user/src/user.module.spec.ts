@@ -6,10 +6,12 @@ import { serverDatabaseUrl } from '#database/testing';
 import { testBackend, type TestStores } from '#eventstore/testing';
 import { CryptoModule } from '#crypto';
 import { EVENT_STORE, type EventStore } from '#eventstore';
-import { AddOtpEmailCommand, RemoveOtpEmailCommand, UserModule } from './index.js';
+import { AddOtpEmailCommand, RemoveOtpEmailCommand, SetEmailCommand, UserModule, VerifyEmailCommand, type SetEmailResult } from './index.js';
 import { caller, emailVerified, humanAdded, ORG, USER } from '#user/testing';
 import type { Caller } from '#access';
-import type { ObjectDetails } from '#kernel';
+import { CLOCK, readStreamOf, type ObjectDetails } from '#kernel';
+import { TestClock } from '#kernel/testing';
+import type { UserEvent } from './events.js';
 
 /** A sibling feature module: it knows the commands and the CommandBus, nothing else of users. */
 @Injectable()
@@ -41,7 +43,9 @@ describe.each(serverDatabaseUrl ? (['pglite', 'server'] as const) : (['pglite'] 
   let stores: TestStores;
   let store: EventStore;
   let sibling: MfaEnrollment;
+  let commands: CommandBus;
   let userNo = 0;
+  const clock = new TestClock();
 
   beforeAll(async () => {
     stores = await testBackend(kind, 'usermodule').open();
@@ -54,9 +58,12 @@ describe.each(serverDatabaseUrl ? (['pglite', 'server'] as const) : (['pglite'] 
         SiblingModule,
       ],
     })
+      .overrideProvider(CLOCK)
+      .useValue(clock)
       .compile();
     await moduleRef.init();
     sibling = moduleRef.get(MfaEnrollment);
+    commands = moduleRef.get(CommandBus);
   });
   afterAll(async () => {
     await moduleRef?.close();
@@ -90,6 +97,25 @@ describe.each(serverDatabaseUrl ? (['pglite', 'server'] as const) : (['pglite'] 
     const details = await sibling.unenroll(userId, { ...self, userId });
     expect(details.sequence).toBe(4);
     await expect(sibling.unenroll(userId, { ...self, userId })).rejects.toMatchObject({ kind: 'NotFound', id: 'COMMAND-b312D' });
+  });
+
+  it('reads the time from CLOCK: a code expires an hour after SetEmail by that clock', async () => {
+    const userId = await seedVerifiedUser();
+    const who = { ...self, userId };
+    const setEmail = (email: string): Promise<SetEmailResult> =>
+      commands.execute(new SetEmailCommand({ userId, caller: who, email, verification: { kind: 'return' } }));
+    const issuedAt = clock.time;
+    const { verificationCode } = await setEmail('ada@new.example.com');
+    const added = (await readStreamOf<UserEvent>(store, `user-${userId}`)).at(-1);
+    expect(added).toMatchObject({ type: 'user.email.code.added', data: { expiresAt: new Date(issuedAt + 3_600_000).toISOString() } });
+
+    clock.advance(3_600_000);
+    await expect(commands.execute(new VerifyEmailCommand({ userId, caller: who, code: verificationCode! }))).rejects.toMatchObject({
+      kind: 'FailedPrecondition',
+      id: 'CODE-QvUQ4P',
+    });
+    const again = await setEmail('ada@newer.example.com');
+    await expect(commands.execute(new VerifyEmailCommand({ userId, caller: who, code: again.verificationCode! }))).resolves.toMatchObject({ resourceOwner: ORG });
   });
 
   it('lets exactly one of 20 concurrent AddOtpEmail commands on one user succeed', async () => {

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { clockProvider } from '#kernel';
 import { AddHumanUserHandler } from './add-human-user/add-human-user.handler.js';
 import { AddOtpEmailHandler } from './add-otp-email/add-otp-email.handler.js';
 import { RemoveOtpEmailHandler } from './remove-otp-email/remove-otp-email.handler.js';
@@ -9,9 +10,10 @@ import { VerifyEmailHandler } from './verify-email/verify-email.handler.js';
 /**
  * The user commands. A sibling module imports this module and sends the commands exported
  * from libs/user/src/index.ts on the CommandBus (CqrsModule.forRoot() at the root); it gets
- * the same details and the same DomainErrors as the API. Needs EVENT_STORE and CODE_CIPHER.
+ * the same details and the same DomainErrors as the API. Needs EVENT_STORE and CODE_CIPHER;
+ * reads the time from CLOCK (a test overrides it).
  */
 @Module({
-  providers: [AddHumanUserHandler, SetEmailHandler, VerifyEmailHandler, AddOtpEmailHandler, RemoveOtpEmailHandler, UnlockUserHandler],
+  providers: [clockProvider, AddHumanUserHandler, SetEmailHandler, VerifyEmailHandler, AddOtpEmailHandler, RemoveOtpEmailHandler, UnlockUserHandler],
 })
 export class UserModule {}

@@ -1,6 +1,6 @@
 import { alreadyExists, invalidArgument } from '#errors';
-import type { EventStore, JsonObject, RecordedEvent } from '#eventstore';
-import { decideOnStream, type EventMetadata } from '#kernel';
+import type { EventStore, RecordedEvent } from '#eventstore';
+import { decideOnStream, readStreamOf, type EventMetadata } from '#kernel';
 
 /**
  * Username claims: stream `username-<lowercased username>` says who holds a username.
@@ -40,12 +40,13 @@ export interface UsernameClaimState {
   version: number;
 }
 
-export function foldUsernameClaim(events: readonly RecordedEvent[]): UsernameClaimState {
+export function foldUsernameClaim(events: readonly RecordedEvent<UsernameEvent>[]): UsernameClaimState {
   let state: UsernameClaimState = { version: 0 };
   for (const event of events) {
-    if (event.type === UsernameEventType.UsernameClaimed) state = { holder: String(event.data.userId), version: event.sequence };
-    else if (event.type === UsernameEventType.UsernameReleased) state = { version: event.sequence };
-    else state = { ...state, version: event.sequence };
+    const version = event.sequence;
+    if (event.type === UsernameEventType.UsernameClaimed) state = { holder: event.data.userId, version };
+    else if (event.type === UsernameEventType.UsernameReleased) state = { version };
+    else state = { ...state, version }; // a type written by a newer version: nothing we know changes
   }
   return state;
 }
@@ -75,7 +76,7 @@ export async function claimUsername(store: EventStore, username: string, userId:
     if (state.holder === userId) return { events: [], result: undefined };
     if (state.holder !== undefined) throw alreadyExists('COMMAND-Uk3rT', 'Errors.User.UsernameTaken');
     return {
-      events: [{ type: UsernameEventType.UsernameClaimed, data: { userId, username: name }, metadata: metadata as JsonObject }],
+      events: [{ type: UsernameEventType.UsernameClaimed, data: { userId, username: name }, metadata }],
       result: undefined,
     };
   });
@@ -87,12 +88,12 @@ export async function claimUsername(store: EventStore, username: string, userId:
  */
 export async function releaseUsername(store: EventStore, username: string, userId: string, metadata: EventMetadata): Promise<void> {
   await decideOnStream(store, usernameStream(username), foldUsernameClaim, (state) => ({
-    events: state.holder === userId ? [{ type: UsernameEventType.UsernameReleased, data: { userId }, metadata: metadata as JsonObject }] : [],
+    events: state.holder === userId ? [{ type: UsernameEventType.UsernameReleased, data: { userId }, metadata }] : [],
     result: undefined,
   }));
 }
 
 /** Who holds a name now (undefined: free). */
 export async function usernameHolder(store: EventStore, username: string): Promise<string | undefined> {
-  return foldUsernameClaim(await store.readStream(usernameStream(normalizeUsername(username)))).holder;
+  return foldUsernameClaim(await readStreamOf<UsernameEvent>(store, usernameStream(normalizeUsername(username)))).holder;
 }

@@ -6,7 +6,7 @@ import { decideOnStream } from '#kernel';
 import type { ObjectDetails } from '#kernel';
 import { authorizeSessionDelete } from '../authorize.js';
 import { sessionNotFound } from '../errors.js';
-import { SessionEventType, sessionStream } from '../events.js';
+import { SessionEventType, sessionStream, type SessionEvent } from '../events.js';
 import { detailsOf } from '../session-changes.js';
 import { foldSession, type SessionState } from '../session-state.js';
 
@@ -28,7 +28,7 @@ export class DeleteSessionCommand extends Command<ObjectDetails> {
  * session.write); an already terminated session is no error and writes nothing (ZITADEL's
  * TerminateSession returns the details as they are).
  */
-export function decideTerminateSession(session: SessionState, input: DeleteSessionInput): NewEvent[] {
+export function decideTerminateSession(session: SessionState, input: DeleteSessionInput): NewEvent<SessionEvent>[] {
   if (!session.exists) throw sessionNotFound();
   authorizeSessionDelete(input.caller, session, input.sessionToken);
   if (session.terminated) return [];

@@ -2,11 +2,12 @@ import { Inject } from '@nestjs/common';
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import type { Caller } from '#access';
 import { EVENT_STORE, type EventStore } from '#eventstore';
-import { userStream } from '#user';
+import { readStreamOf } from '#kernel';
+import { userStream, type UserEvent } from '#user';
 import { foldUser, type UserState } from '#user';
 import { authorizeSessionRead } from '../authorize.js';
 import { sessionNotFound } from '../errors.js';
-import { sessionStream } from '../events.js';
+import { sessionStream, type SessionEvent } from '../events.js';
 import { foldSession, type SessionState } from '../session-state.js';
 
 export interface GetSessionInput {
@@ -73,10 +74,10 @@ export class GetSessionHandler implements IQueryHandler<GetSessionQuery> {
   constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
 
   async execute({ input }: GetSessionQuery): Promise<SessionView> {
-    const session = foldSession(await this.store.readStream(sessionStream(input.sessionId)));
+    const session = foldSession(await readStreamOf<SessionEvent>(this.store, sessionStream(input.sessionId)));
     if (!session.exists || session.terminated) throw sessionNotFound();
     authorizeSessionRead(input.caller, session, input.sessionToken);
-    const user = session.user ? foldUser(await this.store.readStream(userStream(session.user.id))) : undefined;
+    const user = session.user ? foldUser(await readStreamOf<UserEvent>(this.store, userStream(session.user.id))) : undefined;
     return sessionView(input.sessionId, session, user);
   }
 }

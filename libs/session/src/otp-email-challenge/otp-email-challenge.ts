@@ -1,7 +1,7 @@
 import { failedPrecondition, resourceExhausted } from '#errors';
 import type { NewEvent } from '#eventstore';
 import { eventMetadata, type CommandContext } from '#kernel';
-import { UserEventType } from '#user';
+import { UserEventType, type UserEvent } from '#user';
 import type { UserState } from '#user';
 import { SessionEventType, type SessionOtpEmailChallenged } from '../events.js';
 import { SessionErrorId } from '../errors.js';
@@ -30,7 +30,7 @@ export function assertSessionHasUser(session: SessionState): string {
 export function decideOtpEmailChallengeOnUser(
   user: UserState,
   input: CommandContext & { sessionId: string; delivery: OtpEmailDelivery; now: Date; maxSends: number; windowMs: number },
-): NewEvent[] {
+): NewEvent<UserEvent>[] {
   if (!user.otpEmailAdded) throw failedPrecondition('COMMAND-JKLJ3', 'Errors.User.MFA.OTP.NotReady');
   if (input.delivery.kind === 'return') return [];
   const since = input.now.getTime() - input.windowMs;

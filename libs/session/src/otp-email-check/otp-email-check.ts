@@ -3,7 +3,7 @@ import { failedPrecondition, invalidArgument, type DomainError } from '#errors';
 import type { NewEvent } from '#eventstore';
 import { eventMetadata, type CommandContext } from '#kernel';
 import type { Decision } from '#kernel';
-import { UserEventType } from '#user';
+import { UserEventType, type UserEvent } from '#user';
 import type { UserState } from '#user';
 import { SessionEventType, type SessionOtpEmailChecked } from '../events.js';
 import type { OtpEmailChallenge, SessionState } from '../session-state.js';
@@ -40,7 +40,7 @@ export function assertCheckHasUser(session: SessionState): string {
  * `maxAttempts`; these ARE written, and the error is the decision's result for the caller to
  * throw afterwards. Success writes `user.otp.email.check.succeeded`, which resets the count.
  */
-export function decideOtpEmailCheckOnUser(user: UserState, input: OtpEmailCheckInput): Decision<DomainError | undefined> {
+export function decideOtpEmailCheckOnUser(user: UserState, input: OtpEmailCheckInput): Decision<DomainError | undefined, UserEvent> {
   if (!input.code) throw invalidArgument('COMMAND-SJl2g', 'Errors.User.Code.Empty');
   if (user.locked) throw failedPrecondition('COMMAND-S6h4R', 'Errors.User.Locked');
   if (!user.otpEmailAdded) throw failedPrecondition('COMMAND-d2r52', 'Errors.User.MFA.OTP.NotReady');
@@ -53,7 +53,7 @@ export function decideOtpEmailCheckOnUser(user: UserState, input: OtpEmailCheckI
   if (!error) {
     return { events: [{ type: UserEventType.OtpEmailCheckSucceeded, data: { sessionId: input.sessionId }, metadata }], result: undefined };
   }
-  const events: NewEvent[] = [{ type: UserEventType.OtpEmailCheckFailed, data: { sessionId: input.sessionId }, metadata }];
+  const events: NewEvent<UserEvent>[] = [{ type: UserEventType.OtpEmailCheckFailed, data: { sessionId: input.sessionId }, metadata }];
   if (input.maxAttempts > 0 && user.otpEmailFailedChecks + 1 >= input.maxAttempts) {
     events.push({ type: UserEventType.Locked, data: { reason: 'otp.email.max.attempts' }, metadata });
   }

@@ -1,10 +1,10 @@
 import { Inject } from '@nestjs/common';
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { EVENT_STORE, type EventStore } from '#eventstore';
-import type { CommandContext } from '#kernel';
+import { readStreamOf, type CommandContext } from '#kernel';
 import { authorizeSessionWrite } from '../authorize.js';
 import { sessionExpiredError, sessionNotFound, sessionTerminated } from '../errors.js';
-import { sessionStream } from '../events.js';
+import { sessionStream, type SessionEvent } from '../events.js';
 import { SessionChangeRunner, type SessionChangeResult, type SessionChanges } from '../session-changes.js';
 import { foldSession, sessionExpired, type SessionState } from '../session-state.js';
 
@@ -43,7 +43,7 @@ export class SetSessionHandler implements ICommandHandler<SetSessionCommand> {
   async execute({ input }: SetSessionCommand): Promise<SessionChangeResult> {
     SessionChangeRunner.validate(input.changes);
     const now = this.runner.now();
-    const session = foldSession(await this.store.readStream(sessionStream(input.sessionId)));
+    const session = foldSession(await readStreamOf<SessionEvent>(this.store, sessionStream(input.sessionId)));
     assertSessionWritable(session, input, now);
     return this.runner.run(input.sessionId, session, input.changes, input, now);
   }

@@ -8,7 +8,8 @@ import { CryptoModule } from '#crypto';
 import { EVENT_STORE, type EventStore } from '#eventstore';
 import { UserModule } from '#user';
 import { SessionModule } from '#session';
-import { SESSION_CLOCK } from '#session';
+import { CLOCK } from '#kernel';
+import { TestClock } from '#kernel/testing';
 import { FailingAppendStore, testBackend } from '#eventstore/testing';
 
 
@@ -28,15 +29,6 @@ class InfrastructureStandIn {
   }
 }
 
-/** A clock the test moves. */
-export class TestClock {
-  constructor(public time = Date.parse('2026-03-01T09:00:00.000Z')) {}
-  readonly now = () => new Date(this.time);
-  advance(ms: number): void {
-    this.time += ms;
-  }
-}
-
 export const TEST_KEY = Buffer.alloc(32, 5);
 
 export interface SessionTestApp {
@@ -50,8 +42,8 @@ export interface SessionTestApp {
 }
 
 /**
- * SessionModule (and UnlockUserModule) on a real event store: in-memory PGlite, or a scratch
- * database on the server of DATABASE_URL.
+ * SessionModule and UserModule on a real event store (in-memory PGlite, or a scratch database on
+ * the server of DATABASE_URL), reading the time from `clock`.
  */
 export async function startSessionTestApp(kind: 'pglite' | 'server', env: NodeJS.ProcessEnv = {}): Promise<SessionTestApp> {
   const testStores = await testBackend(kind, 'session').open();
@@ -66,8 +58,8 @@ export async function startSessionTestApp(kind: 'pglite' | 'server', env: NodeJS
       UserModule,
     ],
   })
-    .overrideProvider(SESSION_CLOCK)
-    .useValue(clock.now)
+    .overrideProvider(CLOCK)
+    .useValue(clock)
     .compile();
   await moduleRef.init();
   return {

@@ -2,13 +2,13 @@ import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { CODE_CIPHER, type CodeCipher } from '#crypto';
 import { generateAlphanumericCode } from '#crypto';
-import { alreadyExists } from '#errors';
+import { alreadyExists, internal } from '#errors';
 import { EVENT_STORE, WrongExpectedVersionError, type EventStore } from '#eventstore';
-import { newId } from '#kernel';
+import { CLOCK, newId, readStreamOf, type Clock } from '#kernel';
 import { claimUsername, releaseUsername } from '../usernames.js';
 import { eventMetadata } from '#kernel';
 import { EMAIL_CODE_LENGTH } from '../email-code.js';
-import { userStream } from '../events.js';
+import { UserEventType, userStream, type UserEvent } from '../events.js';
 import { foldUser } from '../user-state.js';
 import { AddHumanUserCommand, decideAddHumanUser, type AddHumanUserResult } from './add-human-user.js';
 
@@ -17,22 +17,28 @@ export class AddHumanUserHandler implements ICommandHandler<AddHumanUserCommand>
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(CODE_CIPHER) private readonly cipher: CodeCipher,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   async execute({ input }: AddHumanUserCommand): Promise<AddHumanUserResult> {
     const userId = input.userId?.trim() || newId();
     const orgId = input.orgId?.trim() || input.caller.orgId;
     const plain = generateAlphanumericCode(EMAIL_CODE_LENGTH);
-    const [orgEvents, userEvents] = await Promise.all([this.store.readStream(`org-${orgId}`), this.store.readStream(userStream(userId))]);
+    const [orgEvents, userEvents] = await Promise.all([
+      this.store.readStream(`org-${orgId}`),
+      readStreamOf<UserEvent>(this.store, userStream(userId)),
+    ]);
     const events = decideAddHumanUser(input, {
       userId,
       orgId,
       orgExists: orgEvents.length > 0,
       existing: foldUser(userEvents),
       code: { plain, encrypted: this.cipher.encrypt(plain) },
-      now: new Date(),
+      now: this.clock.now(),
     });
-    const username = (events[0]!.data as { username: string }).username;
+    const added = events[0];
+    if (added?.type !== UserEventType.HumanAdded) throw internal('COMMAND-NoEv2', 'Errors.Internal');
+    const { username } = added.data;
 
     // The username is claimed first (its own stream, 'no_stream'), so two users can never
     // share it; if the user cannot then be written, the claim is given back.

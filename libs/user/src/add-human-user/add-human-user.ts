@@ -4,7 +4,7 @@ import { alreadyExists, invalidArgument, notFound, permissionDenied } from '#err
 import type { NewEvent } from '#eventstore';
 import { eventMetadata, type CommandContext } from '#kernel';
 import { assertEmail, type EmailVerification, type NewCode } from '../email-code.js';
-import { UserEventType, type Profile } from '../events.js';
+import { UserEventType, type Profile, type UserEvent } from '../events.js';
 import type { ObjectDetails } from '#kernel';
 import { verificationEvents } from '../set-email/set-email.js';
 import type { UserState } from '../user-state.js';
@@ -44,7 +44,7 @@ export interface AddHumanUserFacts {
   now: Date;
 }
 
-export function decideAddHumanUser(input: AddHumanUserInput, facts: AddHumanUserFacts): NewEvent[] {
+export function decideAddHumanUser(input: AddHumanUserInput, facts: AddHumanUserFacts): NewEvent<UserEvent>[] {
   if (!facts.orgExists) throw notFound('COMMAND-0n8fs', 'Errors.Org.NotFound');
   if (!hasPermission(input.caller, 'user.write', facts.orgId)) throw permissionDenied('AUTH-AWfge', 'Errors.Permission.Denied');
   if (facts.existing.version > 0) throw alreadyExists('COMMAND-7yiox', 'Errors.User.AlreadyExists');

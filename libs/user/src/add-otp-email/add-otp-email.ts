@@ -3,7 +3,7 @@ import { alreadyExists, failedPrecondition } from '#errors';
 import type { NewEvent } from '#eventstore';
 import { authorizeOnUser } from '../authorize.js';
 import { eventMetadata, type CommandContext } from '#kernel';
-import { UserEventType } from '../events.js';
+import { UserEventType, type UserEvent } from '../events.js';
 import type { ObjectDetails } from '#kernel';
 import type { UserState } from '../user-state.js';
 
@@ -19,7 +19,7 @@ export class AddOtpEmailCommand extends Command<ObjectDetails> {
 }
 
 /** ZITADEL's order of checks (reference 2.1): permission, already added, email verified. */
-export function decideAddOtpEmail(state: UserState, input: AddOtpEmailInput): NewEvent[] {
+export function decideAddOtpEmail(state: UserState, input: AddOtpEmailInput): NewEvent<UserEvent>[] {
   authorizeOnUser(input.caller, input.userId, state, 'user.credential.write');
   if (state.otpEmailAdded) throw alreadyExists('COMMAND-MKL2s', 'Errors.User.MFA.OTP.AlreadyReady');
   // Machine users have no email, so they end here too.

@@ -3,7 +3,7 @@ import { notFound } from '#errors';
 import type { NewEvent } from '#eventstore';
 import { authorizeOnUser } from '../authorize.js';
 import { eventMetadata, type CommandContext } from '#kernel';
-import { UserEventType } from '../events.js';
+import { UserEventType, type UserEvent } from '../events.js';
 import type { ObjectDetails } from '#kernel';
 import type { UserState } from '../user-state.js';
 
@@ -19,7 +19,7 @@ export class RemoveOtpEmailCommand extends Command<ObjectDetails> {
 }
 
 /** Reference 2.2: self or user.write (not user.credential.write), then the factor must exist. */
-export function decideRemoveOtpEmail(state: UserState, input: RemoveOtpEmailInput): NewEvent[] {
+export function decideRemoveOtpEmail(state: UserState, input: RemoveOtpEmailInput): NewEvent<UserEvent>[] {
   authorizeOnUser(input.caller, input.userId, state, 'user.write');
   if (!state.otpEmailAdded) throw notFound('COMMAND-b312D', 'Errors.User.MFA.OTP.NotExisting');
   return [{ type: UserEventType.OtpEmailRemoved, data: {}, metadata: eventMetadata(input, state.orgId!) }];

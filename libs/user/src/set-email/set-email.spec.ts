@@ -88,7 +88,8 @@ describe('decideVerifyEmail', () => {
   });
 
   it('uses a code once: after verification it is gone', () => {
-    const state = [...withCode(), { type: 'user.email.verified', data: { email: 'new@example.com' } } as UserEvent].reduce(
+    const verified: UserEvent = { type: 'user.email.verified', data: { email: 'new@example.com' } };
+    const state = [...withCode(), verified].reduce(
       (s, e) => evolveUser(s, e),
       given().state,
     );

@@ -4,7 +4,7 @@ import type { NewEvent } from '#eventstore';
 import { authorizeOnUser } from '../authorize.js';
 import { eventMetadata, type CommandContext } from '#kernel';
 import { assertEmail, EMAIL_CODE_TTL_MS, type EmailVerification, type NewCode } from '../email-code.js';
-import { UserEventType } from '../events.js';
+import { UserEventType, type UserEvent } from '../events.js';
 import type { ObjectDetails } from '#kernel';
 import type { UserState } from '../user-state.js';
 
@@ -27,13 +27,13 @@ export class SetEmailCommand extends Command<SetEmailResult> {
   }
 }
 
-export function decideSetEmail(state: UserState, input: SetEmailInput, code: NewCode, now: Date): NewEvent[] {
+export function decideSetEmail(state: UserState, input: SetEmailInput, code: NewCode, now: Date): NewEvent<UserEvent>[] {
   authorizeOnUser(input.caller, input.userId, state, 'user.write');
   if (state.kind !== 'human') throw failedPrecondition('COMMAND-Sfw21', 'Errors.User.NotHuman');
   const email = assertEmail(input.email);
   if (email === state.email && state.emailVerified) throw failedPrecondition('COMMAND-Ulk2h', 'Errors.User.Email.NotChanged');
   const metadata = eventMetadata(input, state.orgId!);
-  const events: NewEvent[] = [];
+  const events: NewEvent<UserEvent>[] = [];
   if (email !== state.email) events.push({ type: UserEventType.EmailChanged, data: { email }, metadata });
   events.push(...verificationEvents(email, input.verification, code, now, metadata));
   return events;
@@ -46,7 +46,7 @@ export function verificationEvents(
   code: NewCode,
   now: Date,
   metadata: NewEvent['metadata'],
-): NewEvent[] {
+): NewEvent<UserEvent>[] {
   if (verification.kind === 'verified') return [{ type: UserEventType.EmailVerified, data: { email }, metadata }];
   return [
     {

@@ -13,7 +13,7 @@ export function given(...events: UserEvent[]) {
   const scenario = givenState(state);
   return {
     state,
-    when(decide: (state: UserState) => NewEvent[]) {
+    when(decide: (state: UserState) => NewEvent<UserEvent>[]) {
       return scenario.when(decide, (events) => events.map(({ type, data }) => ({ type, data })));
     },
   };

@@ -3,7 +3,7 @@ import { hasPermission } from '#access';
 import { failedPrecondition, notFound, permissionDenied } from '#errors';
 import type { NewEvent } from '#eventstore';
 import { eventMetadata, type CommandContext } from '#kernel';
-import { UserEventType } from '../events.js';
+import { UserEventType, type UserEvent } from '../events.js';
 import type { ObjectDetails } from '#kernel';
 import type { UserState } from '../user-state.js';
 
@@ -30,7 +30,7 @@ export const UNLOCK_USER_NOT_LOCKED = 'COMMAND-olb9vb0oca';
  * The permission is checked before "not locked", so a caller without it cannot learn whether a
  * user is locked (ZITADEL checks the state first). `user.unlocked` resets the failure count.
  */
-export function decideUnlockUser(state: UserState, input: UnlockUserInput): NewEvent[] {
+export function decideUnlockUser(state: UserState, input: UnlockUserInput): NewEvent<UserEvent>[] {
   if (!state.exists) throw notFound(UNLOCK_USER_NOT_FOUND, 'Errors.User.NotFound');
   if (!hasPermission(input.caller, 'user.write', state.orgId)) throw permissionDenied('AUTH-AWfge', 'Errors.Permission.Denied');
   if (!state.locked) throw failedPrecondition(UNLOCK_USER_NOT_LOCKED, 'Errors.User.NotLocked');

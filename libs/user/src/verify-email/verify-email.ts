@@ -4,7 +4,7 @@ import { failedPrecondition, invalidArgument } from '#errors';
 import type { NewEvent } from '#eventstore';
 import { authorizeOnUser } from '../authorize.js';
 import { eventMetadata, type CommandContext } from '#kernel';
-import { UserEventType } from '../events.js';
+import { UserEventType, type UserEvent } from '../events.js';
 import type { ObjectDetails } from '#kernel';
 import type { UserState } from '../user-state.js';
 
@@ -29,7 +29,7 @@ export function decideVerifyEmail(
   input: VerifyEmailInput,
   decrypt: (value: EncryptedValue) => string,
   now: Date,
-): NewEvent[] {
+): NewEvent<UserEvent>[] {
   authorizeOnUser(input.caller, input.userId, state, 'user.write');
   if (!input.code) throw invalidArgument('COMMAND-Gdsgs', 'Errors.User.Code.Empty');
   const pending = state.emailCode;
