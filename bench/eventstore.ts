@@ -160,7 +160,7 @@ const CEILING_INSERT = `insert into eventstore.events (stream, sequence, type, d
 
 type RawRead = (client: pg.Client, stream: string) => Promise<number>;
 
-/** The revision only: what the brief's hand-written minimal version reads. */
+/** The revision only: what a hand-written minimal version of an append reads. */
 const readMax: RawRead = async (client, stream) => {
   const { rows } = await client.query<{ v: number }>(CEILING_SELECT, [stream]);
   return rows[0]!.v;

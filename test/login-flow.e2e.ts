@@ -8,14 +8,15 @@ import { join } from 'node:path';
 import { EVENT_STORE } from '#eventstore';
 import { Writable } from 'node:stream';
 import { createLogger, restClient, startTestServer, storeKinds, type TestServer } from '#test-support';
+import { eventually } from '#test-kit';
 
 /** Waits for an .eml in DATA_DIR/outbox addressed to `to` that was not there before, and returns its text. */
-async function nextEmail(dataDir: string, to: string, seen: Set<string>, timeoutMs = 20_000): Promise<string> {
+function nextEmail(dataDir: string, to: string, seen: Set<string>, timeoutMs = 20_000): Promise<string> {
   const outbox = join(dataDir, 'outbox');
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (existsSync(outbox)) {
-      for (const file of readdirSync(outbox).filter((f) => f.endsWith('.eml')).sort()) {
+  return eventually(
+    () => {
+      const files = existsSync(outbox) ? readdirSync(outbox).filter((f) => f.endsWith('.eml')).sort() : [];
+      for (const file of files) {
         if (seen.has(file)) continue;
         const text = readFileSync(join(outbox, file), 'utf8');
         if (new RegExp(`^To: .*${to.replace('.', '\\.')}`, 'mi').test(text)) {
@@ -23,10 +24,10 @@ async function nextEmail(dataDir: string, to: string, seen: Set<string>, timeout
           return text;
         }
       }
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`no email to ${to} in ${outbox}`);
+      throw new Error(`no new email to ${to} in ${outbox}`);
+    },
+    { timeoutMs, intervalMs: 100 },
+  );
 }
 
 const otpOf = (email: string) => {

@@ -3,8 +3,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { eventually } from '#test-kit';
 
 // The real process, started from source exactly as `npm start` runs the built one.
+// Compiling the sources at start takes from a minute to two on a loaded 2-core machine, so the
+// waits and the tests get more time than jest's default.
+const START_MS = 240_000;
+const TEST_MS = 400_000;
 const root = join(import.meta.dirname, '..');
 
 interface Started {
@@ -37,15 +42,19 @@ function startProcess(env: Record<string, string>): Started {
   return { child, lines, exited };
 }
 
-async function waitForLine(started: Started, match: (line: Record<string, any>) => boolean, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const line = started.lines.find(match);
-    if (line) return line;
-    if (started.child.exitCode !== null) break;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`no matching log line; got:\n${started.lines.map((l) => JSON.stringify(l)).join('\n')}`);
+/** The first log line that matches; fails at once when the process has exited without it. */
+async function waitForLine(started: Started, match: (line: Record<string, any>) => boolean, timeoutMs = START_MS) {
+  const printed = () => started.lines.map((l) => JSON.stringify(l)).join('\n');
+  const line = await eventually(
+    () => {
+      const line = started.lines.find(match);
+      if (line || started.child.exitCode !== null) return line;
+      throw new Error(`no matching log line within ${timeoutMs} ms; got:\n${printed()}`);
+    },
+    { timeoutMs, intervalMs: 50 },
+  );
+  if (!line) throw new Error(`the process exited (${started.child.exitCode}) without a matching log line; got:\n${printed()}`);
+  return line;
 }
 
 describe('the server process', () => {
@@ -89,7 +98,7 @@ describe('the server process', () => {
     server.child.kill('SIGTERM');
     expect(await server.exited).toBe(0);
     expect(server.lines.some((l) => l.msg === 'stores closed')).toBe(true);
-  });
+  }, TEST_MS);
 
   it('refuses a second process on the same data directory with a clear message', async () => {
     const dir = dataDir();
@@ -101,7 +110,7 @@ describe('the server process', () => {
     const fatal = second.lines.find((l) => l.level === 'fatal');
     expect(fatal?.msg).toMatch(/data directory .* is in use by another process/);
     expect(first.child.exitCode).toBeNull();
-  });
+  }, TEST_MS);
 
   it('stops at start with a message naming a bad variable', async () => {
     const server = start({ PORT: 'eighty', DATA_DIR: dataDir(), EVENTSTORE: 'eventstoredb' });
@@ -109,5 +118,5 @@ describe('the server process', () => {
     const fatal = server.lines.find((l) => l.level === 'fatal');
     expect(fatal?.msg).toMatch(/PORT: .*"eighty"/);
     expect(fatal?.msg).toMatch(/EVENTSTORE_CONNECTION_STRING: is required/);
-  });
+  }, TEST_MS);
 });

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, expect, it } from '@jest/globals';
 import { sql, type Kysely } from 'kysely';
-import { describeWhen } from '#test-kit';
+import { describeWhen, eventually } from '#test-kit';
 import type { AppendedEvent, EventStore, ReadAllOptions } from '#eventstore';
 import { backends, capturingLogger, type TestStores } from '#projections/testing';
 import {
@@ -149,7 +149,7 @@ for (const backend of backends) {
 
         // A restart retries the same event (never skips it) and fails again at the same place.
         r.start();
-        for (let i = 0; i < 100 && r.status().state !== 'failed'; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+        await eventually(() => expect(r.status().state).toBe('failed'));
         await r.stop();
         expect(r.status().state).toBe('failed');
         expect(await storedCheckpoint(stores.database.db)).toBe(ok2!.position);

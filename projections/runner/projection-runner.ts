@@ -1,4 +1,5 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
+import { CheckpointedConsumer, CheckpointMovedError, type Batch, type CatchUpOptions } from '#consumer';
 import { START, comparePositions, type EventStore, type Position, type RecordedEvent } from '#eventstore';
 import type { Logger } from '#logging';
 import {
@@ -6,13 +7,14 @@ import {
   ProjectionFailedError,
   type Projection,
   type ProjectionFailure,
-  type ProjectionState,
   type ProjectionStatus,
   type VersionedProjection,
 } from './projection.js';
 import { CHECKPOINTS_TABLE } from './schema.js';
 import { persistHeartbeat, persistState, type PersistedState } from './state.js';
 import { ensureVersionsRow, lockActiveVersionForShare, readActiveVersion } from './versions.js';
+
+export { CatchUpAbortedError } from '#consumer';
 
 export interface ProjectionRunnerOptions {
   /** Where the events come from: any EventStore adapter. */
@@ -22,7 +24,7 @@ export interface ProjectionRunnerOptions {
   logger: Logger;
   /** Events per transaction. */
   batchSize?: number;
-  /** How long one wait for new events lasts before the runner looks again (a missed wake-up costs at most this). */
+  /** How long one wait for new events lasts before the runner looks again (a missed wake-up costs at most this; events held back behind an open transaction are the store's to notice). */
   idleTimeoutMs?: number;
   /** First pause after the store or the database failed (not a reducer); doubles up to maxRetryDelayMs. */
   retryDelayMs?: number;
@@ -35,35 +37,11 @@ export interface ProjectionRunnerOptions {
   onVersion?: (version: number) => void;
 }
 
-export interface CatchUpOptions {
-  /** Stop at this position instead of the store's head: no event after it is reduced (verify's scratch build). */
-  until?: Position;
-  /** Ends the catch-up between two batches (CatchUpAbortedError); the batch in hand commits. */
-  signal?: AbortSignal;
-  /**
-   * Reads the next page of events while the batch in hand is applied and committed (replays:
-   * the database and this process work at the same time). The page is used only if the next
-   * batch starts where it was read from (the checkpoint is still compared and set).
-   */
-  prefetch?: boolean;
-}
-
-/** `beyond`: catchUp's `until` is reached, the next event is after it. */
-type BatchOutcome = 'empty' | 'applied' | 'moved' | 'beyond';
-
-/** Pauses while events are held back behind an open transaction: 10 ms, doubling up to 1 s. */
-const HELD_BACK_FIRST_DELAY_MS = 10;
-const HELD_BACK_MAX_DELAY_MS = 1_000;
-
-/** Another runner (a second process, an operator's rewind) changed the checkpoint under us. */
-class CheckpointMovedError extends Error {}
+export type { CatchUpOptions } from '#consumer';
 
 /** A replay switched the active version: the batch in hand belongs to a version nobody reads any more. */
-class VersionMovedError extends Error {}
-
-/** catchUp() ended by its signal. */
-export class CatchUpAbortedError extends Error {
-  override readonly name = 'CatchUpAbortedError';
+class VersionMovedError extends CheckpointMovedError {
+  override readonly name = 'VersionMovedError';
 }
 
 class ReducerError extends Error {
@@ -86,13 +64,11 @@ interface Waiter {
 }
 
 /**
- * Keeps one projection up to date: reads the events after its checkpoint in batches (read
- * first, then one transaction that applies the reducers and moves the checkpoint, so a crash
- * never loses or doubles an event and PGlite's single connection is never held while the
- * store is awaited), then follows the store with waitForEvents. When the store's head is past
- * what readAll shows (events held back behind an open transaction, which may wake nobody when
- * it ends), it looks again after a short pause (10 ms, doubling up to 1 s) instead of sleeping
- * a whole idle time-out.
+ * Keeps one projection up to date on a CheckpointedConsumer: reads the events after its
+ * checkpoint in batches (read first, then one transaction that applies the reducers and moves
+ * the checkpoint, so a crash never loses or doubles an event and PGlite's single connection is
+ * never held while the store is awaited), then follows the store with waitForEvents (which
+ * looks again, with a short back-off, while events are held back behind an open transaction).
  *
  * The checkpoint is read from the database before every batch and compared-and-set in the
  * batch's transaction (row lock): two runners of the same projection (two processes on one
@@ -113,19 +89,11 @@ interface Waiter {
  * version's checkpoint. `wake()` (on the switch's NOTIFY) ends an idle wait at once.
  */
 export class ProjectionRunner {
-  private state: ProjectionState = 'idle';
+  private readonly consumer: CheckpointedConsumer;
   private checkpoint: Position | undefined;
   private failure: ProjectionFailure | undefined;
-  private loop: Promise<void> | undefined;
-  private abort: AbortController | undefined;
-  private tail: Promise<unknown> = Promise.resolve();
   private readonly waiters = new Set<Waiter>();
   private readonly logger: Logger;
-  private readonly batchSize: number;
-  private readonly idleTimeoutMs: number;
-  private readonly retryDelayMs: number;
-  private readonly maxRetryDelayMs: number;
-  private readonly heldBackMaxDelayMs: number;
   private readonly heartbeatMs: number;
   private readonly versioned: VersionedProjection | undefined;
   private current: Projection | undefined;
@@ -134,9 +102,6 @@ export class ProjectionRunner {
   /** The running state is stored once per followed checkpoint. */
   private persistedRunning = false;
   private lastSignOfLife = 0;
-  private wakeIdle: (() => void) | undefined;
-  private wakePending = false;
-  private prefetched: { after: Position; page: Promise<RecordedEvent[]> } | undefined;
 
   constructor(
     projection: Projection | VersionedProjection,
@@ -145,12 +110,35 @@ export class ProjectionRunner {
     if (isVersionedProjection(projection)) this.versioned = projection;
     else this.current = projection;
     this.logger = options.logger.child({ projection: projection.name });
-    this.batchSize = options.batchSize ?? 200;
-    this.idleTimeoutMs = options.idleTimeoutMs ?? 5_000;
-    this.retryDelayMs = options.retryDelayMs ?? 1_000;
-    this.maxRetryDelayMs = options.maxRetryDelayMs ?? 30_000;
-    this.heldBackMaxDelayMs = Math.min(HELD_BACK_MAX_DELAY_MS, this.idleTimeoutMs);
     this.heartbeatMs = options.heartbeatMs ?? 15_000;
+    const versioned = this.versioned;
+    this.consumer = new CheckpointedConsumer({
+      store: options.store,
+      db: options.db,
+      logger: this.logger,
+      label: () => `projection ${this.label}`,
+      table: { table: CHECKPOINTS_TABLE, touch: ['heartbeat_at'] },
+      checkpointName: () => this.current!.name,
+      handler: (batch) => this.handle(batch),
+      batchSize: options.batchSize ?? 200,
+      idleTimeoutMs: options.idleTimeoutMs ?? 5_000,
+      retryDelayMs: options.retryDelayMs ?? 1_000,
+      maxRetryDelayMs: options.maxRetryDelayMs ?? 30_000,
+      ...(versioned
+        ? {
+            guard: async (trx: Transaction<any>) => {
+              if ((await lockActiveVersionForShare(trx, versioned.name)) !== this.version) {
+                throw new VersionMovedError(`the active version of ${versioned.name} changed under this batch`);
+              }
+            },
+          }
+        : {}),
+      beforeBatch: (live) => this.beforeBatch(live),
+      afterIdle: () => this.heartbeat(),
+      onCheckpoint: (position) => this.observe(position),
+      onStopped: (failed) => this.stopped(failed),
+      isFatal: (err) => err instanceof ProjectionFailedError,
+    });
   }
 
   /** The read model's name ('users'), for a versioned projection; else the projection's (its checkpoint's) name. */
@@ -169,9 +157,10 @@ export class ProjectionRunner {
   }
 
   status(): ProjectionStatus {
+    const state = this.consumer.state;
     return {
       name: this.name,
-      state: this.state,
+      state: this.failure ? 'failed' : state === 'standby' ? 'running' : state,
       checkpoint: this.checkpoint,
       ...(this.version !== undefined ? { version: this.version } : {}),
       ...(this.failure ? { failure: this.failure } : {}),
@@ -180,32 +169,19 @@ export class ProjectionRunner {
 
   /** Follows the store in the background until stop(). After a failure, retries the event that failed. */
   start(): void {
-    if (this.loop) return;
+    if (this.consumer.running) return;
     if (this.failure) {
       this.logger.info({ event: this.failure.event }, `projection ${this.label}: restarting after a failure, retrying event ${this.failure.event.id}`);
       this.failure = undefined;
     }
-    const abort = new AbortController();
-    this.abort = abort;
-    this.state = 'running';
     this.persistedRunning = false;
-    const loop: Promise<void> = this.follow(abort.signal).then(() => {
-      if (this.loop === loop) {
-        this.loop = undefined;
-        this.abort = undefined;
-      }
-      this.state = this.failure ? 'failed' : 'stopped';
-    });
-    this.loop = loop;
+    this.logger.info(`projection ${this.name}: following the event store`);
+    this.consumer.start();
   }
 
   /** Ends following; resolves once the batch in hand (if any) is committed or rolled back. */
   async stop(): Promise<void> {
-    const loop = this.loop;
-    if (!loop) return;
-    if (this.state === 'running') this.state = 'stopping';
-    this.abort?.abort();
-    await loop;
+    await this.consumer.stop();
   }
 
   /**
@@ -213,8 +189,7 @@ export class ProjectionRunner {
    * batch, which reads the active version. Called on a version switch.
    */
   wake(): void {
-    if (this.wakeIdle) this.wakeIdle();
-    else this.wakePending = true;
+    this.consumer.wake();
   }
 
   /**
@@ -224,24 +199,8 @@ export class ProjectionRunner {
    * checkpoint; rejects with ProjectionFailedError when a reducer fails (or already had), with
    * CatchUpAbortedError when `signal` aborts (between two batches).
    */
-  async catchUp(options: CatchUpOptions = {}): Promise<Position> {
-    const { until, signal, prefetch } = options;
-    const target = until ?? (await this.options.store.headPosition());
-    let pause = HELD_BACK_FIRST_DELAY_MS;
-    for (;;) {
-      if (signal?.aborted) throw new CatchUpAbortedError(`projection ${this.label}: catch-up interrupted at ${this.checkpoint || '(start)'}`);
-      if (until !== undefined && this.checkpoint !== undefined && this.reached(until)) return this.checkpoint;
-      const outcome = await this.serialized(() => this.batch(until, prefetch));
-      if (outcome === 'beyond') return this.checkpoint ?? START;
-      if (outcome !== 'empty') {
-        pause = HELD_BACK_FIRST_DELAY_MS;
-        await yieldToEventLoop();
-        continue;
-      }
-      if (this.reached(target)) return this.checkpoint ?? START;
-      await sleep(pause, signal);
-      pause = Math.min(pause * 2, this.heldBackMaxDelayMs);
-    }
+  catchUp(options: CatchUpOptions = {}): Promise<Position> {
+    return this.consumer.catchUp(options);
   }
 
   /**
@@ -269,130 +228,37 @@ export class ProjectionRunner {
     });
   }
 
-  private async follow(signal: AbortSignal): Promise<void> {
-    let delay = this.retryDelayMs;
-    let heldBackDelay = HELD_BACK_FIRST_DELAY_MS;
-    this.logger.info(`projection ${this.name}: following the event store`);
-    let listening = false;
-    while (!signal.aborted) {
-      try {
-        if (!listening) {
-          // Lets the store set up its wake-ups (PostgresEventStore: LISTEN) before the first
-          // real wait, so that wait is registered as soon as it is called (see below).
-          await this.options.store.waitForEvents(this.checkpoint ?? START, { timeoutMs: 0, signal });
-          listening = true;
-        }
-        const outcome = await this.serialized(() => this.batch());
-        delay = this.retryDelayMs;
-        if (outcome !== 'empty' || signal.aborted) {
-          await yieldToEventLoop();
-          continue;
-        }
-        if (await this.idle(signal, heldBackDelay)) {
-          heldBackDelay = Math.min(heldBackDelay * 2, this.heldBackMaxDelayMs);
-        } else {
-          heldBackDelay = HELD_BACK_FIRST_DELAY_MS;
-        }
-        await this.heartbeat();
-      } catch (err) {
-        if (err instanceof ProjectionFailedError) return;
-        if (signal.aborted) break;
-        this.logger.warn(
-          { err, retryInMs: delay, checkpoint: this.checkpoint },
-          `projection ${this.label}: reading events or writing the read model failed, retrying in ${delay} ms: ${(err as Error)?.message ?? err}`,
-        );
-        await sleep(delay, signal);
-        delay = Math.min(delay * 2, this.maxRetryDelayMs);
-      }
-    }
-    this.logger.info({ checkpoint: this.checkpoint }, `projection ${this.label}: stopped at checkpoint ${this.checkpoint ?? START}`);
-    if (!this.failure && this.current) await this.persist('stopped');
+  /** Resolves true once the checkpoint is at or after `position`, false after `timeoutMs` (waitUntil without a version). */
+  waitForCheckpoint(position: Position, timeoutMs: number): Promise<boolean> {
+    return this.waitUntil(position, timeoutMs);
   }
 
-  /**
-   * Waits for new events. The wait starts before the look at the store's head: an append that
-   * commits after that look wakes the wait, one that committed before it shows in the head.
-   * When the head is past the checkpoint while readAll showed nothing, events are held back
-   * behind an older open transaction (maybe not an append: its end wakes nobody), so instead
-   * of waiting for a wake-up it pauses `heldBackDelay` and returns true.
-   */
-  private async idle(signal: AbortSignal, heldBackDelay: number): Promise<boolean> {
-    const wait = new AbortController();
-    const stop = () => wait.abort();
-    signal.addEventListener('abort', stop);
-    this.wakeIdle = stop;
-    if (this.wakePending) wait.abort();
-    this.wakePending = false;
-    try {
-      const waiting = this.options.store.waitForEvents(this.checkpoint ?? START, { timeoutMs: this.idleTimeoutMs, signal: wait.signal });
-      // Should the look at the head throw first, the wait's own failure must not go unhandled.
-      waiting.catch(() => undefined);
-      if (await this.heldBack()) {
-        wait.abort();
-        await waiting;
-        await sleep(heldBackDelay, signal);
-        return true;
-      }
-      await waiting;
-      return false;
-    } finally {
-      this.wakeIdle = undefined;
-      wait.abort();
-      signal.removeEventListener('abort', stop);
-    }
-  }
-
-  /** The store's head is past what readAll showed: events are held back behind an open transaction. */
-  private async heldBack(): Promise<boolean> {
-    const head = await this.options.store.headPosition();
-    return comparePositions(head, this.checkpoint ?? START) > 0;
-  }
-
-  /** One batch at a time per runner, whether the live loop or catchUp() asks. */
-  private serialized<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.tail.then(fn, fn);
-    this.tail = run.catch(() => undefined);
-    return run;
-  }
-
-  private async batch(until?: Position, prefetch = false): Promise<BatchOutcome> {
+  /** Before every batch: a stored failure stops it, a versioned runner follows the active version, a live one says it runs. */
+  private async beforeBatch(live: boolean): Promise<void> {
     if (this.failure) throw new ProjectionFailedError(this.failure);
     if (this.versioned) await this.followActiveVersion();
-    const from = await this.loadCheckpoint();
-    if (this.loop && !this.persistedRunning) {
+    if (live && !this.persistedRunning) {
       await this.persist('running');
       this.persistedRunning = true;
     }
-    const ahead = this.prefetched;
-    this.prefetched = undefined;
-    let events = ahead && ahead.after === from ? await ahead.page : await this.options.store.readAll({ after: from, limit: this.batchSize });
-    if (events.length === 0) return 'empty';
-    if (prefetch && events.length === this.batchSize && (until === undefined || comparePositions(events[events.length - 1]!.position, until) < 0)) {
-      const after = events[events.length - 1]!.position;
-      const page = this.options.store.readAll({ after, limit: this.batchSize });
-      page.catch(() => undefined); // awaited (and its error seen) by the next batch, or dropped
-      this.prefetched = { after, page };
-    }
-    if (until !== undefined) {
-      events = events.filter((e) => comparePositions(e.position, until) <= 0);
-      if (events.length === 0) return 'beyond';
-    }
+  }
+
+  private async stopped(failed: boolean): Promise<void> {
+    this.logger.info({ checkpoint: this.checkpoint }, `projection ${this.label}: stopped at checkpoint ${this.checkpoint ?? START}`);
+    if (!failed && !this.failure && this.current) await this.persist('stopped');
+  }
+
+  /** One batch: applied and committed; on a failing reducer, the events before it committed and the projection failed. */
+  private async handle(batch: Batch): Promise<void> {
+    const projection = this.current!;
+    const { events } = batch;
     try {
-      await this.commit(from, events);
-      return 'applied';
+      await this.commit(batch, projection, events);
     } catch (err) {
-      if (err instanceof CheckpointMovedError) {
-        this.logger.debug({ from }, `projection ${this.label}: the checkpoint moved under this batch; reading again`);
-        return 'moved';
-      }
-      if (err instanceof VersionMovedError) {
-        this.logger.debug({ from }, `projection ${this.label}: the active version changed under this batch; switching`);
-        return 'moved';
-      }
       if (!(err instanceof ReducerError)) throw err;
       if (err.index > 0) {
         // Keep what the events before the bad one did: the checkpoint ends just before it.
-        await this.commit(from, events.slice(0, err.index)).catch((prefixErr: unknown) =>
+        await this.commit(batch, projection, events.slice(0, err.index)).catch((prefixErr: unknown) =>
           this.logger.warn({ err: prefixErr }, `projection ${this.label}: could not commit the events before the failing one`),
         );
       }
@@ -423,82 +289,23 @@ export class ProjectionRunner {
     this.options.onVersion?.(active);
   }
 
-  private async commit(from: Position, events: readonly RecordedEvent[]): Promise<void> {
-    const projection = this.current!;
-    const { reducers, applyBatch } = projection;
+  /** The batch's transaction(s): folded in one go when the projection can, else (or when that fails) event by event. */
+  private async commit(batch: Batch, projection: Projection, events: readonly RecordedEvent[]): Promise<void> {
+    const last = events[events.length - 1]!;
     let done = false;
-    if (applyBatch) {
+    if (projection.applyBatch) {
       try {
-        await this.transaction(projection, from, events, (trx) => applyBatch(trx, events));
+        await batch.commit(last.position, (trx) => applyEvents(trx, projection, events, 'batch'));
         done = true;
       } catch (err) {
-        if (err instanceof CheckpointMovedError || err instanceof VersionMovedError) throw err;
+        if (err instanceof CheckpointMovedError) throw err;
         this.logger.debug({ err }, `projection ${this.label}: the batch fold failed; applying the ${events.length} events one by one`);
       }
     }
-    if (!done) {
-      await this.transaction(projection, from, events, async (trx) => {
-        for (let i = 0; i < events.length; i++) {
-          const event = events[i]!;
-          if (!Object.hasOwn(reducers, event.type)) continue;
-          try {
-            await reducers[event.type]!(trx, event);
-          } catch (cause) {
-            throw new ReducerError(i, event, cause);
-          }
-        }
-      });
-    }
-    const last = events[events.length - 1]!;
-    this.logger.debug({ events: events.length, from, to: last.position }, `projection ${this.label}: batch committed`);
+    if (!done) await batch.commit(last.position, (trx) => applyEvents(trx, projection, events, 'one-by-one'));
+    this.logger.debug({ events: events.length, to: last.position }, `projection ${this.label}: batch committed`);
     this.lastSignOfLife = Date.now();
-    this.observe(last.position);
     this.options.onCommit?.(events.length, last.position);
-  }
-
-  /** One batch's transaction: the version and checkpoint checks, `apply`, the new checkpoint. */
-  private async transaction(
-    projection: Projection,
-    from: Position,
-    events: readonly RecordedEvent[],
-    apply: (trx: Transaction<any>) => Promise<void>,
-  ): Promise<void> {
-    const last = events[events.length - 1]!;
-    const { name } = projection;
-    await this.options.db.transaction().execute(async (trx) => {
-      if (this.versioned && (await lockActiveVersionForShare(trx, this.versioned.name)) !== this.version) throw new VersionMovedError();
-      const row = await trx
-        .selectFrom(CHECKPOINTS_TABLE)
-        .select('position')
-        .where('name', '=', name)
-        .forUpdate()
-        .executeTakeFirst();
-      if ((row?.position ?? START) !== from) throw new CheckpointMovedError();
-      await apply(trx);
-      await trx
-        .insertInto(CHECKPOINTS_TABLE)
-        .values({ name, position: last.position, updated_at: sql`now()`, heartbeat_at: sql`now()` })
-        .onConflict((oc) => oc.column('name').doUpdateSet({ position: last.position, updated_at: sql`now()`, heartbeat_at: sql`now()` }))
-        .execute();
-    });
-  }
-
-  private async loadCheckpoint(): Promise<Position> {
-    const { db } = this.options;
-    const name = this.current!.name;
-    const select = () => db.selectFrom(CHECKPOINTS_TABLE).select('position').where('name', '=', name).executeTakeFirst();
-    let row = await select();
-    if (!row) {
-      await db
-        .insertInto(CHECKPOINTS_TABLE)
-        .values({ name, position: START })
-        .onConflict((oc) => oc.column('name').doNothing())
-        .execute();
-      row = await select();
-    }
-    const position: Position = row?.position ?? START;
-    this.observe(position);
-    return position;
   }
 
   /** Stores the state for other processes; a failure to do so is logged, never thrown. */
@@ -535,10 +342,6 @@ export class ProjectionRunner {
 
   private satisfies(position: Position, version: number | undefined): boolean {
     if (version !== undefined && (this.version === undefined || this.version < version)) return false;
-    return this.reached(position);
-  }
-
-  private reached(position: Position): boolean {
     if (position === START) return true;
     return this.checkpoint !== undefined && comparePositions(this.checkpoint, position) >= 0;
   }
@@ -553,7 +356,6 @@ export class ProjectionRunner {
       at: new Date(),
     };
     this.failure = failure;
-    this.state = 'failed';
     this.logger.error(
       { err: err.cause, event: failure.event, checkpoint: this.checkpoint, ...(this.version !== undefined ? { version: this.version } : {}) },
       `projection ${this.label} stopped: the reducer for ${type} failed on event ${id} (stream ${stream}, sequence ${sequence}, ` +
@@ -571,22 +373,23 @@ export class ProjectionRunner {
 }
 
 /**
- * Lets timers and I/O run between two batches. PGlite answers in the same process, so a run of
- * batches would otherwise be one long chain of promises: an embedded server replaying or
- * catching up would not answer a request until it is done.
+ * The only place that runs a projection's reducers: `batch` folds the whole batch with
+ * applyBatch (when the projection has one), `one-by-one` applies each event's reducer and
+ * names the event that failed (ReducerError).
  */
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done);
-  });
+async function applyEvents(trx: Transaction<any>, projection: Projection, events: readonly RecordedEvent[], mode: 'batch' | 'one-by-one'): Promise<void> {
+  const { reducers, applyBatch } = projection;
+  if (mode === 'batch' && applyBatch) {
+    await applyBatch(trx, events);
+    return;
+  }
+  for (let i = 0; i < events.length; i++) {
+    const event = events[i]!;
+    if (!Object.hasOwn(reducers, event.type)) continue;
+    try {
+      await reducers[event.type]!(trx, event);
+    } catch (cause) {
+      throw new ReducerError(i, event, cause);
+    }
+  }
 }

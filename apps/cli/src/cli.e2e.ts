@@ -9,7 +9,7 @@ import { bootstrapInstance } from '#auth';
 import { TokenAuthenticator } from '#auth';
 import { createScratchDatabase, NO_SERVER_REASON, serverDatabaseUrl } from '#database/testing';
 import { orgStream } from '#org';
-import { openServerTestStore, type TestStore } from '#org/testing';
+import { testBackend, type TestStores } from '#eventstore/testing';
 import { startAdminTestServer, type AdminTestServer } from '#server/testing';
 
 // The CLI as operators run it: a process started from source, as `npm run cli` does.
@@ -129,16 +129,14 @@ describe('the CLI against a running server (embedded mode: no DATABASE_URL)', ()
 });
 
 describeWhen(Boolean(serverDatabaseUrl), NO_SERVER_REASON, 'the CLI on server PostgreSQL (DATABASE_URL set)', () => {
-  let scratch: { url: string; drop: () => Promise<void> };
-  let t: TestStore;
+  /** The server's store, on a scratch database the CLI processes open by its URL. */
+  let t: TestStores;
 
   beforeAll(async () => {
-    scratch = await createScratchDatabase('cli');
-    t = await openServerTestStore(scratch.url);
+    t = await testBackend('server', 'cli').open();
   });
   afterAll(async () => {
-    await t?.close();
-    await scratch?.drop();
+    await t?.cleanup();
   });
 
   it('says the server must have run once when the database has no instance', async () => {
@@ -155,7 +153,7 @@ describeWhen(Boolean(serverDatabaseUrl), NO_SERVER_REASON, 'the CLI on server Po
   it('works on the database directly, without a server and without a token', async () => {
     const serverDataDir = tempDir();
     await bootstrapInstance({ store: t.store, dataDir: serverDataDir });
-    const env = { DATABASE_URL: scratch.url, ENCRYPTION_KEY, DATA_DIR: tempDir() };
+    const env = { DATABASE_URL: t.url!, ENCRYPTION_KEY, DATA_DIR: tempDir() };
 
     const org = await cli(['org', 'create', '--name', 'Direct'], env);
     expect(org).toMatchObject({ code: 0, stderr: '' });

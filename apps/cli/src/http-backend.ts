@@ -118,7 +118,8 @@ export async function callAdmin<T>(
   if (res.status === 401) {
     throw new ServerRefusal(`the server refused the token: ${message}. Use the admin token from the server's DATA_DIR/admin.pat, or --token`, 401, payload);
   }
-  if (res.status === 404 && !payload?.details) {
+  // Every 404 of the admin routes carries an ErrorDetail; one without is a route the server lacks.
+  if (res.status === 404 && !(Array.isArray(payload?.details) && payload.details.length > 0)) {
     throw new ServerRefusal(`the server at ${server} has no admin routes (${message}): is it this service, and up to date?`, 404, payload);
   }
   throw new ServerRefusal(`the server refused: ${message}`, res.status, payload);

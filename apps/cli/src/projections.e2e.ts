@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
-import { describeWhen } from '#test-kit';
+import { describeWhen, eventually } from '#test-kit';
 import { createScratchDatabase, NO_SERVER_REASON, serverDatabaseUrl } from '#database/testing';
 import type { ProjectionRunner } from '#projections/runner';
 import { appendRandomHistory, userIdOf } from '#projections/testing';
@@ -61,14 +61,6 @@ const tempDir = () => {
 };
 afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
-async function until(what: string, condition: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
 describe('projections commands through the running server (embedded mode: no DATABASE_URL)', () => {
   let dataDir: string;
   let server: ProjectionsTestServer;
@@ -100,7 +92,7 @@ describe('projections commands through the running server (embedded mode: no DAT
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^users: version 2 is active \(replaced version 1, kept until the next replay\); [\d,]+ events in [\d.]+ s, [\d,]+ events\/s; tables projections\.users_v2, projections\.user_auth_methods_v2\n$/);
     expect(run.stderr).toMatch(/users v2 \w+ \[.*\] \d+% \| [\d,]+\/[\d,]+ events \| [\d,]+ events\/s \| ETA/);
-    await until('the runner to follow version 2', () => runner.status().version === 2);
+    await eventually(() => expect(runner.status().version).toBe(2), { timeoutMs: 30_000 });
     const status = await cli(['projections', 'status', '--server', server.url], env);
     expect(status.stdout).toMatch(/version {5}2 \(projections\.users_v2, projections\.user_auth_methods_v2\), replaced version 1/);
   }, 90_000);
@@ -125,10 +117,14 @@ describe('projections commands through the running server (embedded mode: no DAT
       (await (await fetch(`${server.url}/admin/v1/projections/users/replay`, { headers: { authorization: `Bearer ${token}` } })).json()) as {
         job?: { state: string; progress?: { done: number; version: number } };
       };
-    await until('the replay to be under way', async () => {
-      const j = (await job()).job;
-      return j?.state === 'running' && (j.progress?.done ?? 0) > 100 && j.progress?.version === 3;
-    });
+    await eventually(
+      async () => {
+        const j = (await job()).job;
+        expect(j).toMatchObject({ state: 'running', progress: { version: 3 } });
+        expect(j!.progress!.done).toBeGreaterThan(100);
+      },
+      { timeoutMs: 30_000, intervalMs: 25 },
+    );
     running.interrupt();
     const run = await running.done;
     expect(run.code).toBe(130);
@@ -157,7 +153,7 @@ describe('projections commands through the running server (embedded mode: no DAT
   it('says what is wrong: an unknown read model, a token without the right', async () => {
     const unknown = await cli(['projections', 'verify', 'nope', '--server', server.url], env);
     expect(unknown.code).toBe(1);
-    expect(unknown.stderr.trim()).toBe('error: the server refused: there is no projection "nope"; the projections are: users');
+    expect(unknown.stderr.trim()).toBe('error: the server refused: there is no projection "nope"; the projections are: users (ADMIN-PrjNf)');
     const manager = await cli(['machine-user', 'create', '--name', 'mgr', '--role', 'ORG_USER_MANAGER', '--server', server.url], env);
     const token = /^token: (\S+)$/m.exec(manager.stdout)![1]!;
     const denied = await cli(['projections', 'status', '--server', server.url, '--token', token], env);
@@ -195,7 +191,7 @@ describeWhen(Boolean(serverDatabaseUrl), NO_SERVER_REASON, 'projections commands
     expect(replay.code).toBe(0);
     expect(replay.stdout).toMatch(/^users: version 2 is active/);
     // Nothing is appended meanwhile: only the NOTIFY can tell the server's runner this quickly.
-    await until('the server runner to follow version 2', () => runner.status().version === 2, 3_000);
+    await eventually(() => expect(runner.status().version).toBe(2), { timeoutMs: 3_000 });
 
     const ok = await cli(['projections', 'verify', 'users'], env);
     expect(ok.code).toBe(0);
@@ -209,12 +205,15 @@ describeWhen(Boolean(serverDatabaseUrl), NO_SERVER_REASON, 'projections commands
 
   it('Ctrl-C stops a direct replay between two batches (exit 130, nothing switched); status tells; the next replay drops the half-built version', async () => {
     const running = start(['projections', 'replay', 'users', '--batch-size', '50'], env);
-    await until('the replay to be under way', async () => {
-      const row = await server.database.db.selectFrom('projections.projection_versions').select('building_version').where('name', '=', 'users').executeTakeFirst();
-      if (row?.building_version !== 3) return false;
-      const cp = await server.database.db.selectFrom('projections.projection_checkpoints').select('position').where('name', '=', 'users@3').executeTakeFirst();
-      return Boolean(cp?.position);
-    });
+    await eventually(
+      async () => {
+        const row = await server.database.db.selectFrom('projections.projection_versions').select('building_version').where('name', '=', 'users').executeTakeFirst();
+        expect(row?.building_version).toBe(3);
+        const cp = await server.database.db.selectFrom('projections.projection_checkpoints').select('position').where('name', '=', 'users@3').executeTakeFirst();
+        expect(cp?.position).toBeTruthy();
+      },
+      { timeoutMs: 30_000, intervalMs: 25 },
+    );
     running.interrupt();
     const run = await running.done;
     expect(run.code).toBe(130);
@@ -224,7 +223,7 @@ describeWhen(Boolean(serverDatabaseUrl), NO_SERVER_REASON, 'projections commands
     expect(runner.status().version).toBe(2);
     const again = await cli(['projections', 'replay', 'users'], env);
     expect(again.stdout).toMatch(/^users: version 4 is active \(replaced version 2/);
-    await until('the server runner to follow version 4', () => runner.status().version === 4, 3_000);
+    await eventually(() => expect(runner.status().version).toBe(4), { timeoutMs: 3_000 });
     const verified = await cli(['projections', 'verify', 'users'], env);
     expect(verified.code).toBe(0);
   }, 120_000);

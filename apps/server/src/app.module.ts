@@ -1,13 +1,15 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
-import { ApiModule } from '#api';
+import { ApiModule, READINESS } from '#api';
 import { CryptoModule } from '#crypto';
 import { NotificationModule } from '#notification';
 import { MetricsModule } from '#metrics';
+import { OpenApiModule } from '#openapi';
 import { AdminModule } from './admin/admin.module.js';
+import { HttpErrorsModule } from './admin/http-errors.module.js';
 import { ProjectionsAdminModule } from './admin/projections.controller.js';
 import { HealthController } from './health.controller.js';
-import { InfrastructureModule, type Infrastructure } from '#runtime';
+import { InfrastructureModule, Readiness, type Infrastructure } from '#runtime';
 
 /**
  * The root module. The transport (libs/api/src/transport, wired in server.ts) takes from this
@@ -22,6 +24,8 @@ export class AppModule {
       module: AppModule,
       imports: [
         InfrastructureModule.forRoot(infrastructure),
+        // Every Nest route's input validation and error answers (the REST API's error shape).
+        HttpErrorsModule,
         CqrsModule.forRoot(),
         CryptoModule.forRoot({ ...(infrastructure.config.ENCRYPTION_KEY ? { key: infrastructure.config.ENCRYPTION_KEY } : {}), dataDir: infrastructure.config.DATA_DIR }),
         // AUTHENTICATOR, the organization and machine-user commands, first-start setup, /admin/v1.
@@ -34,8 +38,12 @@ export class AppModule {
         ProjectionsAdminModule,
         // GET /metrics (Prometheus text, unauthenticated).
         MetricsModule,
+        // GET /openapi.json, /openapi.yaml and the reference page /docs (unauthenticated).
+        OpenApiModule,
       ],
       controllers: [HealthController],
+      // One readiness for GET /readyz and grpc.health.v1.Health.
+      providers: [Readiness, { provide: READINESS, useExisting: Readiness }],
     };
   }
 }

@@ -1,5 +1,6 @@
 export * from './api.module.js';
 export * from './session-service.js';
 export * from './transport/caller-context.js';
+export { READINESS, type ReadinessProbe } from './transport/health.js';
 export * from './transport/nest-transport.js';
 export * from './transport/tokens.js';

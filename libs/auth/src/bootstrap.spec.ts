@@ -7,13 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeWhen } from '#test-kit';
 import { CONFIG, loadConfig } from '#config';
-import { createScratchDatabase, NO_SERVER_REASON, serverDatabaseUrl } from '#database/testing';
+import { NO_SERVER_REASON, serverDatabaseUrl } from '#database/testing';
 import { EVENT_STORE, type EventStore, type JsonObject } from '#eventstore';
 import { createLogger, LOGGER } from '#logging';
 import { capturingLogger } from '#logging/testing';
 import { INSTANCE_STREAM } from '#org';
 import { readInstance } from '#org';
-import { openServerTestStore, openTestStore, type TestStore } from '#org/testing';
+import { connectTestStores, testBackend, type TestStores } from '#eventstore/testing';
 import { usernameHolder } from '#user';
 import { AuthModule } from './auth.module.js';
 import { AUTHENTICATOR, type Authenticator } from './authenticator.js';
@@ -32,14 +32,14 @@ afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true 
 const eventCount = async (store: EventStore) => (await store.readAll({ limit: 10_000 })).length;
 
 describe('bootstrap at first start', () => {
-  let t: TestStore | undefined;
+  let t: TestStores | undefined;
   afterEach(async () => {
-    await t?.close();
+    await t?.cleanup();
     t = undefined;
   });
 
   it('creates the instance, the default organization and the admin, and writes its token once with mode 0600', async () => {
-    t = await openTestStore();
+    t = await testBackend('pglite').open();
     const dataDir = join(tempDir(), 'nested', 'data'); // created when missing
     const { logger, lines, raw } = capturingLogger();
     const result = await bootstrapInstance({ store: t.store, dataDir, logger });
@@ -82,7 +82,7 @@ describe('bootstrap at first start', () => {
   });
 
   it('two concurrent starts create one instance, one admin and one token file', async () => {
-    t = await openTestStore();
+    t = await testBackend('pglite').open();
     const shared = tempDir();
     const [a, b] = [tempDir(), tempDir()];
     const results = await Promise.all([
@@ -105,7 +105,7 @@ describe('bootstrap at first start', () => {
   });
 
   it('refuses to create the admin while an old admin.pat is there, and finishes once it is moved away', async () => {
-    t = await openTestStore();
+    t = await testBackend('pglite').open();
     const dataDir = tempDir();
     const path = join(dataDir, 'admin.pat');
     writeFileSync(path, 'pat_old_token\n', { mode: 0o600 });
@@ -125,7 +125,7 @@ describe('bootstrap at first start', () => {
   });
 
   it('finishes a setup that stopped after instance.added', async () => {
-    t = await openTestStore();
+    t = await testBackend('pglite').open();
     const planned = { instanceId: '500000000000000001', name: 'default', defaultOrgId: '500000000000000002', adminUserId: '500000000000000003' };
     const metadata = { instanceId: planned.instanceId, resourceOwner: planned.instanceId, editor: 'system', correlationId: 'c' } as JsonObject;
     await t.store.append(INSTANCE_STREAM, [{ type: 'instance.added', data: planned, metadata }], 'no_stream');
@@ -149,7 +149,7 @@ describe('bootstrap at first start', () => {
 
 describe('AuthModule', () => {
   it('runs the bootstrap when the application starts and provides AUTHENTICATOR', async () => {
-    const t = await openTestStore();
+    const t = await testBackend('pglite').open();
     const dataDir = tempDir();
     @Global()
     @Module({
@@ -170,16 +170,16 @@ describe('AuthModule', () => {
       expect(caller.roles).toEqual([{ role: 'IAM_OWNER' }]);
     } finally {
       await app.close();
-      await t.close();
+      await t.cleanup();
     }
   });
 });
 
 describeWhen(Boolean(serverDatabaseUrl), NO_SERVER_REASON, 'bootstrap on server PostgreSQL', () => {
   it('two servers starting at once on one database create one instance', async () => {
-    const scratch = await createScratchDatabase('bootstrap');
-    const first = await openServerTestStore(scratch.url);
-    const second = await openServerTestStore(scratch.url, { migrate: false });
+    const first = await testBackend('server', 'bootstrap').open();
+    // A second server: its own pool and store on the same database.
+    const second = connectTestStores(first.url!);
     try {
       const dataDir = tempDir();
       const results = await Promise.all([
@@ -196,9 +196,8 @@ describeWhen(Boolean(serverDatabaseUrl), NO_SERVER_REASON, 'bootstrap on server 
         roles: [{ role: 'IAM_OWNER' }],
       });
     } finally {
-      await first.close();
-      await second.close();
-      await scratch.drop();
+      await second.cleanup();
+      await first.cleanup();
     }
   });
 });

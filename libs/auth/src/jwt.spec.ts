@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { JsonObject } from '#eventstore';
-import { openTestStore, type TestStore } from '#org/testing';
+import { testBackend, type TestStores } from '#eventstore/testing';
 import { userStream } from '#user';
 import { JwtVerifier, jwtSettingsFrom } from './jwt.js';
 import { TokenAuthenticator } from './token-authenticator.js';
@@ -49,7 +49,7 @@ async function refusal(promise: Promise<unknown>) {
 }
 
 describe('end-user JWTs', () => {
-  let t: TestStore;
+  let t: TestStores;
   let dir: string;
   let key: KeyPair;
   let stranger: KeyPair;
@@ -58,7 +58,7 @@ describe('end-user JWTs', () => {
   let jwksFile: string;
 
   beforeAll(async () => {
-    t = await openTestStore();
+    t = await testBackend('pglite').open();
     const metadata = { instanceId: INSTANCE, resourceOwner: ORG, editor: 'test', correlationId: 'c' } as JsonObject;
     await t.store.append(
       userStream(HUMAN),
@@ -92,7 +92,7 @@ describe('end-user JWTs', () => {
   afterAll(async () => {
     await new Promise((resolve) => server.close(resolve));
     rmSync(dir, { recursive: true, force: true });
-    await t.close();
+    await t.cleanup();
   });
 
   it('is off unless all three OIDC variables are set', () => {

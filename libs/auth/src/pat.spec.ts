@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { addMachineUser } from '#org';
 import { addPersonalAccessToken } from '#org';
 import { createOrg } from '#org';
-import { openTestStore, type TestStore } from '#org/testing';
+import { testBackend, type TestStores } from '#eventstore/testing';
 import { userStream } from '#user';
 import type { Caller } from '#access';
 import { TestClock } from '#kernel/testing';
@@ -25,7 +25,7 @@ async function refusal(promise: Promise<unknown>) {
 }
 
 describe('personal access tokens', () => {
-  let t: TestStore;
+  let t: TestStores;
   let authenticator: TokenAuthenticator;
   let userId: string;
   let otherUserId: string;
@@ -34,14 +34,14 @@ describe('personal access tokens', () => {
   const clock = new TestClock(Date.now());
 
   beforeAll(async () => {
-    t = await openTestStore();
+    t = await testBackend('pglite').open();
     authenticator = new TokenAuthenticator(t.store, { clock });
     await createOrg(t.store, { name: 'Default', orgId: ORG, context });
     ({ userId } = await addMachineUser(t.store, { username: 'ci', name: 'CI', roles: [{ role: 'ORG_USER_MANAGER' }], context }));
     ({ userId: otherUserId } = await addMachineUser(t.store, { username: 'other', name: 'Other', roles: [], context }));
     ({ token, tokenId } = await addPersonalAccessToken(t.store, { userId, context }, clock.now()));
   });
-  afterAll(() => t.close());
+  afterAll(() => t.cleanup());
 
   it('has the documented format and a hash over the whole token', () => {
     const issued = issuePat('123456789012345678', '223456789012345678');

@@ -1,2 +1,3 @@
 export * from './domain-error.js';
-export { translate } from './messages.js';
+export { translate, type MessageParams } from './messages.js';
+export * from './status.js';

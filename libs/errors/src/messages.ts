@@ -1,6 +1,7 @@
 /**
  * English texts of the message keys, as ZITADEL's internal/static/i18n/en.yaml has them
- * where ZITADEL has the key. An unknown key is returned as it is (as ZITADEL does).
+ * where ZITADEL has the key. An unknown key is returned as it is (as ZITADEL does). A text may
+ * name parameters as `{name}`; the error that uses the key supplies them.
  */
 const en: Record<string, string> = {
   'Errors.Internal': 'Internal error',
@@ -48,8 +49,18 @@ const en: Record<string, string> = {
   'Errors.Session.UserChangeNotPossible': 'User change not possible',
   'Errors.Session.Lifetime.Invalid': 'Session lifetime must be longer than zero',
   'Errors.Session.Unimplemented': 'This check or challenge is not implemented by this service',
+  // The operators' admin routes (no ZITADEL counterpart).
+  'Errors.Request.Invalid': 'invalid request: {problems}',
+  'Errors.Projection.NotFound': 'there is no projection "{name}"; the projections are: {known}',
+  'Errors.Projection.NoReplay': 'no replay of {name} has run in this server process',
+  'Errors.Projection.ReplayRunning': 'a replay of {name} is already running; follow it, or cancel it',
+  'Errors.Projection.NotMigrated': 'the database is not migrated for the projection {name}: start the server (of this version) once, it applies the migrations',
 };
 
-export function translate(key: string): string {
-  return en[key] ?? key;
+export type MessageParams = Readonly<Record<string, string | number>>;
+
+/** The text of `key` with its `{name}` parameters filled in; a parameter not given stays as written. */
+export function translate(key: string, params: MessageParams = {}): string {
+  const text = en[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (placeholder, name: string) => (Object.hasOwn(params, name) ? String(params[name]) : placeholder));
 }

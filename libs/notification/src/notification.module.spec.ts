@@ -16,7 +16,7 @@ import type { Notifier } from './notifier.js';
 import { NOTIFIER_HISTORY, notifierMigrations } from './schema.js';
 import { parseMail } from '#notification/testing';
 import { startSmtpSink, type SmtpSink } from '#notification/testing';
-import { capturingLogger, challenge, eventually, newCipher, newCode, seedSession, seedUser } from '#notification/testing';
+import { capturingLogger, challenge, checkpointPassed, newCipher, newCode, seedSession, seedUser } from '#notification/testing';
 
 /** What apps/server's InfrastructureModule and CryptoModule provide globally. */
 @Global()
@@ -97,15 +97,14 @@ describe('NotificationModule', () => {
   });
 
   it('without SMTP_URL writes .eml files to DATA_DIR/outbox', async () => {
-    await boot({});
+    const notifier = await boot({});
     const user = await seedUser(store);
     const otp = newCode();
-    await challenge(store, cipher, user, await seedSession(store, user), otp);
-    const names = await eventually(async () => {
-      const found = await readdir(join(dataDir, 'outbox'));
-      expect(found).toHaveLength(1);
-      return found;
-    });
+    const challenged = await challenge(store, cipher, user, await seedSession(store, user), otp);
+    // Past the challenge, the file is written and renamed (no temporary file left).
+    await checkpointPassed(notifier, challenged.position);
+    const names = await readdir(join(dataDir, 'outbox'));
+    expect(names).toHaveLength(1);
     expect(names[0]).toMatch(/\.eml$/);
     expect(log.lines.some((l) => l.path === join(dataDir, 'outbox', names[0]!))).toBe(true);
     expect(sink.messages).toEqual([]);

@@ -21,6 +21,7 @@ import {
   capturingLogger,
   challenge,
   changeEmail,
+  checkpointPassed,
   eventually,
   freshRegistry,
   newCipher,
@@ -96,9 +97,8 @@ for (const backend of backends) {
         .reduce((sum, v) => sum + v.value, 0);
     }
 
-    /** Until the notifier's checkpoint has passed `position` (it handled everything up to there). */
-    const passed = (n: Notifier, position: Position) =>
-      eventually(() => expect((n.status().checkpoint ?? '') >= position).toBe(true));
+    /** Until the notifier's checkpoint has passed `position` (it handled everything up to there: a duplicate would have been sent by then). */
+    const passed = (n: Notifier, position: Position) => checkpointPassed(n, position);
 
     const mails = (): ParsedMail[] => sink.messages.map((m) => parseMail(m.raw));
 
@@ -213,7 +213,7 @@ for (const backend of backends) {
       const user = await seedUser(stores.store);
       const sessionId = await seedSession(stores.store, user);
       const otp = code();
-      await challenge(stores.store, cipher, user, sessionId, otp);
+      const challenged = await challenge(stores.store, cipher, user, sessionId, otp);
       const n = notifier();
       n.start();
 
@@ -221,11 +221,10 @@ for (const backend of backends) {
       expect(sink.messages).toEqual([]);
       sink.refuseData = undefined;
 
-      await sink.waitForMessages(1);
-      expect(parseMail(sink.messages[0]!.raw).text).toContain(otp);
-      await eventually(async () => expect(await sentRecords(sessionId)).toHaveLength(1));
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await passed(n, challenged.position);
       expect(sink.messages).toHaveLength(1);
+      expect(parseMail(sink.messages[0]!.raw).text).toContain(otp);
+      expect(await sentRecords(sessionId)).toHaveLength(1);
       expect(await metric('notification_send_failures_total', { kind: 'otp_email' })).toBeGreaterThanOrEqual(3);
       const retries = log.lines.filter((l) => l.msg === 'notifier: sending failed; retrying');
       expect(retries[0]).toMatchObject({ error: { responseCode: 451, command: 'DATA' }, attempt: 1, retryInMs: 20 });
@@ -252,7 +251,7 @@ for (const backend of backends) {
       const user = await seedUser(stores.store);
       const sessionId = await seedSession(stores.store, user);
       const otp = code();
-      await challenge(stores.store, cipher, user, sessionId, otp);
+      const challenged = await challenge(stores.store, cipher, user, sessionId, otp);
       const first = notifier({ retryDelayMs: 5_000, maxRetryDelayMs: 30_000 });
       first.start();
       await eventually(() => expect(sink.dataAttempts).toBe(1));
@@ -267,11 +266,10 @@ for (const backend of backends) {
       sink.refuseData = undefined;
       const second = notifier();
       second.start();
-      await sink.waitForMessages(1);
-      expect(parseMail(sink.messages[0]!.raw).text).toContain(otp);
-      await eventually(async () => expect(await sentRecords(sessionId)).toHaveLength(1));
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await passed(second, challenged.position);
       expect(sink.messages).toHaveLength(1);
+      expect(parseMail(sink.messages[0]!.raw).text).toContain(otp);
+      expect(await sentRecords(sessionId)).toHaveLength(1);
     });
 
     it('restart after send: not sent again, neither from the checkpoint nor when the checkpoint is lost', async () => {
@@ -329,7 +327,7 @@ for (const backend of backends) {
       const n = notifier({ retryDelayMs: 100, maxRetryDelayMs: 60_000 });
       n.start();
 
-      await eventually(async () => expect(await metric('notification_dropped_expired_total')).toBe(1), 3_000);
+      await eventually(async () => expect(await metric('notification_dropped_expired_total')).toBe(1), { timeoutMs: 3_000 });
       sink.refuseData = undefined;
       const other = await seedUser(stores.store);
       await challenge(stores.store, cipher, other, await seedSession(stores.store, other), code());
@@ -362,16 +360,19 @@ for (const backend of backends) {
       const sessionId = await seedSession(stores.store, user);
       const older = code();
       await challenge(stores.store, cipher, user, sessionId, older);
-      notifier().start();
+      const n = notifier();
+      n.start();
       await eventually(() => expect(sink.dataAttempts).toBeGreaterThanOrEqual(2));
       const newer = code();
-      await challenge(stores.store, cipher, user, sessionId, newer);
+      const latest = await challenge(stores.store, cipher, user, sessionId, newer);
+      // The outage lasts until the older code is judged replaced: an attempt prepared before the
+      // newer challenge was appended would otherwise still send the older code.
+      await eventually(async () => expect(await metric('notification_skipped_total', { reason: 'superseded' })).toBe(1));
       sink.refuseData = undefined;
 
-      await sink.waitForMessages(1);
-      await eventually(async () => expect(await sentRecords(sessionId)).toHaveLength(1));
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await passed(n, latest.position);
       expect(sink.messages).toHaveLength(1);
+      expect(await sentRecords(sessionId)).toHaveLength(1);
       expect(parseMail(sink.messages[0]!.raw).text).toContain(newer);
     });
 
@@ -407,13 +408,13 @@ for (const backend of backends) {
       flaky.failNextAppend((stream) => stream.startsWith('session-'));
       const user = await seedUser(stores.store);
       const sessionId = await seedSession(stores.store, user);
-      await challenge(stores.store, cipher, user, sessionId, code());
-      notifier({ store: flaky }).start();
+      const challenged = await challenge(stores.store, cipher, user, sessionId, code());
+      const n = notifier({ store: flaky });
+      n.start();
 
-      await sink.waitForMessages(1);
-      await eventually(async () => expect(await sentRecords(sessionId)).toHaveLength(1));
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await passed(n, challenged.position);
       expect(sink.messages).toHaveLength(1);
+      expect(await sentRecords(sessionId)).toHaveLength(1);
       expect(log.lines.some((l) => l.msg === 'notifier: recording the sent email failed; retrying')).toBe(true);
     });
 
@@ -433,8 +434,6 @@ for (const backend of backends) {
       const second = await challenge(stores.store, cipher, user, await seedSession(stores.store, user), code());
       await eventually(() => expect(b.status().state).toBe('running'));
       await passed(b, second.position);
-      await sink.waitForMessages(2);
-      await new Promise((resolve) => setTimeout(resolve, 200));
       expect(sink.messages).toHaveLength(2);
       expect(await sentRecords(sessionId)).toHaveLength(1);
     });
@@ -470,7 +469,7 @@ for (const backend of backends) {
       // The lease is released: a new notifier takes over at once.
       const next = notifier();
       next.start();
-      await eventually(() => expect(next.status().state).toBe('running'), 1_000);
+      await eventually(() => expect(next.status().state).toBe('running'), { timeoutMs: 1_000 });
     });
 
     it('outbox mode: writes an .eml file with the code under DATA_DIR/outbox and logs its path, not the code', async () => {

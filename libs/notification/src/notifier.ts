@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kysely } from 'kysely';
+import { CheckpointedConsumer, type Batch } from '#consumer';
 import type { CodeCipher } from '#crypto';
-import { START, type EventStore, type JsonObject, type Position, type RecordedEvent } from '#eventstore';
+import type { EventStore, JsonObject, Position, RecordedEvent } from '#eventstore';
 import type { Logger } from '#logging';
 import { SessionEventType, sessionIdOfStream, type SessionOtpEmailChallenged } from '#session';
 import { recordOtpEmailSent } from '#session';
@@ -11,10 +11,10 @@ import { foldSession, sessionExpired } from '#session';
 import { decideOnStream, type EventMetadata } from '#kernel';
 import { UserEventType, userStream, type EmailCodeAdded } from '#user';
 import { foldUser, type UserState } from '#user';
-import { NotifierCheckpoint } from './checkpoint.js';
 import { emailVerificationLink, LinkTemplateError, otpEmailLink } from './links.js';
 import { describeSendError, isPermanentForMessage, type Mailer, type OutgoingEmail } from './mailer.js';
 import { notifierMetrics, type NotifierMetrics, type SkipReason } from './metrics.js';
+import { NOTIFIER_CHECKPOINTS_TABLE } from './schema.js';
 import { renderMessage, type MessageKind } from './templates.js';
 
 export const DEFAULT_NOTIFIER_NAME = 'notifier';
@@ -75,8 +75,8 @@ interface Job {
 /**
  * Sends the emails of one-time codes: `session.otp.email.challenged` (unless `returnCode`) to the
  * user's last verified address, and `user.email.code.added` with `sendEmail` to the new
- * (current, unverified) address. It follows the store from its own checkpoint
- * (notification.notifier_checkpoints), one event after the other:
+ * (current, unverified) address. It follows the store on a CheckpointedConsumer from its own
+ * checkpoint (notification.notifier_checkpoints), one event after the other:
  *
  * - before every attempt it reads the code's stream again and skips a code whose email is
  *   already recorded as sent (`session.otp.email.sent {challengeSequence}` /
@@ -90,7 +90,7 @@ interface Job {
  * - after the SMTP server accepted it (or the outbox file is written) it appends the
  *   sent-record, then moves the checkpoint. Only a crash between the two can send a code twice.
  *
- * Only the process holding the checkpoint's lease sends (NotifierCheckpoint). `stop()` aborts
+ * Only the process holding the lease on the checkpoint row sends (the consumer's lease). `stop()` aborts
  * waits (for events, between retries), lets a message being handed to SMTP finish and record,
  * and releases the lease.
  */
@@ -98,24 +98,11 @@ export class Notifier {
   private readonly store: EventStore;
   private readonly logger: Logger;
   private readonly mailer: Mailer;
-  private readonly checkpointRow: NotifierCheckpoint;
+  private readonly consumer: CheckpointedConsumer;
   private readonly metrics: NotifierMetrics;
   private readonly now: () => Date;
-  private readonly batchSize: number;
-  private readonly idleTimeoutMs: number;
   private readonly retryDelayMs: number;
   private readonly maxRetryDelayMs: number;
-  private readonly leaseMs: number;
-  private readonly standbyPollMs: number;
-
-  private state: NotifierState = 'idle';
-  private position: Position | undefined;
-  private loop: Promise<void> | undefined;
-  private abort: AbortController | undefined;
-  /** performance.now() until which the lease is surely ours; 0 = not held. */
-  private leaseValidUntil = 0;
-  private renewTimer: NodeJS.Timeout | undefined;
-  private renewing: Promise<void> | undefined;
 
   constructor(private readonly options: NotifierOptions) {
     this.store = options.store;
@@ -123,157 +110,77 @@ export class Notifier {
     this.logger = options.logger.child({ component: 'notifier' });
     this.metrics = options.metrics ?? notifierMetrics();
     this.now = options.now ?? (() => new Date());
-    this.batchSize = options.batchSize ?? 100;
-    this.idleTimeoutMs = options.idleTimeoutMs ?? 5_000;
     this.retryDelayMs = options.retryDelayMs ?? 1_000;
     this.maxRetryDelayMs = options.maxRetryDelayMs ?? 30_000;
-    this.leaseMs = options.leaseMs ?? 30_000;
-    this.standbyPollMs = options.standbyPollMs ?? 5_000;
-    this.checkpointRow = new NotifierCheckpoint(options.db, options.name ?? DEFAULT_NOTIFIER_NAME, randomUUID(), this.leaseMs);
+    this.consumer = new CheckpointedConsumer({
+      store: options.store,
+      db: options.db,
+      logger: this.logger,
+      label: 'notifier',
+      table: { table: NOTIFIER_CHECKPOINTS_TABLE },
+      checkpointName: options.name ?? DEFAULT_NOTIFIER_NAME,
+      handler: (batch) => this.handle(batch),
+      batchSize: options.batchSize ?? 100,
+      idleTimeoutMs: options.idleTimeoutMs ?? 5_000,
+      retryDelayMs: this.retryDelayMs,
+      maxRetryDelayMs: this.maxRetryDelayMs,
+      lease: { leaseMs: options.leaseMs ?? 30_000, standbyPollMs: options.standbyPollMs ?? 5_000 },
+    });
   }
 
   status(): NotifierStatus {
-    return { state: this.state, checkpoint: this.position };
+    const state = this.consumer.state;
+    return { state: state === 'failed' ? 'stopped' : state, checkpoint: this.consumer.checkpoint };
   }
 
   /** Follows the store in the background until stop(). */
   start(): void {
-    if (this.loop) return;
-    const abort = new AbortController();
-    this.abort = abort;
-    this.state = 'running';
-    const loop: Promise<void> = this.follow(abort.signal).finally(() => {
-      if (this.loop === loop) this.loop = undefined;
-    });
-    this.loop = loop;
+    this.consumer.start();
   }
 
   /** Ends following: waits for the message in hand (sent and recorded, or its retry abandoned), then releases the lease. */
   async stop(): Promise<void> {
-    const loop = this.loop;
-    if (!loop) return;
-    this.state = 'stopping';
-    this.abort?.abort();
-    await loop;
-    this.stopRenewing();
-    await this.renewing;
-    this.stopRenewing();
-    if (this.leaseValidUntil > 0) {
-      this.leaseValidUntil = 0;
-      await this.checkpointRow.release().catch((err) => this.logger.warn({ err }, 'notifier: releasing the lease failed; it runs out by itself'));
-    }
-    this.state = 'stopped';
-    this.logger.info({ checkpoint: this.position }, 'notifier stopped');
+    if (!this.consumer.running) return;
+    await this.consumer.stop();
+    this.logger.info({ checkpoint: this.consumer.checkpoint }, 'notifier stopped');
   }
 
-  private async follow(signal: AbortSignal): Promise<void> {
-    let failures = 0;
-    while (!signal.aborted) {
-      try {
-        if (!this.holdsLease()) {
-          if (!(await this.takeLease())) {
-            if (this.state !== 'standby') this.logger.info('notifier: another process holds the lease; standing by');
-            this.state = 'standby';
-            await this.pause(this.standbyPollMs, signal);
-            continue;
-          }
-          this.state = 'running';
-        }
-        const after = this.position ?? START;
-        const events = await this.store.readAll({ after, limit: this.batchSize });
-        if (events.length === 0) {
-          await this.store.waitForEvents(after, { timeoutMs: this.idleTimeoutMs, signal });
-          continue;
-        }
-        let unsaved = false;
-        for (const event of events) {
-          const job = this.jobFor(event);
-          if (job && (await this.deliver(job, signal)) === 'interrupted') break;
-          this.position = event.position;
-          unsaved = true;
-          if (job) {
-            await this.saveCheckpoint();
-            unsaved = false;
-          }
-          if (signal.aborted || !this.holdsLease()) break;
-        }
-        if (unsaved) await this.saveCheckpoint();
-        failures = 0;
-      } catch (err) {
-        failures++;
-        const delayMs = Math.min(this.retryDelayMs * 2 ** (failures - 1), this.maxRetryDelayMs);
-        this.logger.warn({ err, attempt: failures, retryInMs: delayMs }, 'notifier: the event store or the database failed; retrying');
-        await this.pause(delayMs, signal);
+  /**
+   * Resolves true once the checkpoint is at or after `position` (every event up to there is
+   * handled: sent and recorded, skipped or dropped), false after `timeoutMs`.
+   */
+  waitForCheckpoint(position: Position, timeoutMs: number): Promise<boolean> {
+    return this.consumer.waitForCheckpoint(position, timeoutMs);
+  }
+
+  /**
+   * One event after the other: a code is delivered, then the checkpoint moves past it (its own
+   * commit, so a restart does not go over it again); events without a code only move the
+   * checkpoint, once at the end of the batch. Stopped or without the lease, it ends the batch
+   * where it is.
+   */
+  private async handle(batch: Batch): Promise<void> {
+    let unsaved: Position | undefined;
+    for (const event of batch.events) {
+      const job = this.jobFor(event);
+      if (job && (await this.deliver(job, batch)) === 'interrupted') break;
+      unsaved = event.position;
+      if (job) {
+        await batch.commit(event.position);
+        unsaved = undefined;
       }
+      if (!batch.active()) break;
     }
-  }
-
-  // ---- the lease --------------------------------------------------------------------------
-
-  /** True while the lease is ours with a margin (a renewal may be missed once). */
-  private holdsLease(): boolean {
-    return this.leaseValidUntil > 0 && performance.now() < this.leaseValidUntil - this.leaseMs / 4;
-  }
-
-  private async takeLease(): Promise<boolean> {
-    const asked = performance.now();
-    const position = await this.checkpointRow.acquire();
-    if (position === undefined) return false;
-    const first = this.position === undefined;
-    this.position = position;
-    this.leaseValidUntil = asked + this.leaseMs;
-    this.scheduleRenewal();
-    this.logger.info({ checkpoint: position || 'start' }, first ? 'notifier following the event store' : 'notifier took the lease again');
-    return true;
-  }
-
-  private scheduleRenewal(): void {
-    this.stopRenewing();
-    this.renewTimer = setTimeout(() => {
-      this.renewing = this.renew().finally(() => (this.renewing = undefined));
-    }, Math.max(10, Math.floor(this.leaseMs / 3)));
-    this.renewTimer.unref();
-  }
-
-  private async renew(): Promise<void> {
-    if (this.leaseValidUntil === 0 || this.abort?.signal.aborted) return;
-    const asked = performance.now();
-    try {
-      if (await this.checkpointRow.renew()) {
-        if (this.leaseValidUntil > 0) this.leaseValidUntil = asked + this.leaseMs;
-      } else {
-        this.leaseValidUntil = 0;
-        this.logger.warn('notifier: the lease ran out and another process took it');
-      }
-    } catch (err) {
-      this.logger.warn({ err }, 'notifier: renewing the lease failed');
-    }
-    if (this.leaseValidUntil > 0 && !this.abort?.signal.aborted) this.scheduleRenewal();
-  }
-
-  private stopRenewing(): void {
-    if (this.renewTimer) clearTimeout(this.renewTimer);
-    this.renewTimer = undefined;
-  }
-
-  private async saveCheckpoint(): Promise<void> {
-    if (this.position === undefined) return;
-    const asked = performance.now();
-    if (await this.checkpointRow.save(this.position)) {
-      this.leaseValidUntil = asked + this.leaseMs;
-    } else {
-      this.leaseValidUntil = 0;
-      this.stopRenewing();
-      this.logger.warn('notifier: the lease was lost; the checkpoint was not saved');
-    }
+    if (unsaved !== undefined) await batch.commit(unsaved);
   }
 
   // ---- one code ----------------------------------------------------------------------------
 
-  private async deliver(job: Job, signal: AbortSignal): Promise<Outcome> {
+  private async deliver(job: Job, batch: Batch): Promise<Outcome> {
+    const { signal } = batch;
     let delayMs = this.retryDelayMs;
     for (let attempt = 1; ; attempt++) {
-      if (signal.aborted || !this.holdsLease()) return 'interrupted';
+      if (!batch.active()) return 'interrupted';
       const prepared = await job.prepare();
       if ('skip' in prepared) {
         this.logger[prepared.level]({ ...job.fields, reason: prepared.skip }, prepared.message);
@@ -288,7 +195,7 @@ export class Notifier {
         this.metrics.droppedExpired.inc({ kind: job.kind });
         return 'done';
       }
-      if (signal.aborted || !this.holdsLease()) return 'interrupted';
+      if (!batch.active()) return 'interrupted';
       try {
         const delivery = await this.mailer.send(prepared.email);
         this.metrics.sent.inc({ kind: job.kind, transport: this.mailer.kind });

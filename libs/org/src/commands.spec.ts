@@ -13,7 +13,7 @@ import { createOrg, CreateOrgCommand } from './create-org.js';
 import { usernameStream } from '#user';
 import { orgStream } from './events.js';
 import { OrgModule } from './org.module.js';
-import { openTestStore, type TestStore } from '#org/testing';
+import { testBackend, type TestStores } from '#eventstore/testing';
 import { claimUsername, releaseUsername, usernameHolder } from '#user';
 
 const INSTANCE = '100000000000000001';
@@ -32,12 +32,12 @@ const rejection = (promise: Promise<unknown>) => promise.then(() => undefined, (
 
 // One store for the suite (PGlite takes seconds to start); every test uses names of its own.
 describe('organization and machine-user commands', () => {
-  let t: TestStore;
+  let t: TestStores;
   beforeAll(async () => {
-    t = await openTestStore();
+    t = await testBackend('pglite').open();
     await createOrg(t.store, { name: 'Default', orgId: DEFAULT_ORG, context: { caller: iamOwner } });
   });
-  afterAll(() => t.close());
+  afterAll(() => t.cleanup());
 
   describe('CreateOrg', () => {
     it('appends org.added with the metadata of the caller and returns the id and details', async () => {
@@ -179,10 +179,10 @@ describe('organization and machine-user commands', () => {
 });
 
 describe('OrgModule on the CommandBus', () => {
-  let t: TestStore;
+  let t: TestStores;
   let app: INestApplicationContext;
   beforeEach(async () => {
-    t = await openTestStore();
+    t = await testBackend('pglite').open();
     @Global()
     @Module({ providers: [{ provide: EVENT_STORE, useValue: t.store }], exports: [EVENT_STORE] })
     class StoreModule {}
@@ -192,7 +192,7 @@ describe('OrgModule on the CommandBus', () => {
   });
   afterEach(async () => {
     await app.close();
-    await t.close();
+    await t.cleanup();
   });
 
   it('runs the three commands through their handlers', async () => {

@@ -2,10 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Global, Inject, Injectable, Module, type DynamicModule } from '@nestjs/common';
 import { CommandBus, CqrsModule } from '@nestjs/cqrs';
 import { Test, type TestingModule } from '@nestjs/testing';
-import { migrate, openInMemoryDatabase, openServerDatabase, type SqlDatabase } from '#database';
-import { createScratchDatabase, serverDatabaseUrl } from '#database/testing';
+import { serverDatabaseUrl } from '#database/testing';
+import { testBackend, type TestStores } from '#eventstore/testing';
 import { CryptoModule } from '#crypto';
-import { EVENT_STORE, EVENT_STORE_HISTORY, eventStoreMigrations, PostgresEventStore, type EventStore } from '#eventstore';
+import { EVENT_STORE, type EventStore } from '#eventstore';
 import { AddOtpEmailCommand, RemoveOtpEmailCommand, SetEmailCommand, UserModule, VerifyEmailCommand, type SetEmailResult } from './index.js';
 import { caller, emailVerified, humanAdded, ORG, USER } from '#user/testing';
 import type { Caller } from '#access';
@@ -38,29 +38,18 @@ class StoreModule {
 
 const self = caller({ userId: USER, kind: 'human' });
 
-async function openStores(kind: 'pglite' | 'server') {
-  if (kind === 'pglite') {
-    const database = await openInMemoryDatabase();
-    return { database, drop: async () => undefined };
-  }
-  const scratch = await createScratchDatabase('usermodule');
-  return { database: openServerDatabase({ connectionString: scratch.url }), drop: scratch.drop };
-}
-
 describe.each(serverDatabaseUrl ? (['pglite', 'server'] as const) : (['pglite'] as const))('user commands from a sibling module (%s)', (kind) => {
   let moduleRef: TestingModule;
-  let database: SqlDatabase;
+  let stores: TestStores;
   let store: EventStore;
-  let drop: () => Promise<void>;
   let sibling: MfaEnrollment;
   let commands: CommandBus;
   let userNo = 0;
   const clock = new TestClock();
 
   beforeAll(async () => {
-    ({ database, drop } = await openStores(kind));
-    await migrate(database.db, EVENT_STORE_HISTORY, eventStoreMigrations);
-    store = new PostgresEventStore(database);
+    stores = await testBackend(kind, 'usermodule').open();
+    store = stores.store;
     moduleRef = await Test.createTestingModule({
       imports: [
         CqrsModule.forRoot(),
@@ -78,9 +67,7 @@ describe.each(serverDatabaseUrl ? (['pglite', 'server'] as const) : (['pglite'] 
   });
   afterAll(async () => {
     await moduleRef?.close();
-    await store?.close();
-    await database?.close();
-    await drop?.();
+    await stores?.cleanup();
   });
 
   async function seedVerifiedUser(): Promise<string> {

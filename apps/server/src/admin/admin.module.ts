@@ -1,14 +1,16 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '#auth';
-import { AdminController } from './admin.controller.js';
 import { AdminOperations } from '#runtime';
+import { AdminController } from './admin.controller.js';
+import { HttpErrorsModule } from './http-errors.module.js';
 
 /**
  * The admin routes (/admin/v1/...). Imports AuthModule (AUTHENTICATOR, the commands, the
- * first-start bootstrap), so AppModule needs only this module for both.
+ * first-start bootstrap), so AppModule needs only this module for both, and HttpErrorsModule
+ * for the validation and error answers of its routes.
  */
 @Module({
-  imports: [AuthModule],
+  imports: [AuthModule, HttpErrorsModule],
   controllers: [AdminController],
   providers: [AdminOperations],
   exports: [AdminOperations],

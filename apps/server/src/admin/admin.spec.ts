@@ -69,7 +69,8 @@ describe('admin routes', () => {
     const missing = await post('/admin/v1/orgs', { name: 'x' }, '');
     expect(missing.status).toBe(401);
     expect(missing.body).toMatchObject({ code: 16, details: [{ id: 'AUTH-Mz7q2' }] });
-    expect(missing.headers.get('www-authenticate')).toBe('Bearer');
+    // As the REST API (grpc-gateway) sets it: the status message.
+    expect(missing.headers.get('www-authenticate')).toBe('Authorization header is missing (AUTH-Mz7q2)');
     const bad = await post('/admin/v1/orgs', { name: 'x' }, `${adminToken.slice(0, -2)}xx`);
     expect(bad.status).toBe(401);
     expect(bad.body).toMatchObject({ code: 16, message: 'Token is invalid (AUTH-7fs1e)' });
@@ -78,12 +79,18 @@ describe('admin routes', () => {
   it('answers 400 for a malformed body and 409 for a taken username', async () => {
     const noName = await post('/admin/v1/orgs', {});
     expect(noName.status).toBe(400);
-    expect(noName.body).toMatchObject({ code: 3, message: expect.stringContaining('name'), details: [] });
+    expect(noName.body).toEqual({
+      code: 3,
+      message: 'invalid request: name must be a string (ADMIN-OrgNm)',
+      details: [{ '@type': 'type.googleapis.com/zitadel.v1.ErrorDetail', id: 'ADMIN-OrgNm', message: 'invalid request: name must be a string' }],
+    });
     const badRole = await post('/admin/v1/machine-users', { name: 'x', role: 'ROOT' });
     expect(badRole.status).toBe(400);
-    // Malformed JSON is refused by the app's body parser, before the route (its body is Nest's).
+    expect(badRole.body).toMatchObject({ code: 3, message: expect.stringContaining('role must be one of'), details: [{ id: 'ADMIN-MuRol' }] });
+    // Malformed JSON is refused by the app's body parser, before the route: same shape, no ErrorDetail.
     const notJson = await post('/admin/v1/orgs', undefined, adminToken, '{not json');
     expect(notJson.status).toBe(400);
+    expect(notJson.body).toEqual({ code: 3, message: expect.any(String), details: [] });
 
     expect((await post('/admin/v1/machine-users', { name: 'twin', role: 'IAM_LOGIN_CLIENT' })).status).toBe(201);
     const taken = await post('/admin/v1/machine-users', { name: 'Twin', role: 'IAM_LOGIN_CLIENT' });
@@ -91,5 +98,44 @@ describe('admin routes', () => {
     expect(taken.body).toMatchObject({ code: 6, details: [{ id: 'COMMAND-Uk3rT' }] });
     const unknownOrg = await post('/admin/v1/machine-users', { name: 'lost', role: 'ORG_OWNER', orgId: '1' });
     expect(unknownOrg.status).toBe(404);
+  });
+
+  it('checks bodies with the DTOs before anything runs: nothing is written for a refused body', async () => {
+    const head = await server.store.headPosition();
+    const wrongType = await post('/admin/v1/machine-users', { name: 42, role: 'ORG_OWNER', description: ['x'] });
+    expect(wrongType.status).toBe(400);
+    expect(wrongType.body).toEqual({
+      code: 3,
+      message: 'invalid request: name must be a string; description must be a string (ADMIN-MuNam)',
+      details: [
+        {
+          '@type': 'type.googleapis.com/zitadel.v1.ErrorDetail',
+          id: 'ADMIN-MuNam',
+          message: 'invalid request: name must be a string; description must be a string',
+        },
+      ],
+    });
+    // A field the route does not know is refused, not ignored.
+    const unknownField = await post('/admin/v1/orgs', { name: 'Typo Inc', nmae: 'x' });
+    expect(unknownField.status).toBe(400);
+    expect(unknownField.body).toMatchObject({ code: 3, message: expect.stringContaining('property nmae should not exist'), details: [{ id: 'ADMIN-Req00' }] });
+    // With an unknown field and a missing one, the id names the missing one.
+    const typo = await post('/admin/v1/orgs', { nmae: 'Typo Inc' });
+    expect(typo.body).toMatchObject({ code: 3, message: expect.stringMatching(/property nmae should not exist.*name must be a string/), details: [{ id: 'ADMIN-OrgNm' }] });
+    const notAnObject = await post('/admin/v1/orgs', [{ name: 'List Inc' }]);
+    expect(notAnObject.status).toBe(400);
+    expect(notAnObject.body).toMatchObject({ code: 3, details: [{ id: expect.stringMatching(/^ADMIN-/) }] });
+    expect(await server.store.headPosition()).toEqual(head);
+  });
+
+  it('authenticates before it looks at the body', async () => {
+    const res = await post('/admin/v1/orgs', { nmae: 'x' }, '');
+    expect(res.status).toBe(401);
+    expect(res.body).toMatchObject({ code: 16, details: [{ id: 'AUTH-Mz7q2' }] });
+  });
+
+  it('answers an unknown route in the same shape', async () => {
+    const res = await post('/admin/v1/nothing-here', {});
+    expect(res).toMatchObject({ status: 404, body: { code: 5, message: expect.any(String), details: [] } });
   });
 });

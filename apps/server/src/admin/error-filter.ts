@@ -1,67 +1,61 @@
 import { Catch, HttpException, Inject, Injectable, Optional, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
-import { isDomainError, type ErrorKind } from '#errors';
+import { grpcCodeOfHttpStatus, httpErrorOf, isDomainError, statusBody, GrpcCode, type ErrorBody } from '#errors';
 import { LOGGER, type Logger } from '#logging';
 
 /** The part of Express's response the filter uses. */
 interface JsonResponse {
+  headersSent: boolean;
   status(code: number): { json(body: unknown): void };
   setHeader(name: string, value: string): void;
-}
-
-/** DomainError kind → [gRPC code, HTTP status], as grpc-gateway maps them (reference §5). */
-const STATUS: Record<ErrorKind, [number, number]> = {
-  InvalidArgument: [3, 400],
-  NotFound: [5, 404],
-  AlreadyExists: [6, 409],
-  PermissionDenied: [7, 403],
-  ResourceExhausted: [8, 429],
-  FailedPrecondition: [9, 400],
-  Aborted: [10, 409],
-  Unimplemented: [12, 501],
-  Internal: [13, 500],
-  Unavailable: [14, 503],
-  Unauthenticated: [16, 401],
-};
-
-/** A request the route refuses before any command (a malformed body): 400 without an ErrorDetail. */
-export class AdminRequestError extends Error {
-  override readonly name = 'AdminRequestError';
+  end(): void;
 }
 
 /**
- * Errors of the admin routes in the REST API's shape (a google.rpc.Status in JSON, as ZITADEL's
- * grpc-gateway writes it): `{code, message, details}`. A DomainError carries one
- * zitadel.v1.ErrorDetail {id, message}; a malformed request is a plain InvalidArgument.
+ * A refusal of the HTTP layer below the routes that is not an HttpException: body-parser's
+ * errors (malformed JSON, a body too large) carry a 4xx `statusCode` and `expose: true`, which
+ * says their message is meant for the client.
+ */
+function clientHttpError(err: unknown): { status: number; message: string } | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const { statusCode, expose, message } = err as { statusCode?: unknown; expose?: unknown; message?: unknown };
+  if (typeof statusCode !== 'number' || statusCode < 400 || statusCode >= 500 || expose !== true) return undefined;
+  return { status: statusCode, message: typeof message === 'string' ? message : 'Bad Request' };
+}
+
+/**
+ * Every error of every Nest route (the admin and projection routes, /healthz, /readyz,
+ * /metrics, an unknown path) in the REST API's shape, through the one mapping in #errors:
+ * - a DomainError: its status, "<text> (<id>)" and one zitadel.v1.ErrorDetail {id, message},
+ *   exactly as the REST gateway answers it;
+ * - a refusal of the HTTP layer (no such route, malformed JSON, a body too large): its own
+ *   4xx status, the matching code, no ErrorDetail;
+ * - anything else is a bug: logged with its stack, answered 500 "Internal error" with nothing
+ *   of the original message.
+ * Bad input never gets here as such: the ValidationPipe turns it into an InvalidArgument.
  */
 @Catch()
 @Injectable()
-export class AdminErrorFilter implements ExceptionFilter {
+export class ApiExceptionFilter implements ExceptionFilter {
   constructor(@Optional() @Inject(LOGGER) private readonly logger?: Logger) {}
 
   catch(err: unknown, host: ArgumentsHost): void {
     const res = host.switchToHttp().getResponse<JsonResponse>();
     if (isDomainError(err)) {
-      const [code, status] = STATUS[err.kind];
-      if (status === 401) res.setHeader('www-authenticate', 'Bearer');
-      res.status(status).json({
-        code,
-        message: err.statusMessage,
-        details: [{ '@type': 'type.googleapis.com/zitadel.v1.ErrorDetail', id: err.id, message: err.message }],
-      });
-      return;
+      const { status, headers, body } = httpErrorOf(err);
+      if (err.kind === 'Internal') this.logger?.error({ err, errorId: err.id }, 'internal error');
+      return this.answer(res, status, body, headers);
     }
-    if (err instanceof AdminRequestError) {
-      res.status(400).json({ code: 3, message: err.message, details: [] });
-      return;
-    }
-    if (err instanceof HttpException && err.getStatus() < 500) {
-      // Express's own refusals: malformed JSON, a body too large, an unknown route.
-      const status = err.getStatus();
-      const code = status === 404 ? 5 : status === 405 ? 12 : 3;
-      res.status(status).json({ code, message: err.message, details: [] });
-      return;
-    }
-    this.logger?.error({ err }, 'admin route failed');
-    res.status(500).json({ code: 13, message: 'Internal error', details: [] });
+    const refusal =
+      err instanceof HttpException && err.getStatus() >= 400 && err.getStatus() < 500 ? { status: err.getStatus(), message: err.message } : clientHttpError(err);
+    if (refusal) return this.answer(res, refusal.status, statusBody(grpcCodeOfHttpStatus(refusal.status), refusal.message));
+    this.logger?.error({ err }, 'unhandled error in an HTTP route');
+    this.answer(res, 500, statusBody(GrpcCode.Internal, 'Internal error'));
+  }
+
+  private answer(res: JsonResponse, status: number, body: ErrorBody, headers: Record<string, string> = {}): void {
+    // A route that writes its own response (e.g. /metrics) may have started it already.
+    if (res.headersSent) return res.end();
+    for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+    res.status(status).json(body);
   }
 }

@@ -1,74 +1,36 @@
-import {
-  Body,
-  Catch,
-  Controller,
-  Delete,
-  Get,
-  Headers,
-  HttpCode,
-  Inject,
-  Injectable,
-  Module,
-  Optional,
-  Param,
-  Post,
-  UseFilters,
-  type ArgumentsHost,
-  type ExceptionFilter,
-} from '@nestjs/common';
-import { z } from 'zod';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Module, Param, Post, UseGuards } from '@nestjs/common';
 import { AuthModule } from '#auth';
-import { AUTHENTICATOR, type Authenticator } from '#auth';
-import { requirePermission } from '#access';
-import { LOGGER, type Logger } from '#logging';
+import { aborted, failedPrecondition, notFound } from '#errors';
 import {
   NotMigratedError,
   ProjectionAdmin,
   ReplayBusyError,
   UnknownProjectionError,
+  VERSIONED_PROJECTIONS,
 } from '#projections/operations';
-import { AdminErrorFilter, AdminRequestError } from './error-filter.js';
+import { AuthenticatedGuard, RequirePermission } from './authenticated.guard.js';
+import { HttpErrorsModule } from './http-errors.module.js';
+import { ProjectionParams, ReplayBody } from './requests.js';
 
-const replayBody = z.object({ batchSize: z.number().int().min(1).max(100_000).optional() }).strict();
-
-/** A projection route's own refusal, in the admin routes' error shape. */
-class ProjectionRouteError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: number,
-    message: string,
-  ) {
-    super(message);
-  }
+/** The projection operations' refusals as DomainErrors (the operations know nothing of the wire). */
+function refusalOf(err: unknown, name: string): unknown {
+  if (err instanceof UnknownProjectionError) return unknownProjection(name);
+  if (err instanceof ReplayBusyError) return aborted('ADMIN-RpBsy', 'Errors.Projection.ReplayRunning', { name });
+  if (err instanceof NotMigratedError) return failedPrecondition('ADMIN-PrjMg', 'Errors.Projection.NotMigrated', { name });
+  return err;
 }
 
-interface JsonResponse {
-  status(code: number): { json(body: unknown): void };
-}
+const unknownProjection = (name: string) =>
+  notFound('ADMIN-PrjNf', 'Errors.Projection.NotFound', { name, known: Object.keys(VERSIONED_PROJECTIONS).join(', ') });
+const noReplay = (name: string) => notFound('ADMIN-RpNf0', 'Errors.Projection.NoReplay', { name });
 
-/** The projection errors as {code, message, details: []}; everything else as the other admin routes answer. */
-@Catch()
-@Injectable()
-export class ProjectionsErrorFilter implements ExceptionFilter {
-  private readonly fallback: AdminErrorFilter;
-
-  constructor(@Optional() @Inject(LOGGER) logger?: Logger) {
-    this.fallback = new AdminErrorFilter(logger);
-  }
-
-  catch(err: unknown, host: ArgumentsHost): void {
-    const mapped =
-      err instanceof ProjectionRouteError
-        ? err
-        : err instanceof UnknownProjectionError
-          ? new ProjectionRouteError(404, 5, err.message)
-          : err instanceof ReplayBusyError
-            ? new ProjectionRouteError(409, 10, err.message)
-            : err instanceof NotMigratedError
-              ? new ProjectionRouteError(400, 9, err.message)
-              : undefined;
-    if (!mapped) return this.fallback.catch(err, host);
-    host.switchToHttp().getResponse<JsonResponse>().status(mapped.status).json({ code: mapped.code, message: mapped.message, details: [] });
+/** Runs an operation of projection `name`, its refusals turned into DomainErrors. */
+async function operation<T>(name: string, run: () => T | Promise<T>): Promise<T> {
+  if (!Object.hasOwn(VERSIONED_PROJECTIONS, name)) throw unknownProjection(name);
+  try {
+    return await run();
+  } catch (err) {
+    throw refusalOf(err, name);
   }
 }
 
@@ -83,67 +45,56 @@ export class ProjectionsErrorFilter implements ExceptionFilter {
  *   GET    /admin/v1/projections/:name/replay         → 200 {job} (running or last), 404 if none
  *   DELETE /admin/v1/projections/:name/replay         → 200 {job} once it has stopped (nothing switched)
  *   POST   /admin/v1/projections/:name/verify         → 200 {report} (report.equal false: differences)
+ * An unknown :name is 404; errors are answered by the ApiExceptionFilter.
  */
 @Controller('admin/v1/projections')
-@UseFilters(ProjectionsErrorFilter)
+@UseGuards(AuthenticatedGuard)
+@RequirePermission('iam.write')
 export class ProjectionsController {
-  constructor(
-    @Inject(AUTHENTICATOR) private readonly authenticator: Authenticator,
-    @Inject(ProjectionAdmin) private readonly admin: ProjectionAdmin,
-  ) {}
-
-  private async operator(authorization: string | undefined): Promise<void> {
-    const caller = await this.authenticator.authenticate(authorization);
-    requirePermission(caller, 'iam.write', undefined);
-  }
+  constructor(@Inject(ProjectionAdmin) private readonly admin: ProjectionAdmin) {}
 
   @Get()
-  async status(@Headers('authorization') authorization: string | undefined) {
-    await this.operator(authorization);
+  async status() {
     return { projections: await this.admin.status() };
   }
 
   @Post(':name/replay')
   @HttpCode(202)
-  async replay(@Headers('authorization') authorization: string | undefined, @Param('name') name: string, @Body() body: unknown) {
-    await this.operator(authorization);
-    const parsed = replayBody.safeParse(body ?? {});
-    if (!parsed.success) throw new AdminRequestError(`invalid request: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`);
-    return { job: this.admin.startReplay(name, parsed.data.batchSize ? { batchSize: parsed.data.batchSize } : {}) };
+  async replay(@Param() { name }: ProjectionParams, @Body() body: ReplayBody) {
+    const job = await operation(name, () => this.admin.startReplay(name, body.batchSize ? { batchSize: body.batchSize } : {}));
+    return { job };
   }
 
   @Get(':name/replay')
-  async replayJob(@Headers('authorization') authorization: string | undefined, @Param('name') name: string) {
-    await this.operator(authorization);
-    const job = this.admin.replayJob(name);
-    if (!job) throw new ProjectionRouteError(404, 5, `no replay of ${name} has run in this server process`);
+  async replayJob(@Param() { name }: ProjectionParams) {
+    const job = await operation(name, () => this.admin.replayJob(name));
+    if (!job) throw noReplay(name);
     return { job };
   }
 
   @Delete(':name/replay')
-  async cancel(@Headers('authorization') authorization: string | undefined, @Param('name') name: string) {
-    await this.operator(authorization);
-    const job = await this.admin.cancelReplay(name);
-    if (!job) throw new ProjectionRouteError(404, 5, `no replay of ${name} has run in this server process`);
+  async cancel(@Param() { name }: ProjectionParams) {
+    const job = await operation(name, () => this.admin.cancelReplay(name));
+    if (!job) throw noReplay(name);
     return { job };
   }
 
   @Post(':name/verify')
   @HttpCode(200)
-  async verify(@Headers('authorization') authorization: string | undefined, @Param('name') name: string) {
-    await this.operator(authorization);
-    return { report: await this.admin.verify(name) };
+  async verify(@Param() { name }: ProjectionParams) {
+    return { report: await operation(name, () => this.admin.verify(name)) };
   }
 }
 
 /**
  * The projection admin routes, for AppModule's imports. Needs the global SQL_DATABASE,
  * EVENT_STORE, LOGGER and CONFIG (InfrastructureModule); imports AuthModule for the
- * AUTHENTICATOR (the same module instance AdminModule imports).
+ * AUTHENTICATOR (the same module instance AdminModule imports) and HttpErrorsModule for the
+ * validation and error answers of its routes.
  */
 @Module({
-  imports: [AuthModule],
+  imports: [AuthModule, HttpErrorsModule],
   controllers: [ProjectionsController],
-  providers: [ProjectionAdmin, ProjectionsErrorFilter],
+  providers: [ProjectionAdmin],
 })
 export class ProjectionsAdminModule {}

@@ -1,16 +1,16 @@
 import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
 import { ErrorDetailSchema } from '@zitadel/proto/zitadel/message_pb.js';
 import type { Authenticator } from '#auth';
-import { isDomainError, unauthenticated } from '#errors';
+import { grpcCodeOf, isDomainError, unauthenticated } from '#errors';
 import type { Logger } from '#logging';
 import { callerKey } from './caller-context.js';
-import { codeOfKind } from './status-codes.js';
 import { validateMessage } from './validation.js';
 
 /**
  * Outermost: turns what a call throws into what goes on the wire.
  * - DomainError → ConnectError("<text> (<id>)", code) with one zitadel.v1.ErrorDetail {id, message},
- *   as ZITADEL's ZITADELToConnectError does.
+ *   as ZITADEL's ZITADELToConnectError does; the code is #errors' grpcCodeOf, the same the
+ *   Nest routes answer with.
  * - ConnectError (validation, Unimplemented, protocol errors) → unchanged.
  * - anything else is a bug: logged with its stack, answered as Internal "Internal error"
  *   with nothing of the original message.
@@ -27,7 +27,7 @@ export function errorConversion(logger: Logger): Interceptor {
 
 export function toConnectError(err: unknown, procedure: string, logger: Logger): ConnectError {
   if (isDomainError(err)) {
-    const code = codeOfKind[err.kind] ?? Code.Internal;
+    const code: Code = grpcCodeOf(err.kind);
     if (code === Code.Internal) logger.error({ err, procedure, errorId: err.id }, 'internal error');
     return new ConnectError(err.statusMessage, code, undefined, [{ desc: ErrorDetailSchema, value: { id: err.id, message: err.message } }]);
   }

@@ -5,11 +5,12 @@ import { expressConnectMiddleware } from '@connectrpc/connect-express';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import { AUTHENTICATOR, type Authenticator } from '#auth';
 import type { Logger } from '#logging';
+import { READINESS, type ReadinessProbe } from './health.js';
 import { OnePortServer } from './one-port-server.js';
-import { Code } from '@connectrpc/connect';
-import { createRestGateway, writeStatus } from './rest-gateway.js';
-import { createRoutes, READ_MAX_BYTES, SERVED_SERVICES, type Routes, type TransportDependencies } from './routes.js';
+import { createRestGateway, type Req, type Res } from './rest-gateway.js';
+import { createRoutes, READ_MAX_BYTES, SERVED_SERVICES, SERVICE_NAMES, type Routes, type TransportDependencies } from './routes.js';
 import { SESSION_SERVICE_IMPL, USER_SERVICE_IMPL, type SessionServiceImpl, type UserServiceImpl } from './tokens.js';
+import { isGrpcRequest, notServed } from './unknown-routes.js';
 
 /** A provider if some module provides the token, else undefined. */
 export function optionalProvider<T>(app: INestApplicationContext, token: symbol): T | undefined {
@@ -20,12 +21,13 @@ export function optionalProvider<T>(app: INestApplicationContext, token: symbol)
   }
 }
 
-/** The service implementations and the Authenticator, from the Nest container (each optional). */
+/** The service implementations, the Authenticator and readiness, from the Nest container (each optional). */
 export function transportDependenciesFrom(app: INestApplicationContext, logger: Logger): TransportDependencies {
   return {
     userService: optionalProvider<UserServiceImpl>(app, USER_SERVICE_IMPL),
     sessionService: optionalProvider<SessionServiceImpl>(app, SESSION_SERVICE_IMPL),
     authenticator: optionalProvider<Authenticator>(app, AUTHENTICATOR),
+    readiness: optionalProvider<ReadinessProbe>(app, READINESS),
     logger,
   };
 }
@@ -34,6 +36,8 @@ export interface MountedTransport {
   routes: Routes;
   /** For the h2c side of the one-port server: gRPC, Connect and gRPC-Web over HTTP/2. */
   http2Handler: ReturnType<typeof connectNodeAdapter>;
+  /** The server is stopping: health answers NOT_SERVING and its Watch streams end, so that the port can drain. */
+  stopping(): void;
 }
 
 /**
@@ -42,20 +46,38 @@ export interface MountedTransport {
  * JSON body parser (added by init) would come first and eat the bodies.
  */
 export function mountTransport(app: INestApplication, deps: TransportDependencies): MountedTransport {
-  const wiring = { userService: !!deps.userService, sessionService: !!deps.sessionService, authenticator: !!deps.authenticator };
+  const wiring = { userService: !!deps.userService, sessionService: !!deps.sessionService, authenticator: !!deps.authenticator, readiness: !!deps.readiness };
   if (deps.authenticator) deps.logger.info(wiring, 'transport: services and authenticator resolved');
   else deps.logger.warn(wiring, 'transport: no AUTHENTICATOR provided, every call will be Unauthenticated');
-  const routes = createRoutes(deps);
+  if (!deps.readiness) deps.logger.warn(wiring, 'transport: no READINESS provided, grpc.health.v1.Health will answer NOT_SERVING');
+  const stop = new AbortController();
+  const routes = createRoutes({ ...deps, shutdown: stop.signal });
   const gateway = createRestGateway({ routes, services: SERVED_SERVICES, logger: deps.logger });
+  const unknown = notServed(SERVICE_NAMES);
   app.use(expressConnectMiddleware({ routes, readMaxBytes: READ_MAX_BYTES }));
   app.use(gateway);
+  answerUnknownPathsWith(app, unknown);
   // Over h2c the REST gateway answers too (as ZITADEL's does); the Nest routes are HTTP/1.1 only.
   const http2Handler = connectNodeAdapter({
     routes,
     readMaxBytes: READ_MAX_BYTES,
-    fallback: (req, res) => gateway(req, res, () => writeStatus(res, 404, Code.NotFound, 'Not Found')),
+    fallback: (req, res) => (isGrpcRequest(req) ? unknown(req, res) : gateway(req, res, () => unknown(req, res))),
   });
-  return { routes, http2Handler };
+  return { routes, http2Handler, stopping: () => stop.abort() };
+}
+
+/**
+ * What no Nest route answers gets the transport's answer (grpc-status 12 for gRPC, the gateway's
+ * 404 body otherwise) instead of Nest's own 404 body, so that one server speaks one error shape
+ * whatever the path (`/v2beta/...` included). Nest installs its not-found handler during
+ * `init()`, after the routes; this hands it ours instead.
+ */
+function answerUnknownPathsWith(app: INestApplication, handler: (req: Req, res: Res) => void): void {
+  const adapter = app.getHttpAdapter();
+  const install = adapter.setNotFoundHandler?.bind(adapter);
+  if (!install) throw new Error('the HTTP adapter has no not-found handler to replace');
+  adapter.setNotFoundHandler = (_nests: unknown, ...rest: unknown[]) =>
+    (install as (h: unknown, ...r: unknown[]) => unknown)((req: Req, res: Res) => handler(req, res), ...rest);
 }
 
 export interface ServingApp {
@@ -81,6 +103,7 @@ export async function serveOnOnePort(app: INestApplication, options: { port: num
     port,
     server,
     async close() {
+      mounted.stopping();
       await server.close();
       await app.close();
     },

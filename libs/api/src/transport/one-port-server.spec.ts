@@ -3,6 +3,7 @@ import net from 'node:net';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { createServerTransport } from '@zitadel/client/node';
 import { createUserServiceClient } from '@zitadel/client/v2';
+import { eventually } from '#test-kit';
 import { stubServices } from '#api/testing';
 import { deferred, GOOD_TOKEN, startTestServer, stubAuthenticator, type TestServer } from '#api/testing';
 
@@ -23,6 +24,8 @@ function rawExchange(port: number, pieces: Buffer[], until: (received: Buffer) =
     socket.on('connect', async () => {
       for (const piece of pieces) {
         socket.write(piece);
+        // The pause is the behaviour under test: the server must wait for the rest of the
+        // first bytes instead of deciding on a partial preface.
         await new Promise((r) => setTimeout(r, 30));
       }
     });
@@ -81,12 +84,12 @@ describe('the one-port server', () => {
 
     const rest = fetch(`${url}/v2/users/slow/otp_email`, { method: 'POST', headers: { authorization: `Bearer ${GOOD_TOKEN}` }, body: '{}' });
     const rpc = grpc.addOTPEmail({ userId: 'slow' });
-    while (stubs.received.filter((r) => r.request.userId === 'slow').length < 2) await new Promise((r) => setTimeout(r, 10));
+    await eventually(() => expect(stubs.received.filter((r) => r.request.userId === 'slow')).toHaveLength(2));
 
     const started = Date.now();
     const closing = server.close();
     server = undefined;
-    await new Promise((r) => setTimeout(r, 50));
+    // close() stops listening before it returns: the very next connection is refused.
     const refused = await new Promise<string>((resolve) => {
       const socket = net.connect(port, '127.0.0.1');
       socket.on('connect', () => {

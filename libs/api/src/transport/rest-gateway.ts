@@ -25,7 +25,7 @@ import { file_zitadel_message } from '@zitadel/proto/zitadel/message_pb.js';
 import { options as zitadelOptions } from '@zitadel/proto/zitadel/protoc_gen_zitadel/v2/options_pb.js';
 import type { Logger } from '#logging';
 import type { Routes } from './routes.js';
-import { httpStatusOf } from './status-codes.js';
+import { errorHeaders, httpStatusOfCode, statusBody, type ErrorBodyDetail } from '#errors';
 
 /** Largest REST request body accepted; more is 413 with code 8 (ResourceExhausted). */
 export const REST_MAX_BODY_BYTES = 1024 * 1024;
@@ -496,16 +496,18 @@ function writeJson(res: Res, status: number, body: JsonValue) {
 }
 
 /**
- * grpc-gateway's error body, a google.rpc.Status as JSON. `details` is always written (an
- * empty list when there are none).
+ * grpc-gateway's error body, a google.rpc.Status as JSON, and its headers (#errors: the one
+ * mapping the Nest routes answer with too). `details` is always written (an empty list when
+ * there are none).
  */
-export function writeStatus(res: Res, status: number, code: Code, message: string, details: JsonObject[] = []) {
-  if (code === Code.Unauthenticated) res.setHeader('www-authenticate', message);
-  writeJson(res, status, { code, message, details });
+export function writeStatus(res: Res, status: number, code: Code, message: string, details: ErrorBodyDetail[] = []) {
+  for (const [name, value] of Object.entries(errorHeaders(code, message))) res.setHeader(name, value);
+  writeJson(res, status, statusBody(code, message, details) as unknown as JsonObject);
 }
 
+/** A call's error as grpc-gateway renders it: the HTTP status of its code, its details as JSON. */
 function writeError(res: Res, err: ConnectError, registry: Registry) {
-  const details: JsonObject[] = [];
+  const details: ErrorBodyDetail[] = [];
   for (const d of err.details) {
     const typeName = 'desc' in d ? d.desc.typeName : d.type;
     const desc = registry.getMessage(typeName);
@@ -514,7 +516,7 @@ function writeError(res: Res, err: ConnectError, registry: Registry) {
     const json = toJson(desc, message, { registry }) as JsonObject;
     details.push({ '@type': `type.googleapis.com/${typeName}`, ...json });
   }
-  writeStatus(res, httpStatusOf(err.code), err.code, err.rawMessage, details);
+  writeStatus(res, httpStatusOfCode(err.code), err.code, err.rawMessage, details);
 }
 
 function registryOf(files: DescFile[]): Registry {

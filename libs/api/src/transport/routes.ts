@@ -1,9 +1,13 @@
+import type { DescService } from '@bufbuild/protobuf';
 import type { ConnectRouter, ConnectRouterOptions } from '@connectrpc/connect';
 import { SessionService } from '@zitadel/proto/zitadel/session/v2/session_service_pb.js';
 import { UserService } from '@zitadel/proto/zitadel/user/v2/user_service_pb.js';
 import type { Authenticator } from '#auth';
 import type { Logger } from '#logging';
+import { Health } from './gen/grpc/health/v1/health_pb.js';
+import { createHealthService, type ReadinessProbe } from './health.js';
 import { authentication, errorConversion, validation } from './interceptors.js';
+import { ReflectionIndex, reflectionV1, reflectionV1alpha, ServerReflectionV1, ServerReflectionV1alpha } from './reflection.js';
 import type { SessionServiceImpl, UserServiceImpl } from './tokens.js';
 
 export interface TransportDependencies {
@@ -11,35 +15,80 @@ export interface TransportDependencies {
   sessionService?: SessionServiceImpl;
   /** Missing → every call is Unauthenticated. */
   authenticator?: Authenticator;
+  /** Missing → grpc.health.v1.Health answers NOT_SERVING. */
+  readiness?: ReadinessProbe;
   logger: Logger;
+  /** Aborted when the server stops: health turns NOT_SERVING and ends its Watch streams. */
+  shutdown?: AbortSignal;
 }
 
-/** The services served, in registration order (the REST gateway derives its routes from them). */
+/**
+ * The API's services, in registration order: the one list that the routes, the REST gateway
+ * (its routes come from their HTTP rules), server reflection and health all derive from. A
+ * service added here is served, mapped to REST, described and reported on; its
+ * implementation comes from `implementationOf`.
+ */
 export const SERVED_SERVICES = [UserService, SessionService] as const;
+
+/**
+ * The protocol services every gRPC server of this kind offers besides its API: discovery
+ * (server reflection, both versions clients ask for) and health. They answer without a token,
+ * as ZITADEL's do: a client discovers the API and an orchestrator probes health before either
+ * holds credentials, and neither reveals more than the public descriptors and a status.
+ */
+export const UNAUTHENTICATED_SERVICES = [ServerReflectionV1, ServerReflectionV1alpha, Health] as const;
+
+/** Every service this port answers gRPC for, by full name. */
+export const SERVICE_NAMES: ReadonlySet<string> = new Set([...SERVED_SERVICES, ...UNAUTHENTICATED_SERVICES].map((s) => s.typeName));
 
 /** gRPC's default limit for a received message, which ZITADEL keeps. */
 export const READ_MAX_BYTES = 4 * 1024 * 1024;
 
 export type Routes = (router: ConnectRouter) => void;
 
+function implementationOf(service: DescService, deps: TransportDependencies): object | undefined {
+  switch (service.typeName) {
+    case UserService.typeName:
+      return deps.userService;
+    case SessionService.typeName:
+      return deps.sessionService;
+    default:
+      return undefined;
+  }
+}
+
 /**
- * The connect routes of both services, each wrapped in the same interceptors, in this order:
- * error conversion (outermost), authentication, validation. Every consumer of the routes
+ * The connect routes of the API's services, each wrapped in the same interceptors, in this
+ * order: error conversion (outermost), authentication, validation. Every consumer of the routes
  * (the Express middleware for HTTP/1.1, the Node adapter for h2c, and the REST gateway's
  * in-process transport) therefore runs exactly the same chain. Methods left out of an impl
- * answer Unimplemented.
+ * answer Unimplemented. Reflection and health get the same chain without authentication.
  */
 export function createRoutes(deps: TransportDependencies): Routes {
-  const options: Partial<ConnectRouterOptions> = {
-    interceptors: [errorConversion(deps.logger), authentication(deps.authenticator), validation],
+  const common: Partial<ConnectRouterOptions> = {
     // ZITADEL's gateway and connect-go both discard unknown JSON fields.
     jsonOptions: { ignoreUnknownFields: true },
     readMaxBytes: READ_MAX_BYTES,
     // ZITADEL's OpenAPI-generated SDKs send Connect JSON without Connect-Protocol-Version.
     requireConnectProtocolHeader: false,
   };
+  const api: Partial<ConnectRouterOptions> = {
+    ...common,
+    interceptors: [errorConversion(deps.logger), authentication(deps.authenticator), validation],
+  };
+  const unauthenticated: Partial<ConnectRouterOptions> = { ...common, interceptors: [errorConversion(deps.logger), validation] };
+
+  const reflection = new ReflectionIndex([...SERVED_SERVICES, ...UNAUTHENTICATED_SERVICES]);
+  const health = createHealthService({
+    readiness: deps.readiness,
+    services: [...SERVICE_NAMES],
+    logger: deps.logger,
+    ...(deps.shutdown ? { shutdown: deps.shutdown } : {}),
+  });
   return (router) => {
-    router.service(UserService, deps.userService ?? {}, options);
-    router.service(SessionService, deps.sessionService ?? {}, options);
+    for (const service of SERVED_SERVICES) router.service(service as DescService, implementationOf(service, deps) ?? {}, api);
+    router.service(ServerReflectionV1, reflectionV1(reflection), unauthenticated);
+    router.service(ServerReflectionV1alpha, reflectionV1alpha(reflection), unauthenticated);
+    router.service(Health, health, unauthenticated);
   };
 }

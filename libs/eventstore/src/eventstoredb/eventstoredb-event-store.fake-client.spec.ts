@@ -17,6 +17,7 @@ import {
 } from '@eventstore/db-client';
 import { EventStoreUnavailableError, InvalidAppendError, WrongExpectedVersionError } from '../errors.js';
 import { START } from '../event-store.js';
+import { eventually } from '#test-kit';
 import { EventStoreDbEventStore, type EsdbLiveSubscription, type EventStoreDbClientPort } from './eventstoredb-event-store.js';
 import { encodeEsdbPosition } from './mapping.js';
 
@@ -167,7 +168,18 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
   );
 }
 
-const tick = () => new Promise((resolve) => setTimeout(resolve, 20));
+/** Watches the adapter's own reads of $all: a waiter looks at the log once it has subscribed. */
+const watchReads = (store: EventStoreDbEventStore) => jest.spyOn(store, 'readAll');
+
+/**
+ * Resolves once `count` waiters have subscribed and finished their look at the log, with what
+ * each look found: a waiter whose look found nothing ends only on a wake-up, an abort or its
+ * time-out.
+ */
+async function looked(reads: ReturnType<typeof watchReads>, count = 1): Promise<unknown[]> {
+  await eventually(() => expect(reads.mock.calls.length).toBeGreaterThanOrEqual(count));
+  return Promise.all(reads.mock.results.slice(0, count).map((result) => result.value));
+}
 
 describe('EventStoreDbEventStore against a fake client (no EventStoreDB server can run here)', () => {
   let fake: FakeEventStoreDb;
@@ -357,9 +369,10 @@ describe('EventStoreDbEventStore against a fake client (no EventStoreDB server c
   describe('waitForEvents', () => {
     it('starts one live subscription from the end of $all without system events, and wakes when it emits', async () => {
       const head = await store.headPosition();
+      const reads = watchReads(store);
       let woke = false;
       const waiting = store.waitForEvents(head, { timeoutMs: 60_000 }).then(() => (woke = true));
-      await tick();
+      expect(await looked(reads)).toEqual([[]]);
       expect(woke).toBe(false);
       expect(fake.subscriptions).toHaveLength(1);
       expect(fake.subscriptions[0]!.options).toEqual({
@@ -375,7 +388,7 @@ describe('EventStoreDbEventStore against a fake client (no EventStoreDB server c
 
       // A second waiter shares the subscription.
       const second = store.waitForEvents(head, { timeoutMs: 60_000 });
-      await tick();
+      expect(await looked(reads, 2)).toEqual([[], []]);
       fake.record('other', 'appended.elsewhere');
       await second;
       expect(fake.callsOf('subscribeToAll')).toHaveLength(1);
@@ -395,9 +408,10 @@ describe('EventStoreDbEventStore against a fake client (no EventStoreDB server c
       expect(Date.now() - started).toBeGreaterThanOrEqual(140);
 
       const controller = new AbortController();
+      const reads = watchReads(store);
       let woke = false;
       const waiting = store.waitForEvents(head, { timeoutMs: 60_000, signal: controller.signal }).then(() => (woke = true));
-      await tick();
+      expect(await looked(reads)).toEqual([[]]);
       expect(woke).toBe(false);
       controller.abort();
       await waiting;
@@ -412,8 +426,9 @@ describe('EventStoreDbEventStore against a fake client (no EventStoreDB server c
     });
 
     it('close() lets waiters go, unsubscribes and disposes the client', async () => {
+      const reads = watchReads(store);
       const waiting = store.waitForEvents(START, { timeoutMs: 60_000 });
-      await tick();
+      expect(await looked(reads)).toEqual([[]]);
       await store.close();
       await waiting;
       expect(fake.subscriptions[0]!.unsubscribed).toBe(true);

@@ -1,5 +1,5 @@
-import { describe, expect, it } from '@jest/globals';
-import { describeWhen } from '#test-kit';
+import { describe, expect, it, jest } from '@jest/globals';
+import { describeWhen, eventually } from '#test-kit';
 import { eventStoreContract } from '#eventstore/testing';
 import { EventStoreDbEventStore } from './eventstoredb-event-store.js';
 
@@ -26,10 +26,13 @@ describeWhen(Boolean(connectionString), NO_SERVER_REASON, 'EventStoreDbEventStor
       const reader = EventStoreDbEventStore.connect(connectionString!);
       try {
         const from = await reader.headPosition();
+        const reads = jest.spyOn(reader, 'readAll');
         const woke = reader.waitForEvents(from, { timeoutMs: 60_000 }).then(() => 'woke');
-        // Let the waiter subscribe and finish its own look at the log, so only the
-        // subscription can wake it.
-        await new Promise((resolve) => setTimeout(resolve, 500));
+        // The waiter subscribes, then looks at the log once: once that look is done, only the
+        // subscription can wake it (unless another writer on a shared server came first).
+        await eventually(() => expect(reads).toHaveBeenCalled());
+        await reads.mock.results[0]!.value;
+        reads.mockRestore();
         let timer: NodeJS.Timeout | undefined;
         const gaveUp = new Promise((resolve) => (timer = setTimeout(() => resolve('gave up'), 10_000)));
         const appended = await writer.append(`wake-${Date.now()}`, [{ type: 'ping', data: {} }], 'no_stream');

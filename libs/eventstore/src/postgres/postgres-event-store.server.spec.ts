@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import pg from 'pg';
 import { migrate, openServerDatabase, type SqlDatabase } from '#database';
 import { createScratchDatabase, NO_SERVER_REASON, serverDatabaseUrl } from '#database/testing';
 import { START } from '../event-store.js';
-import { eventStoreContract } from '#eventstore/testing';
-import { describeWhen } from '#test-kit';
+import { connectTestStores, eventStoreContract } from '#eventstore/testing';
+import { describeWhen, eventually } from '#test-kit';
 import { PostgresEventStore } from './postgres-event-store.js';
 import { EVENT_STORE_HISTORY, eventStoreMigrations } from './schema.js';
 
@@ -66,8 +66,13 @@ describeWhen(Boolean(serverDatabaseUrl), NO_SERVER_REASON, 'PostgresEventStore o
       const slowResult = await slow;
       expect(slowResult.events[0]!.position < fast.events[0]!.position).toBe(true);
 
-      const after = await store.readAll({ after: from });
-      expect(after.map((e) => e.type)).toEqual(['slow', 'fast']);
+      // A write transaction open elsewhere on the server (another suite's) holds readers back
+      // as well: wait until both are readable.
+      const after = await eventually(async () => {
+        const after = await store.readAll({ after: from });
+        expect(after.map((e) => e.type)).toEqual(['slow', 'fast']);
+        return after;
+      });
       expect(after.map((e) => e.position)).toEqual([slowResult.events[0]!.position, fast.events[0]!.position]);
       expect(await store.readAll({ after: after[1]!.position })).toEqual([]);
     });
@@ -84,8 +89,12 @@ describeWhen(Boolean(serverDatabaseUrl), NO_SERVER_REASON, 'PostgresEventStore o
         await store.append('held-1', [{ type: 'held', data: {} }], 'no_stream');
         expect(await store.readAll({ after: from })).toEqual([]);
 
+        const reads = jest.spyOn(store, 'readAll');
         const woke = store.waitForEvents(from, { timeoutMs: 60_000 }).then(() => 'woke');
-        await new Promise((resolve) => setTimeout(resolve, 200));
+        // A second look means the first found nothing while the head was past `from`: the
+        // waiter is in its held-back re-checks, and the commit below happens while it waits.
+        await eventually(() => expect(reads.mock.calls.length).toBeGreaterThanOrEqual(2));
+        reads.mockRestore();
         await blocker.query('commit'); // no NOTIFY: nothing but the reader's own re-check can see this
         let timer: NodeJS.Timeout | undefined;
         const gaveUp = new Promise((resolve) => (timer = setTimeout(() => resolve('gave up'), 10_000)));
@@ -100,21 +109,23 @@ describeWhen(Boolean(serverDatabaseUrl), NO_SERVER_REASON, 'PostgresEventStore o
     it('wakes a reader in another process through NOTIFY', async () => {
       // A second pool and store on the same database share nothing in memory with the first,
       // as a second process would not.
-      const otherDatabase = openServerDatabase({ connectionString: subject.url, maxConnections: 2 });
-      const otherStore = new PostgresEventStore(otherDatabase);
+      const { store: otherStore, cleanup } = connectTestStores(subject.url, { maxConnections: 2 });
       try {
         const from = await otherStore.headPosition();
+        const heads = jest.spyOn(otherStore, 'headPosition');
         const woke = otherStore.waitForEvents(from, { timeoutMs: 60_000 }).then(() => 'woke');
-        // Let the waiter LISTEN and finish its own look at the log, so only NOTIFY can wake it.
-        await new Promise((resolve) => setTimeout(resolve, 300));
+        // The waiter LISTENs, then looks at the log (nothing to read, the head not past `from`):
+        // once that look is done, only NOTIFY can wake it.
+        await eventually(() => expect(heads).toHaveBeenCalled());
+        expect(await heads.mock.results[0]!.value).toBe(from);
+        heads.mockRestore();
         let timer: NodeJS.Timeout | undefined;
         const gaveUp = new Promise((resolve) => (timer = setTimeout(() => resolve('gave up'), 10_000)));
         await subject.store.append('notify-1', [{ type: 'ping', data: {} }], 'no_stream');
         expect(await Promise.race([woke, gaveUp])).toBe('woke');
         clearTimeout(timer);
       } finally {
-        await otherStore.close();
-        await otherDatabase.close();
+        await cleanup();
       }
     });
   });

@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { eventually } from '#test-kit';
 import { randomUUID } from 'node:crypto';
 import { InvalidAppendError, WrongExpectedVersionError } from '#eventstore';
 import type { EventStore, NewEvent, Position, RecordedEvent } from '#eventstore';
@@ -142,8 +143,13 @@ export function eventStoreContract(name: string, open: () => Promise<ContractSub
       await store.append(b, [event('two'), event('three')], 'no_stream');
       await store.append(a, [event('four')], 1);
 
-      const all = (await readAllAfter(store, from)).filter((e) => e.stream === a || e.stream === b);
-      expect(all.map((e) => e.type)).toEqual(['one', 'two', 'three', 'four']);
+      // On server PostgreSQL a write transaction open anywhere on the server (another suite's)
+      // holds readers back until it ends: wait until the four are readable.
+      const all = await eventually(async () => {
+        const ours = (await readAllAfter(store, from)).filter((e) => e.stream === a || e.stream === b);
+        expect(ours.map((e) => e.type)).toEqual(['one', 'two', 'three', 'four']);
+        return ours;
+      });
       for (let i = 1; i < all.length; i++) expect(all[i - 1]!.position < all[i]!.position).toBe(true);
 
       const afterSecond = await store.readAll({ after: all[1]!.position, limit: 1 });
@@ -200,10 +206,15 @@ export function eventStoreContract(name: string, open: () => Promise<ContractSub
 
     it('wakes a waiting reader when an event is appended', async () => {
       const from = await store.headPosition();
+      const reads = jest.spyOn(store, 'readAll');
       const woke = store.waitForEvents(from, { timeoutMs: 60_000 }).then(() => 'woke');
+      // Every adapter looks at the log once its waiter is registered (so nothing slips between
+      // a reader's last read and its wait): once that look is done, the append must wake it.
+      await eventually(() => expect(reads).toHaveBeenCalled());
+      await reads.mock.results[0]!.value;
+      reads.mockRestore();
       let timer: NodeJS.Timeout | undefined;
       const gaveUp = new Promise((resolve) => (timer = setTimeout(() => resolve('gave up'), 10_000)));
-      await new Promise((resolve) => setTimeout(resolve, 50));
       await store.append(streamName('wake'), [event('ping')], 'no_stream');
       expect(await Promise.race([woke, gaveUp])).toBe('woke');
       clearTimeout(timer);

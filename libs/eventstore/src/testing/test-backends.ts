@@ -12,7 +12,10 @@ export interface TestStores {
   cleanup(): Promise<void>;
 }
 
+export type BackendKind = 'pglite' | 'server';
+
 export interface Backend {
+  kind: BackendKind;
   label: string;
   available: boolean;
   reason: string;
@@ -27,12 +30,14 @@ export interface Backend {
 export function testBackends(scratchPrefix: string): Backend[] {
   return [
     {
+      kind: 'pglite',
       label: 'embedded PGlite',
       available: true,
       reason: '',
       open: async (schemas) => migrated(await openInMemoryDatabase(), schemas, async () => undefined),
     },
     {
+      kind: 'server',
       label: 'server PostgreSQL',
       available: Boolean(serverDatabaseUrl),
       reason: NO_SERVER_REASON,
@@ -43,6 +48,30 @@ export function testBackends(scratchPrefix: string): Backend[] {
       },
     },
   ];
+}
+
+/** One of the backends, for a suite that is handed its kind (e.g. by describe.each) or needs only one. */
+export function testBackend(kind: BackendKind, scratchPrefix = 'test'): Backend {
+  return testBackends(scratchPrefix).find((backend) => backend.kind === kind)!;
+}
+
+/**
+ * Another pool and store on a server database a backend opened (`TestStores.url`), sharing
+ * nothing in memory with the first, as a second process would: it migrates nothing, and its
+ * cleanup drops nothing.
+ */
+export function connectTestStores(url: string, options: { maxConnections?: number } = {}): TestStores {
+  const database = openServerDatabase({ connectionString: url, maxConnections: options.maxConnections ?? 4 });
+  const store = new PostgresEventStore(database);
+  return {
+    database,
+    store,
+    url,
+    async cleanup() {
+      await store.close();
+      await database.close();
+    },
+  };
 }
 
 async function migrated(

@@ -12,6 +12,7 @@ import { notificationSchemas } from '#notification';
 import { testBackends, type Backend } from '#eventstore/testing';
 
 export { capturingLogger } from '#logging/testing';
+export { checkpointPassed, eventually } from '#test-kit';
 export type { Backend, TestStores } from '#eventstore/testing';
 
 /** Events and the checkpoint in one database, as the server runs them. */
@@ -146,17 +147,4 @@ export async function challenge(
     session.version,
   );
   return events[0]!;
-}
-
-/** Polls until the check passes (rejects with its last error after timeoutMs). */
-export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
 }

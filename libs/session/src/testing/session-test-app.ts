@@ -5,14 +5,12 @@ import { CONFIG, loadConfig } from '#config';
 import type { Caller } from '#access';
 import { CodeCipher } from '#crypto';
 import { CryptoModule } from '#crypto';
-import { createScratchDatabase } from '#database/testing';
 import { EVENT_STORE, type EventStore } from '#eventstore';
-import { openServerTestStore, openTestStore, type TestStore } from '#org/testing';
 import { UserModule } from '#user';
 import { SessionModule } from '#session';
 import { CLOCK } from '#kernel';
 import { TestClock } from '#kernel/testing';
-import { FailingAppendStore } from '#eventstore/testing';
+import { FailingAppendStore, testBackend } from '#eventstore/testing';
 
 
 /** What apps/server's InfrastructureModule provides globally: the store and the configuration. */
@@ -48,15 +46,8 @@ export interface SessionTestApp {
  * the server of DATABASE_URL), reading the time from `clock`.
  */
 export async function startSessionTestApp(kind: 'pglite' | 'server', env: NodeJS.ProcessEnv = {}): Promise<SessionTestApp> {
-  let testStore: TestStore;
-  let drop: () => Promise<void> = async () => undefined;
-  if (kind === 'pglite') testStore = await openTestStore();
-  else {
-    const scratch = await createScratchDatabase('session');
-    testStore = await openServerTestStore(scratch.url);
-    drop = scratch.drop;
-  }
-  const store = new FailingAppendStore(testStore.store);
+  const testStores = await testBackend(kind, 'session').open();
+  const store = new FailingAppendStore(testStores.store);
   const clock = new TestClock();
   const moduleRef = await Test.createTestingModule({
     imports: [
@@ -80,8 +71,7 @@ export async function startSessionTestApp(kind: 'pglite' | 'server', env: NodeJS
     cipher: new CodeCipher(TEST_KEY),
     async close() {
       await moduleRef.close();
-      await testStore.close();
-      await drop();
+      await testStores.cleanup();
     },
   };
 }

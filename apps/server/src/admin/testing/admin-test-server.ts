@@ -7,7 +7,7 @@ import { EVENT_STORE_HISTORY, eventStoreMigrations, PostgresEventStore, type Eve
 import { createLogger } from '#logging';
 import { loadConfig } from '#config';
 import { InfrastructureModule } from '#runtime';
-import { AdminModule } from '#server';
+import { AdminModule, ProjectionsAdminModule } from '#server';
 
 export interface AdminTestServer {
   url: string;
@@ -17,11 +17,15 @@ export interface AdminTestServer {
 }
 
 /**
- * A Nest HTTP app with the admin routes and AuthModule (bootstrap included) on a fresh
- * in-memory PGlite, listening on a free port: what the server will serve once AppModule
- * imports AdminModule.
+ * A Nest HTTP app with the admin routes and AuthModule (bootstrap included), and with
+ * `projections` the projection admin routes too, on a fresh in-memory PGlite, listening on a
+ * free port: what the server serves of them.
  */
-export async function startAdminTestServer(dataDir: string, env: Record<string, string> = {}): Promise<AdminTestServer> {
+export async function startAdminTestServer(
+  dataDir: string,
+  env: Record<string, string> = {},
+  options: { projections?: boolean } = {},
+): Promise<AdminTestServer> {
   const config = loadConfig({ DATA_DIR: dataDir, PORT: '0', ...env });
   const logger = createLogger('silent');
   const database: SqlDatabase = await openInMemoryDatabase();
@@ -31,7 +35,14 @@ export async function startAdminTestServer(dataDir: string, env: Record<string, 
   @Module({})
   class AdminTestApp {
     static forRoot(): DynamicModule {
-      return { module: AdminTestApp, imports: [InfrastructureModule.forRoot({ config, logger, database, eventStore }), AdminModule] };
+      return {
+        module: AdminTestApp,
+        imports: [
+          InfrastructureModule.forRoot({ config, logger, database, eventStore }),
+          AdminModule,
+          ...(options.projections ? [ProjectionsAdminModule] : []),
+        ],
+      };
     }
   }
   const app = await NestFactory.create(AdminTestApp.forRoot(), { logger: false });

@@ -6,7 +6,7 @@ import type { Caller } from '#access';
 import { unauthenticated } from '#errors';
 import { createLogger, type Logger } from '#logging';
 import { serveOnOnePort, type ServingApp } from '#api';
-import { SESSION_SERVICE_IMPL, USER_SERVICE_IMPL, type SessionServiceImpl, type UserServiceImpl } from '#api';
+import { READINESS, SESSION_SERVICE_IMPL, USER_SERVICE_IMPL, type ReadinessProbe, type SessionServiceImpl, type UserServiceImpl } from '#api';
 
 /** Test double of the real health controller: the transport must leave the app's routes alone. */
 @Controller()
@@ -49,6 +49,7 @@ export async function startTestServer(doubles: {
   userService?: UserServiceImpl;
   sessionService?: SessionServiceImpl;
   authenticator?: Authenticator;
+  readiness?: ReadinessProbe;
 }): Promise<TestServer> {
   const logs: Record<string, any>[] = [];
   const logger = createLogger('info', { write: (line: string) => void logs.push(JSON.parse(line)) });
@@ -56,6 +57,7 @@ export async function startTestServer(doubles: {
   if (doubles.userService) providers.push({ provide: USER_SERVICE_IMPL, useValue: doubles.userService });
   if (doubles.sessionService) providers.push({ provide: SESSION_SERVICE_IMPL, useValue: doubles.sessionService });
   if (doubles.authenticator) providers.push({ provide: AUTHENTICATOR, useValue: doubles.authenticator });
+  if (doubles.readiness) providers.push({ provide: READINESS, useValue: doubles.readiness });
   const app = await NestFactory.create(TestAppModule.with(providers), { logger: false, abortOnError: false });
   const serving = await serveOnOnePort(app, { port: 0, host: '127.0.0.1', logger });
   return Object.assign(serving, { logs, logger });

@@ -1,0 +1,122 @@
+import { afterEach, beforeEach, expect, it } from '@jest/globals';
+import { sql, type Migration } from 'kysely';
+import { capturingLogger } from '#logging/testing';
+import { testBackends, type TestStores } from '#eventstore/testing';
+import type { AppendedEvent, RecordedEvent } from '#eventstore';
+import { checkpointPassed, describeWhen } from '#test-kit';
+import { CheckpointedConsumer, type Batch, type CheckpointedConsumerOptions } from './index.js';
+
+const TABLE = 'consumer_test.checkpoints';
+
+const migrations: Record<string, Migration> = {
+  '0001': {
+    async up(db) {
+      await sql`create schema consumer_test`.execute(db);
+      await sql`create table consumer_test.checkpoints (name text primary key, position text not null default '', owner text, lease_until timestamptz, updated_at timestamptz not null default now())`.execute(db);
+      await sql`create table consumer_test.handled (position text primary key, by text not null, times int not null)`.execute(db);
+    },
+  },
+};
+
+for (const backend of testBackends('consumer')) {
+  describeWhen(backend.available, backend.reason, `CheckpointedConsumer on ${backend.label}`, () => {
+    let stores: TestStores;
+    let consumers: CheckpointedConsumer[];
+
+    beforeEach(async () => {
+      stores = await backend.open({ consumer_test: migrations });
+      consumers = [];
+    });
+    afterEach(async () => {
+      for (const c of consumers) await c.stop();
+      await stores.cleanup();
+    });
+
+    /** Records every event it handles, in the checkpoint's transaction; `times` shows a double. */
+    function consumer(by: string, options: Partial<CheckpointedConsumerOptions> = {}): CheckpointedConsumer {
+      const handler = async (batch: Batch) => {
+        await batch.commit(batch.events.at(-1)!.position, async (trx) => {
+          for (const e of batch.events) {
+            await sql`insert into consumer_test.handled (position, by, times) values (${e.position}, ${by}, 1)
+                      on conflict (position) do update set times = consumer_test.handled.times + 1`.execute(trx);
+          }
+        });
+      };
+      const c = new CheckpointedConsumer({
+        store: stores.store,
+        db: stores.database.db,
+        logger: capturingLogger().logger,
+        label: by,
+        table: { table: TABLE },
+        checkpointName: 'test',
+        handler,
+        idleTimeoutMs: 200,
+        retryDelayMs: 20,
+        ...options,
+      });
+      consumers.push(c);
+      return c;
+    }
+
+    async function append(count: number): Promise<AppendedEvent[]> {
+      const out: AppendedEvent[] = [];
+      for (let i = 0; i < count; i++) out.push(...(await stores.store.append(`s-${i % 3}`, [{ type: 'ok', data: { i } }], 'any')).events);
+      return out;
+    }
+
+    async function handled() {
+      const { rows } = await sql<{ position: string; by: string; times: number }>`select position, by, times from consumer_test.handled order by position`.execute(stores.database.db);
+      return rows;
+    }
+
+    it('two consumers of one checkpoint never handle an event twice (compare-and-set)', async () => {
+      const events = await append(12);
+      const a = consumer('a', { batchSize: 2 });
+      const b = consumer('b', { batchSize: 2 });
+      a.start();
+      b.start();
+      await checkpointPassed(a, events.at(-1)!.position);
+      await checkpointPassed(b, events.at(-1)!.position);
+      const rows = await handled();
+      expect(rows.map((r) => r.position)).toEqual(events.map((e) => e.position));
+      expect(rows.every((r) => r.times === 1)).toBe(true);
+    });
+
+    it('with a lease only one process acts; the other takes over when it stops', async () => {
+      const lease = { leaseMs: 5_000, standbyPollMs: 50 };
+      const a = consumer('a', { lease });
+      a.start();
+      const [first] = await append(1);
+      await checkpointPassed(a, first!.position);
+      const b = consumer('b', { lease });
+      b.start();
+      const [second] = await append(1);
+      await checkpointPassed(a, second!.position);
+      expect(b.state).toBe('standby');
+      await a.stop();
+      const [third] = await append(1);
+      await checkpointPassed(b, third!.position);
+      expect((await handled()).map((r) => [r.by, r.times])).toEqual([
+        ['a', 1],
+        ['a', 1],
+        ['b', 1],
+      ]);
+    });
+
+    it('backs off while the handler fails, then goes on from the same event', async () => {
+      let failures = 2;
+      const seen: RecordedEvent[] = [];
+      const c = consumer('c', {
+        handler: async (batch) => {
+          if (failures-- > 0) throw new Error('database down');
+          seen.push(...batch.events);
+          await batch.commit(batch.events.at(-1)!.position);
+        },
+      });
+      const events = await append(3);
+      c.start();
+      await checkpointPassed(c, events.at(-1)!.position);
+      expect(seen.map((e) => e.position)).toEqual(events.map((e) => e.position));
+    });
+  });
+}

@@ -1,0 +1,556 @@
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { Kysely, Transaction } from 'kysely';
+import { START, comparePositions, type EventStore, type Position, type RecordedEvent } from '#eventstore';
+import type { Logger } from '#logging';
+import { CheckpointMovedError, LeaseLostError, loadCheckpoint, lockCheckpoint, type CheckpointTable } from './checkpoint-row.js';
+import { CheckpointLease } from './lease.js';
+
+export interface LeaseOptions {
+  /** How long the lease lasts without renewal; renewed every leaseMs / 3 and with every checkpoint write. */
+  leaseMs: number;
+  /** How often a consumer without the lease (another process has it) tries to take it. */
+  standbyPollMs: number;
+  /** This process's name in the `owner` column (a random UUID by default). */
+  owner?: string;
+}
+
+/** One batch in the handler's hands. */
+export interface Batch {
+  readonly checkpointName: string;
+  /** The checkpoint as it is now: where the batch was read from, then the last commit's `to`. */
+  readonly from: Position;
+  readonly events: readonly RecordedEvent[];
+  /** Aborted by stop() (or by catchUp's signal). */
+  readonly signal: AbortSignal;
+  /** False once stopping, or when the lease is no longer surely ours: start no side effect then. */
+  active(): boolean;
+  /**
+   * One transaction: the consumer's guard, the checkpoint row locked and compared with `from`
+   * (CheckpointMovedError when it moved, LeaseLostError when the lease is gone), `apply`, the
+   * checkpoint set to `to`. A batch may commit several times (a prefix, then the rest).
+   */
+  commit(to: Position, apply?: (trx: Transaction<any>) => Promise<void>): Promise<void>;
+}
+
+export type BatchHandler = (batch: Batch) => Promise<void>;
+
+export interface CheckpointedConsumerOptions {
+  store: EventStore;
+  /** Where the checkpoint (and what the handler writes in its transaction) lives. */
+  db: Kysely<any>;
+  logger: Logger;
+  /** How the log lines name the consumer ('notifier', 'projection users'). */
+  label: string | (() => string);
+  table: CheckpointTable;
+  /** The checkpoint's row; a function when it changes (a versioned projection's active version). */
+  checkpointName: string | (() => string);
+  handler: BatchHandler;
+  /** Events per batch. */
+  batchSize?: number;
+  /** How long one wait for new events lasts before the consumer looks again (a missed wake-up costs at most this). */
+  idleTimeoutMs?: number;
+  /** First pause after the store or the database failed; doubles up to maxRetryDelayMs. */
+  retryDelayMs?: number;
+  maxRetryDelayMs?: number;
+  /** Only the process holding the lease on the checkpoint row acts. */
+  lease?: LeaseOptions;
+  /** Runs first in every batch transaction, before the checkpoint row is locked; throw CheckpointMovedError to read again. */
+  guard?: (trx: Transaction<any>) => Promise<void>;
+  /** Before every batch, outside any transaction; `live` when the background loop asks (not catchUp). */
+  beforeBatch?: (live: boolean) => Promise<void>;
+  /** After every wait for new events (a heartbeat). */
+  afterIdle?: () => Promise<void>;
+  /** Every checkpoint read or committed. */
+  onCheckpoint?: (position: Position) => void;
+  /** The background loop ended (stop(), or a fatal error). */
+  onStopped?: (failed: boolean) => Promise<void>;
+  /** Errors that end the background loop instead of a retry after a pause (a handler's stored failure). */
+  isFatal?: (err: unknown) => boolean;
+}
+
+export interface CatchUpOptions {
+  /** Stop at this position instead of the store's head: no event after it is handled. */
+  until?: Position;
+  /** Ends the catch-up between two batches (CatchUpAbortedError); the batch in hand commits. */
+  signal?: AbortSignal;
+  /**
+   * Reads the next page of events while the batch in hand is handled and committed (replays:
+   * the database and this process work at the same time). The page is used only if the next
+   * batch starts where it was read from (the checkpoint is still compared and set).
+   */
+  prefetch?: boolean;
+}
+
+/** catchUp() ended by its signal. */
+export class CatchUpAbortedError extends Error {
+  override readonly name = 'CatchUpAbortedError';
+}
+
+/**
+ * idle: built, never started · standby: another process holds the lease · running ·
+ * stopping: stop() waits for the batch in hand · stopped · failed: a fatal error ended the loop.
+ */
+export type ConsumerState = 'idle' | 'standby' | 'running' | 'stopping' | 'stopped' | 'failed';
+
+/** `beyond`: catchUp's `until` is reached, the next event is after it; `moved`: nothing committed, read again. */
+export type BatchOutcome = 'empty' | 'applied' | 'moved' | 'beyond';
+
+interface Waiter {
+  position: Position;
+  resolve: (reached: boolean) => void;
+  reject: (err: unknown) => void;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * Follows the event store from a checkpoint kept in the database. Each batch is read first
+ * (after the checkpoint as stored now, so a rewind or another process is seen), then handed to
+ * the handler, which commits it: one transaction that applies what the handler writes and
+ * compares-and-sets the checkpoint (row lock), so two processes or a rewind never apply a batch
+ * twice and a crash never loses or doubles one. PGlite's single connection is never held while
+ * the store is awaited.
+ *
+ * With nothing to read it waits on store.waitForEvents (which also looks again, with a short
+ * back-off, while events are held back behind an open transaction), at most idleTimeoutMs.
+ * A failing store or database is retried after a pause doubling up to maxRetryDelayMs; errors
+ * the options call fatal end the loop. stop() aborts waits and pauses and resolves once the
+ * batch in hand has committed or rolled back.
+ *
+ * With a lease, only the process holding it reads and commits (the others stand by and poll);
+ * every checkpoint write extends it and checks it is still ours.
+ */
+export class CheckpointedConsumer {
+  private stateValue: ConsumerState = 'idle';
+  private checkpointValue: Position | undefined;
+  private loop: Promise<void> | undefined;
+  private abort: AbortController | undefined;
+  private tail: Promise<unknown> = Promise.resolve();
+  private readonly waiters = new Set<Waiter>();
+  private readonly batchSize: number;
+  private readonly idleTimeoutMs: number;
+  private readonly retryDelayMs: number;
+  private readonly maxRetryDelayMs: number;
+  private wakeIdle: (() => void) | undefined;
+  private wakePending = false;
+  private prefetched: { name: string; after: Position; page: Promise<RecordedEvent[]> } | undefined;
+  private readonly lease: LeaseHolder | undefined;
+
+  constructor(private readonly options: CheckpointedConsumerOptions) {
+    this.batchSize = options.batchSize ?? 200;
+    this.idleTimeoutMs = options.idleTimeoutMs ?? 5_000;
+    this.retryDelayMs = options.retryDelayMs ?? 1_000;
+    this.maxRetryDelayMs = options.maxRetryDelayMs ?? 30_000;
+    if (options.lease) {
+      if (typeof options.checkpointName !== 'string') throw new Error('a leased consumer needs a fixed checkpoint name');
+      this.lease = new LeaseHolder(
+        new CheckpointLease(options.db, options.table.table, options.checkpointName, options.lease.owner ?? randomUUID(), options.lease.leaseMs),
+        options.logger,
+        () => this.label,
+      );
+    }
+  }
+
+  get state(): ConsumerState {
+    return this.stateValue;
+  }
+
+  /** The last checkpoint this consumer read or committed; undefined before the first read. */
+  get checkpoint(): Position | undefined {
+    return this.checkpointValue;
+  }
+
+  get running(): boolean {
+    return this.loop !== undefined;
+  }
+
+  private get label(): string {
+    const { label } = this.options;
+    return typeof label === 'string' ? label : label();
+  }
+
+  private get checkpointName(): string {
+    const { checkpointName } = this.options;
+    return typeof checkpointName === 'string' ? checkpointName : checkpointName();
+  }
+
+  /** Follows the store in the background until stop(). */
+  start(): void {
+    if (this.loop) return;
+    const abort = new AbortController();
+    this.abort = abort;
+    this.stateValue = 'running';
+    const loop: Promise<void> = this.follow(abort.signal).then((failed) => {
+      if (this.loop === loop) {
+        this.loop = undefined;
+        this.abort = undefined;
+      }
+      if (failed) this.stateValue = 'failed';
+      else if (!this.lease) this.stateValue = 'stopped';
+    });
+    this.loop = loop;
+  }
+
+  /** Ends following; resolves once the batch in hand (if any) is committed or rolled back, and the lease is released. */
+  async stop(): Promise<void> {
+    const loop = this.loop;
+    if (!loop) return;
+    if (this.stateValue === 'running' || this.stateValue === 'standby') this.stateValue = 'stopping';
+    this.abort?.abort();
+    await loop;
+    if (this.lease) {
+      await this.lease.release();
+      if (this.stateValue === 'stopping') this.stateValue = 'stopped';
+    }
+  }
+
+  /** Ends an idle wait at once (or the next one, if the consumer is busy). */
+  wake(): void {
+    if (this.wakeIdle) this.wakeIdle();
+    else this.wakePending = true;
+  }
+
+  /**
+   * Resolves true once the checkpoint is at or after `position`, false after `timeoutMs`;
+   * rejects if the background loop ends with a fatal error first.
+   */
+  waitForCheckpoint(position: Position, timeoutMs: number): Promise<boolean> {
+    if (this.reached(position)) return Promise.resolve(true);
+    return new Promise<boolean>((resolve, reject) => {
+      const waiter: Waiter = {
+        position,
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          this.waiters.delete(waiter);
+          resolve(false);
+        }, timeoutMs),
+      };
+      waiter.timer.unref?.();
+      this.waiters.add(waiter);
+    });
+  }
+
+  /** Whether the checkpoint is at or after `position`. */
+  reached(position: Position): boolean {
+    if (position === START) return true;
+    return this.checkpointValue !== undefined && comparePositions(this.checkpointValue, position) >= 0;
+  }
+
+  /**
+   * Processes batches until the checkpoint has passed the store's head as it was when catchUp
+   * began (tests, CLI, replays): events committed but still held back behind an older open
+   * transaction are waited for (store.waitForEvents), not missed. With `until`, stops exactly
+   * there instead. Resolves with the checkpoint. Not leased: the caller decides who runs it.
+   */
+  async catchUp(options: CatchUpOptions = {}): Promise<Position> {
+    const { until, signal, prefetch } = options;
+    const target = until ?? (await this.options.store.headPosition());
+    const batchSignal = signal ?? new AbortController().signal;
+    for (;;) {
+      if (signal?.aborted) throw new CatchUpAbortedError(`${this.label}: catch-up interrupted at ${this.checkpointValue || '(start)'}`);
+      if (until !== undefined && this.checkpointValue !== undefined && this.reached(until)) return this.checkpointValue;
+      const outcome = await this.serialized(() => this.batch(false, batchSignal, until, prefetch));
+      if (outcome === 'beyond') return this.checkpointValue ?? START;
+      if (outcome !== 'empty') {
+        await yieldToEventLoop();
+        continue;
+      }
+      if (this.reached(target)) return this.checkpointValue ?? START;
+      await this.options.store.waitForEvents(this.checkpointValue ?? START, { timeoutMs: this.idleTimeoutMs, ...(signal ? { signal } : {}) });
+    }
+  }
+
+  /** Resolves true when the loop ended by a fatal error. */
+  private async follow(signal: AbortSignal): Promise<boolean> {
+    let delay = this.retryDelayMs;
+    let attempt = 0;
+    let listening = false;
+    let failed = false;
+    while (!signal.aborted) {
+      try {
+        if (this.lease && !this.lease.holds()) {
+          if (!(await this.lease.take(signal))) {
+            if (this.stateValue !== 'standby' && !signal.aborted) {
+              this.options.logger.info(`${this.label}: another process holds the lease; standing by`);
+              this.stateValue = 'standby';
+            }
+            await sleep(this.options.lease!.standbyPollMs, signal);
+            continue;
+          }
+          if (!signal.aborted) this.stateValue = 'running';
+        }
+        if (!listening) {
+          // Lets the store set up its wake-ups (PostgresEventStore: LISTEN) before the first
+          // real wait, so that wait is registered as soon as it is called.
+          await this.options.store.waitForEvents(this.checkpointValue ?? START, { timeoutMs: 0, signal });
+          listening = true;
+        }
+        const outcome = await this.serialized(() => this.batch(true, signal));
+        delay = this.retryDelayMs;
+        attempt = 0;
+        if (outcome !== 'empty' || signal.aborted) {
+          await yieldToEventLoop();
+          continue;
+        }
+        await this.idle(signal);
+        await this.options.afterIdle?.();
+      } catch (err) {
+        if (this.options.isFatal?.(err)) {
+          failed = true;
+          this.rejectWaiters(err);
+          break;
+        }
+        if (signal.aborted) break;
+        attempt++;
+        this.options.logger.warn(
+          { err, attempt, retryInMs: delay, checkpoint: this.checkpointValue },
+          `${this.label}: reading events or handling them failed, retrying in ${delay} ms: ${(err as Error)?.message ?? err}`,
+        );
+        await sleep(delay, signal);
+        delay = Math.min(delay * 2, this.maxRetryDelayMs);
+      }
+    }
+    this.lease?.stopRenewing();
+    await this.options.onStopped?.(failed);
+    return failed;
+  }
+
+  /**
+   * Waits for new events. The wait is registered before the store looks again (inside
+   * waitForEvents), so an append that commits after the last read wakes it; events held back
+   * behind an open transaction are the store's to notice.
+   */
+  private async idle(signal: AbortSignal): Promise<void> {
+    const wait = new AbortController();
+    const stop = () => wait.abort();
+    signal.addEventListener('abort', stop);
+    this.wakeIdle = stop;
+    if (this.wakePending) wait.abort();
+    this.wakePending = false;
+    try {
+      await this.options.store.waitForEvents(this.checkpointValue ?? START, { timeoutMs: this.idleTimeoutMs, signal: wait.signal });
+    } finally {
+      this.wakeIdle = undefined;
+      signal.removeEventListener('abort', stop);
+    }
+  }
+
+  /** One batch at a time per consumer, whether the live loop or catchUp() asks. */
+  private serialized<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(fn, fn);
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private async batch(live: boolean, signal: AbortSignal, until?: Position, prefetch = false): Promise<BatchOutcome> {
+    await this.options.beforeBatch?.(live);
+    const { store, db, table } = this.options;
+    const name = this.checkpointName;
+    const from = await loadCheckpoint(db, table, name);
+    this.observe(from);
+    const ahead = this.prefetched;
+    this.prefetched = undefined;
+    let events = ahead && ahead.name === name && ahead.after === from ? await ahead.page : await store.readAll({ after: from, limit: this.batchSize });
+    if (events.length === 0) return 'empty';
+    if (prefetch && events.length === this.batchSize && (until === undefined || comparePositions(events[events.length - 1]!.position, until) < 0)) {
+      const after = events[events.length - 1]!.position;
+      const page = store.readAll({ after, limit: this.batchSize });
+      page.catch(() => undefined); // awaited (and its error seen) by the next batch, or dropped
+      this.prefetched = { name, after, page };
+    }
+    if (until !== undefined) {
+      events = events.filter((e) => comparePositions(e.position, until) <= 0);
+      if (events.length === 0) return 'beyond';
+    }
+    const batch = new ConsumerBatch(this, name, from, events, signal);
+    try {
+      await this.options.handler(batch);
+    } catch (err) {
+      if (err instanceof CheckpointMovedError) {
+        this.options.logger.debug({ from, err: err.message }, `${this.label}: the checkpoint moved under this batch; reading again`);
+      } else if (err instanceof LeaseLostError && this.lease) {
+        this.lease.lost();
+      } else {
+        throw err;
+      }
+    }
+    return batch.committed ? 'applied' : 'moved';
+  }
+
+  /** @internal The batch's commit: see Batch.commit. */
+  async commit(name: string, from: Position, to: Position, apply?: (trx: Transaction<any>) => Promise<void>): Promise<void> {
+    const { db, table, guard } = this.options;
+    const lease = this.lease ? { owner: this.lease.owner, ms: this.lease.ms } : undefined;
+    const asked = performance.now();
+    await db.transaction().execute(async (trx) => {
+      if (guard) await guard(trx);
+      const write = await lockCheckpoint(trx, { table, name, from, to, ...(lease ? { lease } : {}) });
+      if (apply) await apply(trx);
+      await write();
+    });
+    this.lease?.extended(asked);
+    this.observe(to);
+  }
+
+  /** @internal */
+  active(signal: AbortSignal): boolean {
+    return !signal.aborted && (this.lease?.holds() ?? true);
+  }
+
+  private observe(position: Position): void {
+    this.checkpointValue = position;
+    this.options.onCheckpoint?.(position);
+    for (const waiter of this.waiters) {
+      if (this.reached(waiter.position)) {
+        clearTimeout(waiter.timer);
+        this.waiters.delete(waiter);
+        waiter.resolve(true);
+      }
+    }
+  }
+
+  private rejectWaiters(err: unknown): void {
+    for (const waiter of this.waiters) {
+      clearTimeout(waiter.timer);
+      waiter.reject(err);
+    }
+    this.waiters.clear();
+  }
+}
+
+class ConsumerBatch implements Batch {
+  committed = false;
+
+  constructor(
+    private readonly consumer: CheckpointedConsumer,
+    readonly checkpointName: string,
+    public from: Position,
+    readonly events: readonly RecordedEvent[],
+    readonly signal: AbortSignal,
+  ) {}
+
+  active(): boolean {
+    return this.consumer.active(this.signal);
+  }
+
+  async commit(to: Position, apply?: (trx: Transaction<any>) => Promise<void>): Promise<void> {
+    await this.consumer.commit(this.checkpointName, this.from, to, apply);
+    this.from = to;
+    this.committed = true;
+  }
+}
+
+/** The lease as this process sees it: held until when, renewed by a timer. */
+class LeaseHolder {
+  /** performance.now() until which the lease is surely ours; 0 = not held. */
+  private validUntil = 0;
+  private renewTimer: NodeJS.Timeout | undefined;
+  private renewing: Promise<void> | undefined;
+  private stopped = false;
+  private everHeld = false;
+
+  constructor(
+    private readonly lease: CheckpointLease,
+    private readonly logger: Logger,
+    private readonly label: () => string,
+  ) {}
+
+  get owner(): string {
+    return this.lease.owner;
+  }
+  get ms(): number {
+    return this.lease.leaseMs;
+  }
+
+  /** True while the lease is ours with a margin (a renewal may be missed once). */
+  holds(): boolean {
+    return this.validUntil > 0 && performance.now() < this.validUntil - this.ms / 4;
+  }
+
+  async take(signal: AbortSignal): Promise<boolean> {
+    const asked = performance.now();
+    const position = await this.lease.acquire();
+    if (position === undefined) return false;
+    this.validUntil = asked + this.ms;
+    this.stopped = signal.aborted;
+    if (!this.stopped) this.scheduleRenewal();
+    this.logger.info(
+      { checkpoint: position || 'start' },
+      this.everHeld ? `${this.label()}: took the lease again` : `${this.label()}: following the event store`,
+    );
+    this.everHeld = true;
+    return true;
+  }
+
+  extended(asked: number): void {
+    if (this.validUntil > 0) this.validUntil = asked + this.ms;
+  }
+
+  lost(): void {
+    this.validUntil = 0;
+    this.stopRenewing();
+    this.logger.warn(`${this.label()}: the lease was lost; the checkpoint was not saved`);
+  }
+
+  stopRenewing(): void {
+    this.stopped = true;
+    if (this.renewTimer) clearTimeout(this.renewTimer);
+    this.renewTimer = undefined;
+  }
+
+  async release(): Promise<void> {
+    this.stopRenewing();
+    await this.renewing;
+    if (this.validUntil === 0) return;
+    this.validUntil = 0;
+    await this.lease.release().catch((err: unknown) => this.logger.warn({ err }, `${this.label()}: releasing the lease failed; it runs out by itself`));
+  }
+
+  private scheduleRenewal(): void {
+    if (this.renewTimer) clearTimeout(this.renewTimer);
+    this.renewTimer = setTimeout(() => {
+      this.renewing = this.renew().finally(() => (this.renewing = undefined));
+    }, Math.max(10, Math.floor(this.ms / 3)));
+    this.renewTimer.unref();
+  }
+
+  private async renew(): Promise<void> {
+    if (this.validUntil === 0 || this.stopped) return;
+    const asked = performance.now();
+    try {
+      if (await this.lease.renew()) {
+        if (this.validUntil > 0) this.validUntil = asked + this.ms;
+      } else {
+        this.validUntil = 0;
+        this.logger.warn(`${this.label()}: the lease ran out and another process took it`);
+      }
+    } catch (err) {
+      this.logger.warn({ err }, `${this.label()}: renewing the lease failed`);
+    }
+    if (this.validUntil > 0 && !this.stopped) this.scheduleRenewal();
+  }
+}
+
+/**
+ * Lets timers and I/O run between two batches. PGlite answers in the same process, so a run of
+ * batches would otherwise be one long chain of promises: an embedded server catching up would
+ * not answer a request until it is done.
+ */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Waits, unless aborted first. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done);
+  });
+}
