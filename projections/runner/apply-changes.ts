@@ -89,13 +89,18 @@ interface TableState {
   rows: Map<string, RowState>;
   /** Keys an insert or an update needs the table's row of. */
   toLoad: Map<string, Row>;
-  /** The columns updates set (the sequence among them): loaded, and written back by the UPDATE. */
-  updated: Set<string>;
+  /** How many updates set each column (the sequence among them): the columns the UPDATE writes back. */
+  updated: Map<string, number>;
+  updates: number;
 }
 
 const keyString = (table: TableShape, key: Readonly<Row>) =>
   table.key.length === 1 ? String(key[table.key[0]!]) : JSON.stringify(table.key.map((c) => key[c]));
-const keyOfRow = (table: TableShape, row: Readonly<Row>): Row => Object.fromEntries(table.key.map((c) => [c, row[c]]));
+const keyOfRow = (table: TableShape, row: Readonly<Row>): Row => {
+  const key: Row = {};
+  for (const c of table.key) key[c] = row[c];
+  return key;
+};
 const keyOfChange = (change: Change): Readonly<Row> => (change.op === 'insert' || change.op === 'upsert' ? keyOfRow(change.table, change.row) : change.key);
 
 /** `d(col type, ...)` for jsonb_to_recordset. */
@@ -103,31 +108,42 @@ const recordType = (table: TableShape, columns: readonly string[]) =>
   sql.join(columns.map((c) => sql`${sql.id(c)} ${sql.raw(table.columns[c]!.type)}`));
 
 /**
- * Applies a batch's changes (one list per event, in event order) with exactly the result of
- * applyChanges for each in turn, in a few statements: for the tables an insert or an update
- * touches, it loads the rows of the batch's keys (the key, the sequence and the columns the
- * batch's updates set), folds every change in memory with applyChange's rules, then writes per
+ * Applies a batch's events with exactly the result of applyChanges on each event's changes in
+ * turn, in a few statements: for the tables an insert or an update
+ * touches, it loads the rows of the batch's keys (the key, the sequence and the columns some
+ * of the batch's updates set and others do not), folds every change in memory with applyChange's rules, then writes per
  * table one DELETE, one INSERT (rows new to the table), one INSERT ... ON CONFLICT (rows
  * replaced, or upserted without being read) and one UPDATE ... FROM (rows only updated), each
  * from a JSON array. Values travel as JSON: a timestamptz through a JS Date (millisecond
  * precision, like every value the reducers write). Anything odd throws; the runner then
  * applies the batch event by event, which names the event.
  */
-export async function applyChangesBatched(db: QueryExecutorProvider, names: TableNames, perEvent: ReadonlyArray<readonly Change[]>): Promise<void> {
+export async function applyChangesBatched(
+  db: QueryExecutorProvider,
+  names: TableNames,
+  events: readonly RecordedEvent[],
+  reducers: Readonly<Record<string, ChangeReducer>>,
+): Promise<void> {
   const tables = new Map<TableShape, TableState>();
   const stateOf = (table: TableShape) => {
     let state = tables.get(table);
-    if (!state) tables.set(table, (state = { rows: new Map(), toLoad: new Map(), updated: new Set() }));
+    if (!state) tables.set(table, (state = { rows: new Map(), toLoad: new Map(), updated: new Map(), updates: 0 }));
     return state;
   };
-  for (const changes of perEvent) {
-    for (const change of changes) {
+  // The reducers are pure: they run once here to find the rows to load, and again in the fold,
+  // so their changes die young instead of living (and being copied by the GC) for the batch.
+  for (const event of events) {
+    if (!Object.hasOwn(reducers, event.type)) continue;
+    for (const change of reducers[event.type]!(event)) {
       const state = stateOf(change.table);
       if (change.op === 'insert' || change.op === 'update') {
         const key = keyOfChange(change);
         state.toLoad.set(keyString(change.table, key), key);
       }
-      if (change.op === 'update') for (const c of Object.keys(change.set)) state.updated.add(c);
+      if (change.op === 'update') {
+        state.updates++;
+        for (const c in change.set) if (change.set[c] !== undefined) state.updated.set(c, (state.updated.get(c) ?? 0) + 1);
+      }
     }
   }
   if (tables.size === 0) return;
@@ -135,8 +151,10 @@ export async function applyChangesBatched(db: QueryExecutorProvider, names: Tabl
   for (const [table, state] of tables) {
     if (state.toLoad.size === 0) continue;
     for (const [k, key] of state.toLoad) state.rows.set(k, { key, initial: 'absent', row: null, full: false, dirty: false });
-    const columns = [...new Set([...table.key, table.sequence, ...state.updated])];
-    for (const c of columns) if (!table.columns[c]) throw new Error(`${table.name} has no column ${c}`);
+    // A column every update sets is overwritten in every row an update changes: not read.
+    const sometimes = [...state.updated].filter(([, n]) => n < state.updates).map(([c]) => c);
+    const columns = [...new Set([...table.key, table.sequence, ...sometimes])];
+    for (const c of state.updated.keys()) if (!table.columns[c]) throw new Error(`${table.name} has no column ${c}`);
     const keys = JSON.stringify([...state.toLoad.values()]);
     const name = sql.table(names.of(table));
     const { rows } =
@@ -154,8 +172,9 @@ export async function applyChangesBatched(db: QueryExecutorProvider, names: Tabl
     }
   }
 
-  for (const changes of perEvent) {
-    for (const change of changes) {
+  for (const event of events) {
+    if (!Object.hasOwn(reducers, event.type)) continue;
+    for (const change of reducers[event.type]!(event)) {
       const { table } = change;
       const state = stateOf(table);
       const key = keyOfChange(change);
@@ -173,8 +192,14 @@ export async function applyChangesBatched(db: QueryExecutorProvider, names: Tabl
         const sequence = change.set[table.sequence];
         if (typeof sequence !== 'number') throw new Error(`an update of ${table.name} needs the new ${table.sequence}`);
         const row = r.row;
-        if (row === null || !((row[table.sequence] as number) < sequence)) break;
-        for (const [c, v] of Object.entries(change.set)) if (v !== undefined) row[c] = v;
+        if (row === null || !((row[table.sequence] as number) < sequence)) {
+          // The event was already reduced (or its row is unknown): skip its remaining changes.
+          break;
+        }
+        for (const c in change.set) {
+          const v = change.set[c];
+          if (v !== undefined) row[c] = v;
+        }
         r.dirty = true;
       } else if (change.op === 'upsert') {
         r.row = completeRow(table, change.row);
@@ -224,7 +249,7 @@ export async function applyChangesBatched(db: QueryExecutorProvider, names: Tabl
         on conflict (${ids(table.key)}) do update set ${setFrom(nonKey, 'excluded')}`.execute(db);
     }
     if (updated.length > 0) {
-      const columns = [...new Set([...table.key, table.sequence, ...state.updated])];
+      const columns = [...new Set([...table.key, table.sequence, ...state.updated.keys()])];
       const written = columns.filter((c) => !table.key.includes(c));
       await sql`
         update ${name} as t set ${setFrom(written, 'd')}
@@ -252,13 +277,7 @@ export function changeProjection(options: {
     historyTable: options.historyTable,
     migrations: options.migrations,
     reducers,
-    applyBatch: async (trx, events) => {
-      const perEvent: Array<readonly Change[]> = [];
-      for (const event of events) {
-        if (Object.hasOwn(changeReducers, event.type)) perEvent.push(changeReducers[event.type]!(event));
-      }
-      await applyChangesBatched(trx, names, perEvent);
-    },
+    applyBatch: (trx, events) => applyChangesBatched(trx, names, events, changeReducers),
   };
 }
 

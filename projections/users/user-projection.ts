@@ -18,18 +18,18 @@ type RecordedEventHead = Omit<RecordedEvent, 'data'>;
 type UserReducers = { readonly [T in UserEvent['type']]: (event: UserEventOf<T>) => readonly Change[] };
 
 /** Moves the user's details (sequence, change_date) to the event and sets `columns`, unless the event was already reduced. */
-const touch = (event: RecordedEventHead, columns: Partial<Omit<UserRow, 'id' | 'sequence' | 'change_date'>> = {}): Change =>
-  usersTable.update({ id: userIdOf(event) }, { ...columns, sequence: event.sequence, change_date: event.createdAt });
+function touch(event: RecordedEventHead, columns: Partial<Omit<UserRow, 'id' | 'sequence' | 'change_date'>> = {}): Change {
+  // Object.assign, not a spread: V8 takes a slow path for `{ ...columns, sequence }` here, a few µs per event in a replay.
+  return usersTable.update({ id: userIdOf(event) }, Object.assign({ sequence: event.sequence, change_date: event.createdAt }, columns));
+}
 
-const created = (event: RecordedEventHead) => ({
-  id: userIdOf(event),
-  state: 'active',
-  email_verified: false,
-  otp_email: false,
-  sequence: event.sequence,
-  change_date: event.createdAt,
-  creation_date: event.createdAt,
-});
+/** The columns every new user row has, whatever its kind. */
+function created<T extends object>(event: RecordedEventHead, columns: T) {
+  return Object.assign(
+    { id: userIdOf(event), state: 'active', email_verified: false, otp_email: false, sequence: event.sequence, change_date: event.createdAt, creation_date: event.createdAt },
+    columns,
+  );
+}
 
 /**
  * The user read model's reducers (tables `users` and `user_auth_methods`), as pure functions
@@ -42,28 +42,30 @@ const created = (event: RecordedEventHead) => ({
  */
 const reducers: UserReducers = {
   [UserEventType.HumanAdded]: (event) => [
-    usersTable.insert({
-      ...created(event),
-      org_id: event.data.orgId,
-      username: event.data.username,
-      kind: 'human',
-      given_name: event.data.profile.givenName,
-      family_name: event.data.profile.familyName,
-      display_name: event.data.profile.displayName,
-      nick_name: event.data.profile.nickName ?? null,
-      preferred_language: event.data.profile.preferredLanguage ?? null,
-      email: event.data.email,
-    }),
+    usersTable.insert(
+      created(event, {
+        org_id: event.data.orgId,
+        username: event.data.username,
+        kind: 'human',
+        given_name: event.data.profile.givenName,
+        family_name: event.data.profile.familyName,
+        display_name: event.data.profile.displayName,
+        nick_name: event.data.profile.nickName ?? null,
+        preferred_language: event.data.profile.preferredLanguage ?? null,
+        email: event.data.email,
+      }),
+    ),
   ],
   [UserEventType.MachineAdded]: (event) => [
-    usersTable.insert({
-      ...created(event),
-      org_id: event.data.orgId,
-      username: event.data.username,
-      kind: 'machine',
-      machine_name: event.data.name,
-      machine_description: event.data.description ?? null,
-    }),
+    usersTable.insert(
+      created(event, {
+        org_id: event.data.orgId,
+        username: event.data.username,
+        kind: 'machine',
+        machine_name: event.data.name,
+        machine_description: event.data.description ?? null,
+      }),
+    ),
   ],
   [UserEventType.EmailChanged]: (event) => [touch(event, { email: event.data.email, email_verified: false })],
   [UserEventType.EmailVerified]: (event) => [touch(event, { email: event.data.email, email_verified: true })],
