@@ -1,4 +1,6 @@
 export * from './projection.js';
+export * from './read-model.js';
+export * from './apply-changes.js';
 export { CatchUpAbortedError, ProjectionRunner, type CatchUpOptions, type ProjectionRunnerOptions } from './projection-runner.js';
 export {
   CHECKPOINTS_TABLE,

@@ -1,4 +1,4 @@
-import type { Kysely, Migration, Transaction } from 'kysely';
+import type { Migration, QueryExecutorProvider, Transaction } from 'kysely';
 import type { Position, RecordedEvent } from '#eventstore';
 
 /**
@@ -57,8 +57,8 @@ export interface VersionedProjection {
   /** The tables of `version`, in the order verify compares them. */
   tables(version: number): ProjectionTable[];
   /** Creates the (empty) tables of `version` (or of scratch tables named by `suffix`). */
-  createTables(db: Kysely<any>, target: VersionTarget): Promise<void>;
-  dropTables(db: Kysely<any>, target: VersionTarget): Promise<void>;
+  createTables(db: QueryExecutorProvider, target: VersionTarget): Promise<void>;
+  dropTables(db: QueryExecutorProvider, target: VersionTarget): Promise<void>;
   /** A projection writing scratch tables (verify): tables named with `suffix`, checkpoint `name@suffix`. */
   forScratch(suffix: string): { projection: Projection; tables: ProjectionTable[] };
 }

@@ -1,6 +1,5 @@
 export * from './schema.js';
 export * from './user-view.js';
-export { createUserBatchReducer } from './user-batch.js';
 export { GetUserByIdHandler } from './queries/get-user-by-id.handler.js';
 export { ListAuthMethodTypesHandler } from './queries/list-auth-method-types.handler.js';
 export * from './queries/get-user-by-id.query.js';

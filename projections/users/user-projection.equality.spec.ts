@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import type { Kysely } from 'kysely';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describeWhen } from '#test-kit';
@@ -26,7 +25,7 @@ let scratchNo = 0;
 for (const backend of backends) {
   describeWhen(backend.available, backend.reason, `user read model: batch fold, crashes and rewinds on ${backend.label}`, () => {
     let stores: TestStores;
-    let db: Kysely<any>;
+    let db: TestStores['database']['db'];
     let history: AppendedEvent[];
     let reference: Record<string, unknown[]>;
     const created: string[] = [];

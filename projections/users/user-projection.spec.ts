@@ -5,6 +5,7 @@ import type { AppendedEvent } from '#eventstore';
 import { UserEventType, type UserEvent } from '#user';
 import { CHECKPOINTS_TABLE, migrateProjections, ProjectionRunner } from '#projections/runner';
 import { appendUserEvents, backends, capturingLogger, type TestStores } from '#projections/testing';
+import { usersReadModelDb } from './schema.js';
 import { USER_PROJECTION_NAME, userProjection } from './user-projection.js';
 
 const ORG = '100000000000000001';
@@ -25,13 +26,13 @@ const otpAdded: UserEvent = { type: UserEventType.OtpEmailAdded, data: {} };
 const otpRemoved: UserEvent = { type: UserEventType.OtpEmailRemoved, data: {} };
 const machineAdded: UserEvent = { type: UserEventType.MachineAdded, data: { username: 'robot', orgId: ORG, name: 'Robot', description: 'CI bot' } };
 
-async function userRow(db: Kysely<any>, id: string) {
-  return db.selectFrom('projections.users').selectAll().where('id', '=', id).executeTakeFirst();
+async function userRow(db: Kysely<object>, id: string) {
+  return usersReadModelDb(db, 1).selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
 }
-async function authMethods(db: Kysely<any>, id: string) {
-  return db.selectFrom('projections.user_auth_methods').selectAll().where('user_id', '=', id).orderBy('method_type').execute();
+async function authMethods(db: Kysely<object>, id: string) {
+  return usersReadModelDb(db, 1).selectFrom('user_auth_methods').selectAll().where('user_id', '=', id).orderBy('method_type').execute();
 }
-async function snapshot(db: Kysely<any>) {
+async function snapshot(db: Kysely<object>) {
   const users = await sql`select * from projections.users order by id`.execute(db);
   const methods = await sql`select * from projections.user_auth_methods order by user_id, method_type`.execute(db);
   return { users: users.rows, methods: methods.rows };
@@ -41,7 +42,7 @@ for (const backend of backends) {
   describeWhen(backend.available, backend.reason, `user projection on ${backend.label}`, () => {
     let stores: TestStores;
     let runner: ProjectionRunner;
-    let db: Kysely<any>;
+    let db: TestStores['database']['db'];
 
     beforeEach(async () => {
       stores = await backend.open();

@@ -1,4 +1,5 @@
 import type { ObjectDetails } from '#kernel';
+import type { UserRow } from './schema.js';
 
 /** Factor types as ZITADEL's AuthenticationMethodType names them, without the prefix. */
 export const AuthMethodType = {
@@ -21,28 +22,6 @@ export function compareAuthMethodTypes(a: string, b: string): number {
     return i < 0 ? AUTH_METHOD_ORDER.length : i;
   };
   return rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0);
-}
-
-/** A row of projections.users, as the database returns it. */
-export interface UserRow {
-  id: string;
-  org_id: string;
-  username: string;
-  kind: string;
-  state: string;
-  given_name: string | null;
-  family_name: string | null;
-  display_name: string | null;
-  nick_name: string | null;
-  preferred_language: string | null;
-  email: string | null;
-  email_verified: boolean;
-  otp_email: boolean;
-  machine_name: string | null;
-  machine_description: string | null;
-  sequence: number;
-  change_date: Date;
-  creation_date: Date;
 }
 
 /** The user as the read model shows it. Absent values are left out. */

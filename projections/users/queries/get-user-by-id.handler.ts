@@ -1,7 +1,7 @@
 import { Inject } from '@nestjs/common';
 import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { SQL_DATABASE, type SqlDatabase } from '#database';
-import { userTablesOf } from '../schema.js';
+import { usersReadModelDb } from '../schema.js';
 import { detailsOf, toProjectedUser, type UserView } from '../user-view.js';
 import { GET_USER_MISSING_ID, GetUserByIdQuery } from './get-user-by-id.query.js';
 import { loadUserForCaller, requireUserId } from './load-user.js';
@@ -18,7 +18,7 @@ export class GetUserByIdHandler implements IQueryHandler<GetUserByIdQuery> {
   async execute({ input }: GetUserByIdQuery): Promise<UserView> {
     requireUserId(input.userId, GET_USER_MISSING_ID);
     const { version } = await this.consistency.settle('GetUserByID');
-    const row = await loadUserForCaller(this.database.db, input.userId, input.caller, GET_USER_MISSING_ID, userTablesOf({ version }));
+    const row = await loadUserForCaller(usersReadModelDb(this.database.db, version), input.userId, input.caller, GET_USER_MISSING_ID);
     return { details: detailsOf(row), user: toProjectedUser(row) };
   }
 }

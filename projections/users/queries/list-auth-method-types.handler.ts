@@ -1,7 +1,7 @@
 import { Inject } from '@nestjs/common';
 import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { SQL_DATABASE, type SqlDatabase } from '#database';
-import { userTablesOf } from '../schema.js';
+import { usersReadModelDb } from '../schema.js';
 import { compareAuthMethodTypes, type AuthMethodTypesView } from '../user-view.js';
 import { LIST_AUTH_METHODS_MISSING_ID, ListAuthMethodTypesQuery } from './list-auth-method-types.query.js';
 import { loadUserForCaller, requireUserId } from './load-user.js';
@@ -18,7 +18,7 @@ export class ListAuthMethodTypesHandler implements IQueryHandler<ListAuthMethodT
   async execute({ input }: ListAuthMethodTypesQuery): Promise<AuthMethodTypesView> {
     requireUserId(input.userId, LIST_AUTH_METHODS_MISSING_ID);
     const { version } = await this.consistency.settle('ListAuthenticationMethodTypes');
-    const user = await loadUserForCaller(this.database.db, input.userId, input.caller, LIST_AUTH_METHODS_MISSING_ID, userTablesOf({ version }));
+    const user = await loadUserForCaller(usersReadModelDb(this.database.db, version), input.userId, input.caller, LIST_AUTH_METHODS_MISSING_ID);
     const types = [...new Set(user.auth_method_types)].sort(compareAuthMethodTypes);
     return {
       details: { totalResult: types.length, processedSequence: Number(user.sequence), timestamp: user.change_date },

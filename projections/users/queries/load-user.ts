@@ -1,8 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import { hasPermission, type Caller } from '#access';
 import { invalidArgument, notFound, permissionDenied } from '#errors';
-import { USER_TABLES, type UserTables } from '../schema.js';
-import type { UserRow } from '../user-view.js';
+import type { UserRow, UsersReadModel } from '../schema.js';
 
 export interface LoadedUser extends UserRow {
   /** The user's READY factor types, read in the same statement as the row (so they match its sequence). */
@@ -20,24 +19,24 @@ export function requireUserId(userId: string, missingIdErrorId: string): void {
  * organization. Unlike ZITADEL (which checks the caller's own org for
  * ListAuthenticationMethodTypes), the user's org decides, as for the commands.
  */
-export async function loadUserForCaller(
-  db: Kysely<any>,
-  userId: string,
-  caller: Caller,
-  missingIdErrorId: string,
-  tables: UserTables = USER_TABLES,
-): Promise<LoadedUser> {
+export async function loadUserForCaller(db: Kysely<UsersReadModel>, userId: string, caller: Caller, missingIdErrorId: string): Promise<LoadedUser> {
   requireUserId(userId, missingIdErrorId);
-  const row = (await db
-    .selectFrom(`${tables.users} as u`)
+  const row = await db
+    .selectFrom('users as u')
     .selectAll('u')
-    .select(
-      sql<string[]>`coalesce((select array_agg(m.method_type) from ${sql.table(tables.authMethods)} m where m.user_id = u.id), '{}')`.as(
-        'auth_method_types',
-      ),
+    .select((eb) =>
+      eb.fn
+        .coalesce(
+          eb
+            .selectFrom('user_auth_methods as m')
+            .select((inner) => inner.fn.agg<string[]>('array_agg', ['m.method_type']).as('types'))
+            .whereRef('m.user_id', '=', 'u.id'),
+          sql<string[]>`'{}'`,
+        )
+        .as('auth_method_types'),
     )
     .where('u.id', '=', userId)
-    .executeTakeFirst()) as LoadedUser | undefined;
+    .executeTakeFirst();
   if (!row) throw notFound('QUERY-Dfbg2', 'Errors.User.NotFound');
   if (caller.userId !== userId && !hasPermission(caller, 'user.read', row.org_id)) {
     throw permissionDenied('AUTH-AWfge', 'Errors.Permission.Denied');
