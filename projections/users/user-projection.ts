@@ -1,5 +1,5 @@
 import type { RecordedEvent } from '#eventstore';
-import { UserEventType, userIdOfStream, type UserEvent } from '#user';
+import { UserEventType, userIdOfStream, type UserEvent } from '#user/events';
 import { changeProjection, versionedReadModel, type Change, type ChangeReducer, type Projection, type VersionedProjection } from '#projections/runner';
 import { USER_PROJECTION_HISTORY, userAuthMethodsTable, userProjectionMigrations, usersReadModel, usersTable, userTables, type UserRow } from './schema.js';
 import { AuthMethodType } from './user-view.js';

@@ -18,7 +18,7 @@ export class AddOtpEmailCommand extends Command<ObjectDetails> {
   }
 }
 
-/** ZITADEL's order of checks (reference 2.1): permission, already added, email verified. */
+/** ZITADEL's order of checks (internal/command/user_human_otp.go): permission, already added, email verified. */
 export function decideAddOtpEmail(state: UserState, input: AddOtpEmailInput): NewEvent<UserEvent>[] {
   authorizeOnUser(input.caller, input.userId, state, 'user.credential.write');
   if (state.otpEmailAdded) throw alreadyExists('COMMAND-MKL2s', 'Errors.User.MFA.OTP.AlreadyReady');
