@@ -17,6 +17,7 @@ const AUDIENCE = 'otp-email-identity';
 const INSTANCE = '300000000000000001';
 const ORG = '300000000000000002';
 const HUMAN = '300000000000000010';
+const MACHINE = '300000000000000011';
 
 interface KeyPair {
   privateKey: CryptoKey;
@@ -70,6 +71,14 @@ describe('end-user JWTs', () => {
         },
         { type: 'user.member.role.granted', data: { role: 'ORG_USER_MANAGER', orgId: ORG }, metadata },
         { type: 'user.locked', data: {}, metadata },
+      ],
+      'no_stream',
+    );
+    await t.store.append(
+      userStream(MACHINE),
+      [
+        { type: 'user.machine.added', data: { username: 'robot', orgId: ORG, name: 'Robot' }, metadata },
+        { type: 'user.member.role.granted', data: { role: 'IAM_OWNER' }, metadata },
       ],
       'no_stream',
     );
@@ -132,6 +141,10 @@ describe('end-user JWTs', () => {
       ['a token signed by another key', () => sign(stranger)],
       ['an unknown sub', () => sign(key, { sub: '399999999999999999' })],
       ['no sub', () => sign(key, { sub: '' })],
+      ['a sub naming a machine user (the external issuer speaks for humans only)', () => sign(key, { sub: MACHINE })],
+      ['a sub with NUL', () => sign(key, { sub: 'a\u0000b' })],
+      ['a sub with a lone surrogate', () => sign(key, { sub: 'a\ud800b' })],
+      ['a sub over 200 characters', () => sign(key, { sub: '3'.repeat(201) })],
       ['a tampered payload', async () => {
         const [header, , signature] = (await sign(key)).split('.');
         const payload = Buffer.from(JSON.stringify({ sub: HUMAN, iss: ISSUER, aud: AUDIENCE, exp: 9999999999 })).toString('base64url');

@@ -93,7 +93,7 @@ export class JwtVerifier {
         clockTolerance: this.settings.clockToleranceSeconds ?? 5,
       });
       const subject = payload.sub;
-      if (typeof subject !== 'string' || subject === '' || subject.length > 150) throw new JwtRejectedError('unusable sub');
+      if (!isUserId(subject)) throw new JwtRejectedError('unusable sub');
       return { subject };
     } catch (err) {
       if (err instanceof JwtKeysUnavailableError || err instanceof JwtRejectedError) throw err;
@@ -115,6 +115,16 @@ function localKeys(path: string): KeyResolver {
     }
     return loaded.resolve(header, input);
   };
+}
+
+/**
+ * A `sub` that can name a user: a user id is 1 to 200 characters (ZITADEL's custom ids), and
+ * only text the store can hold (no NUL, no lone surrogate) can name anything stored.
+ */
+export function isUserId(value: unknown): value is string {
+  if (typeof value !== 'string' || value === '') return false;
+  if (/\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(value)) return false;
+  return [...value].length <= 200;
 }
 
 /** Three base64url segments: the compact JWS form of a JWT. */

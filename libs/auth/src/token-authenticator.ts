@@ -30,7 +30,8 @@ export interface TokenAuthenticatorOptions {
  *   - three dot-separated base64url parts → an end user's JWT (jwt.ts), when OIDC is set up;
  * anything else is refused. The user's stream gives the organization, kind and roles (a PAT's
  * user from the token, a JWT's from `sub`). A locked user still authenticates: locking stops
- * the OTP factor, not the caller. Refusals are Unauthenticated: `AUTH-Mz7q2`
+ * the OTP factor, not the caller. A JWT's `sub` must name a human user: the external issuer
+ * never speaks for a machine user. Refusals are Unauthenticated: `AUTH-Mz7q2`
  * Errors.Token.Missing without a header, `AUTH-7fs1e` Errors.Token.Invalid otherwise. When the
  * issuer's keys cannot be had, Unavailable `AUTH-Jwks5`. The reason goes to the debug log,
  * with the user id and token id, never the token.
@@ -79,6 +80,9 @@ export class TokenAuthenticator implements Authenticator {
     const events = await readStreamOf<UserEvent>(this.store, userStream(subject));
     const state = foldUser(events);
     if (!state.exists) return this.refuse('JWT: unknown sub', { userId: subject });
+    // The external issuer speaks for end users only: a machine user authenticates with its own
+    // personal access token, never through a `sub` another system chose.
+    if (state.kind !== 'human') return this.refuse('JWT: sub is not a human user', { userId: subject });
     const instanceId = events[0]?.metadata.instanceId;
     return this.callerOf(subject, state, typeof instanceId === 'string' ? instanceId : undefined);
   }
