@@ -4,6 +4,8 @@ import type { Authenticator } from '#auth';
 import { grpcCodeOf, isDomainError, unauthenticated } from '#errors';
 import type { Logger } from '#logging';
 import { callerKey } from './caller-context.js';
+import { InvalidAppendError } from '#eventstore';
+import { findUnstorable, notFoundFor, pathBoundFields } from './storable.js';
 import { validateMessage } from './validation.js';
 
 /**
@@ -32,6 +34,11 @@ export function toConnectError(err: unknown, procedure: string, logger: Logger):
     return new ConnectError(err.statusMessage, code, undefined, [{ desc: ErrorDetailSchema, value: { id: err.id, message: err.message } }]);
   }
   if (err instanceof ConnectError) return err;
+  // The store's own refusal of what it cannot hold: the edge check should have caught it first.
+  if (err instanceof InvalidAppendError) {
+    logger.warn({ procedure, reason: err.message }, 'the event store refused an append');
+    return new ConnectError('invalid argument', Code.InvalidArgument);
+  }
   logger.error({ err, procedure }, 'unhandled error in a service method');
   return new ConnectError('Internal error', Code.Internal);
 }
@@ -63,6 +70,13 @@ export const noAuthenticator: Authenticator = {
  */
 export const validation: Interceptor = (next) => async (req) => {
   if (!req.stream) {
+    // Text the store cannot hold (NUL, lone surrogates) goes no further. In an id the URL path
+    // names it is an id nothing can have: the method's NotFound. Anywhere else: InvalidArgument.
+    const unstorable = findUnstorable(req.method.input, req.message);
+    if (unstorable) {
+      if (pathBoundFields(req.method).has(unstorable.topField.name)) throw notFoundFor(req.method);
+      throw new ConnectError(`invalid ${req.method.input.name}.${unstorable.path}: value must be valid UTF-8 text without NUL`, Code.InvalidArgument);
+    }
     const violation = validateMessage(req.method.input, req.message);
     if (violation) throw new ConnectError(violation, Code.InvalidArgument);
   }

@@ -14,7 +14,7 @@ import {
   type RecordedEvent,
   type WaitOptions,
 } from '../event-store.js';
-import { validateAppend } from '../validate-append.js';
+import { isUnstorableText, validateAppend } from '../validate-append.js';
 import { waitForWakeUp } from '../wake-up.js';
 import { decodePostgresPosition, encodePostgresPosition } from './position.js';
 
@@ -123,6 +123,9 @@ export class PostgresEventStore implements EventStore {
 
   async readStream(stream: string): Promise<RecordedEvent[]> {
     if (typeof stream !== 'string' || stream === '') throw new InvalidAppendError('stream name must be a non-empty string');
+    // No append can have written such a name (validateAppend refuses it), and PostgreSQL
+    // would refuse the query's NUL: the stream is empty.
+    if (isUnstorableText(stream)) return [];
     const { rows } = await sql<EventRow>`
       select transaction_id::text, global_seq::text, id, stream, sequence, type, data, metadata, created_at
       from eventstore.events where stream = ${stream} order by sequence`.execute(this.db);
