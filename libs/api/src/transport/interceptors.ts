@@ -51,6 +51,9 @@ export function toConnectError(err: unknown, procedure: string, logger: Logger):
 export function authentication(authenticator: Authenticator | undefined): Interceptor {
   const authn = authenticator ?? noAuthenticator;
   return (next) => async (req) => {
+    // The front gate (front-gate.ts) authenticates HTTP requests before their bodies are read
+    // and hands the Caller on; only calls that did not pass it (in-process) authenticate here.
+    if (req.contextValues.get(callerKey)) return next(req);
     const caller = await authn.authenticate(req.header.get('authorization') ?? undefined);
     req.contextValues.set(callerKey, caller);
     return next(req);

@@ -7,7 +7,8 @@ import { AUTHENTICATOR, type Authenticator } from '#auth';
 import type { Logger } from '#logging';
 import { READINESS, type ReadinessProbe } from './health.js';
 import { OnePortServer } from './one-port-server.js';
-import { createRestGateway, type Req, type Res } from './rest-gateway.js';
+import { createFrontGate } from './front-gate.js';
+import { createRestGateway, restPathMatcher, type Req, type Res } from './rest-gateway.js';
 import { createRoutes, READ_MAX_BYTES, SERVED_SERVICES, SERVICE_NAMES, type Routes, type TransportDependencies } from './routes.js';
 import { SESSION_SERVICE_IMPL, USER_SERVICE_IMPL, type SessionServiceImpl, type UserServiceImpl } from './tokens.js';
 import { isGrpcRequest, notServed } from './unknown-routes.js';
@@ -35,7 +36,7 @@ export function transportDependenciesFrom(app: INestApplicationContext, logger: 
 export interface MountedTransport {
   routes: Routes;
   /** For the h2c side of the one-port server: gRPC, Connect and gRPC-Web over HTTP/2. */
-  http2Handler: ReturnType<typeof connectNodeAdapter>;
+  http2Handler: (req: Req, res: Res) => void;
   /** The server is stopping: health answers NOT_SERVING and its Watch streams end, so that the port can drain. */
   stopping(): void;
 }
@@ -52,17 +53,42 @@ export function mountTransport(app: INestApplication, deps: TransportDependencie
   if (!deps.readiness) deps.logger.warn(wiring, 'transport: no READINESS provided, grpc.health.v1.Health will answer NOT_SERVING');
   const stop = new AbortController();
   const routes = createRoutes({ ...deps, shutdown: stop.signal });
-  const gateway = createRestGateway({ routes, services: SERVED_SERVICES, logger: deps.logger });
+  const gate = createFrontGate({
+    authenticator: deps.authenticator,
+    authenticatedServices: SERVED_SERVICES,
+    isRestPath: restPathMatcher(SERVED_SERVICES),
+    readMaxBytes: READ_MAX_BYTES,
+    logger: deps.logger,
+  });
+  const contextValues = (req: object) => gate.contextValues(req);
+  const gateway = createRestGateway({ routes, services: SERVED_SERVICES, logger: deps.logger, contextValues });
   const unknown = notServed(SERVICE_NAMES);
-  app.use(expressConnectMiddleware({ routes, readMaxBytes: READ_MAX_BYTES }));
+  // First: no API request's body is read before its token has been checked.
+  app.use((req: Req, res: Res, next: (err?: unknown) => void) => {
+    gate.admit(req, res).then((admitted) => admitted && next(), next);
+  });
+  app.use(expressConnectMiddleware({ routes, readMaxBytes: READ_MAX_BYTES, contextValues }));
   app.use(gateway);
   answerUnknownPathsWith(app, unknown);
   // Over h2c the REST gateway answers too (as ZITADEL's does); the Nest routes are HTTP/1.1 only.
-  const http2Handler = connectNodeAdapter({
+  const served = connectNodeAdapter({
     routes,
     readMaxBytes: READ_MAX_BYTES,
+    contextValues,
     fallback: (req, res) => (isGrpcRequest(req) ? unknown(req, res) : gateway(req, res, () => unknown(req, res))),
   });
+  const http2Handler: MountedTransport['http2Handler'] = (req, res) => {
+    gate.admit(req, res).then(
+      (admitted) => admitted && served(req, res),
+      (err: unknown) => {
+        deps.logger.error({ err }, 'front gate failed');
+        if (!res.headersSent) {
+          res.statusCode = 500;
+          res.end();
+        }
+      },
+    );
+  };
   return { routes, http2Handler, stopping: () => stop.abort() };
 }
 

@@ -17,13 +17,14 @@ import {
   type MessageInitShape,
   type Registry,
 } from '@bufbuild/protobuf';
-import { Code, ConnectError, createRouterTransport, type Transport } from '@connectrpc/connect';
+import { Code, ConnectError, createRouterTransport, type ContextValues, type Transport } from '@connectrpc/connect';
 import type { ConnectNodeAdapterOptions } from '@connectrpc/connect-node';
 import { http } from '@zitadel/proto/google/api/annotations_pb.js';
 import type { HttpRule } from '@zitadel/proto/google/api/http_pb.js';
 import { file_zitadel_message } from '@zitadel/proto/zitadel/message_pb.js';
 import { options as zitadelOptions } from '@zitadel/proto/zitadel/protoc_gen_zitadel/v2/options_pb.js';
 import type { Logger } from '#logging';
+import { jsonTooDeep, MAX_JSON_DEPTH } from './json-depth.js';
 import type { Routes } from './routes.js';
 import { errorHeaders, httpStatusOfCode, statusBody, type ErrorBodyDetail } from '#errors';
 
@@ -187,6 +188,8 @@ export interface RestGatewayOptions {
   services: readonly DescService[];
   logger: Logger;
   maxBodyBytes?: number;
+  /** Context values of the request for the in-process call (the Caller the front gate found). */
+  contextValues?: (req: Req) => ContextValues;
 }
 
 /** Node's request and response, over HTTP/1.1 (Express) or HTTP/2 (the h2c side). */
@@ -207,7 +210,7 @@ export function createRestGateway(options: RestGatewayOptions): NodeMiddleware {
   const routes = restRoutesOf(options.services);
   // grpc-gateway's mux tries the most recently registered pattern first.
   const ordered = [...routes].reverse();
-  const prefixes = new Set(routes.map((r) => (r.segments[0]?.kind === 'literal' ? `/${r.segments[0].value}/` : '/')));
+  const prefixes = new Set(prefixesOf(routes));
   const transport: Transport = createRouterTransport(options.routes);
   const registry = registryOf([...options.services.map((s) => s.file), file_zitadel_message]);
   const maxBody = options.maxBodyBytes ?? REST_MAX_BODY_BYTES;
@@ -244,6 +247,11 @@ export function createRestGateway(options: RestGatewayOptions): NodeMiddleware {
       return;
     }
     serve(found.route, found.values, url.searchParams, req, res).catch((err: unknown) => {
+      // A client that goes away mid-body is not the gateway's failure.
+      if (req.destroyed || (err as NodeJS.ErrnoException)?.code === 'ECONNRESET' || (err as Error)?.message === 'aborted') {
+        logger.debug({ path: url.pathname, reason: (err as Error)?.message }, 'REST request aborted by the client');
+        return;
+      }
       // Only a bug in the gateway itself can get here.
       logger.error({ err, path: url.pathname }, 'REST gateway failed');
       if (!res.headersSent) writeStatus(res, 500, Code.Internal, 'Internal error');
@@ -269,7 +277,7 @@ export function createRestGateway(options: RestGatewayOptions): NodeMiddleware {
       if (!res.writableEnded) abort.abort();
     });
     try {
-      const response = await transport.unary(route.method, abort.signal, undefined, forwardedHeaders(req), request, undefined);
+      const response = await transport.unary(route.method, abort.signal, undefined, forwardedHeaders(req), request, options.contextValues?.(req));
       let json: JsonValue = toJson(route.method.output, response.message, { registry });
       if (route.responseBody) {
         const field = route.method.output.fields.find((f) => f.name === route.responseBody);
@@ -281,6 +289,27 @@ export function createRestGateway(options: RestGatewayOptions): NodeMiddleware {
       writeError(res, ce, registry);
     }
   }
+}
+
+/** The first literal segment of each route's template, e.g. `/v2/` ("/" for a template starting with a variable). */
+function prefixesOf(routes: readonly RestRoute[]): string[] {
+  return [...new Set(routes.map((r) => (r.segments[0]?.kind === 'literal' ? `/${r.segments[0].value}/` : '/')))];
+}
+
+/** Whether a URL path is one of these services' REST routes (any verb), decoded as the gateway decodes it. */
+export function restPathMatcher(services: readonly DescService[]): (url: string) => boolean {
+  const routes = restRoutesOf(services);
+  return (url) => {
+    const pathname = new URL(url, 'http://gateway').pathname;
+    let path: string;
+    try {
+      path = decodeURIComponent(pathname);
+    } catch {
+      path = pathname;
+    }
+    const components = path.slice(1).split('/');
+    return routes.some((route) => matchRoute(route, components) !== undefined);
+  };
 }
 
 /**
@@ -325,6 +354,7 @@ function buildRequestJson(route: RestRoute, raw: Buffer, pathValues: string[], q
 class BadRequest extends Error {}
 
 function parseJson(raw: Buffer): JsonValue {
+  if (jsonTooDeep(raw, MAX_JSON_DEPTH)) throw new BadRequest(`invalid JSON: nested deeper than ${MAX_JSON_DEPTH} levels`);
   try {
     return JSON.parse(raw.toString('utf8')) as JsonValue;
   } catch (err) {

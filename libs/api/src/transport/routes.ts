@@ -7,6 +7,7 @@ import type { Logger } from '#logging';
 import { Health } from './gen/grpc/health/v1/health_pb.js';
 import { createHealthService, type ReadinessProbe } from './health.js';
 import { authentication, errorConversion, validation } from './interceptors.js';
+import { answerDecodingErrorsAsInvalidArgument } from './protocol-errors.js';
 import { ReflectionIndex, reflectionV1, reflectionV1alpha, ServerReflectionV1, ServerReflectionV1alpha } from './reflection.js';
 import type { SessionServiceImpl, UserServiceImpl } from './tokens.js';
 
@@ -90,5 +91,6 @@ export function createRoutes(deps: TransportDependencies): Routes {
     router.service(ServerReflectionV1, reflectionV1(reflection), unauthenticated);
     router.service(ServerReflectionV1alpha, reflectionV1alpha(reflection), unauthenticated);
     router.service(Health, health, unauthenticated);
+    answerDecodingErrorsAsInvalidArgument(router);
   };
 }
