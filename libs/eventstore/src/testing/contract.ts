@@ -235,6 +235,14 @@ export function eventStoreContract(name: string, open: () => Promise<ContractSub
         ['NaN in the payload', 'S', [{ type: 'x', data: { n: Number.NaN } }], /not JSON-serializable/],
         ['a Date in the payload', 'S', [{ type: 'x', data: { d: new Date() } as any }], /not JSON-serializable/],
         ['a payload that is not an object', 'S', [{ type: 'x', data: 'text' as any }], /JSON object/],
+        ['NUL in the stream name', 'user-a\u0000b', [event('a')], /stream name/],
+        ['a lone surrogate in the stream name', 'user-a\ud800', [event('a')], /stream name/],
+        ['a stream name over 256 characters', `user-${'🙂'.repeat(252)}`, [event('a')], /stream name/],
+        ['NUL in the type', 'S', [{ type: 'x\u0000', data: {} }], /type/],
+        ['NUL in a payload string', 'S', [{ type: 'x', data: { s: 'a\u0000' } }], /not storable text/],
+        ['a lone surrogate in a payload string', 'S', [{ type: 'x', data: { s: ['\udc00'] } }], /not storable text/],
+        ['NUL in a payload key', 'S', [{ type: 'x', data: { 'a\u0000': 1 } }], /not storable text/],
+        ['NUL in the metadata', 'S', [{ type: 'x', data: {}, metadata: { editor: '\u0000' } }], /not storable text/],
         ['a good event followed by a bad one', 'S', [event('ok'), { type: 'x', data: { n: 1n } as any }], /not JSON-serializable/],
       ];
       it.each(cases)('refuses %s with a clear error', async (_label, streamLabel, events, message) => {
@@ -248,6 +256,12 @@ export function eventStoreContract(name: string, open: () => Promise<ContractSub
         expect((err as Error).message).toMatch(message);
         expect(await store.headPosition()).toBe(head);
         if (stream.trim() !== '') expect(await store.readStream(stream)).toEqual([]);
+      });
+
+      it('holds a stream named by any id of up to 200 characters, emoji included', async () => {
+        const stream = `user-${'🙂'.repeat(200)}`;
+        await store.append(stream, [event('a')], 'no_stream');
+        expect(await store.readStream(stream)).toHaveLength(1);
       });
 
       it('refuses a malformed expected revision', async () => {
