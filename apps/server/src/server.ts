@@ -32,7 +32,16 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       logger: new PinoNestLogger(logger),
       abortOnError: false,
     });
-    serving = await serveOnOnePort(app, { port: config.PORT, host: '0.0.0.0', logger });
+    serving = await serveOnOnePort(app, {
+      port: config.PORT,
+      host: '0.0.0.0',
+      logger,
+      limits: {
+        headersTimeoutMs: config.HTTP_HEADERS_TIMEOUT_MS,
+        requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS,
+        maxConnections: config.HTTP_MAX_CONNECTIONS,
+      },
+    });
   } catch (err) {
     if (app) await app.close().catch(() => undefined);
     else await database.close().catch(() => undefined);

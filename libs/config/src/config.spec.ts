@@ -27,6 +27,9 @@ describe('loadConfig', () => {
       OTP_EMAIL_MAX_SENDS_PER_WINDOW: 5,
       OTP_EMAIL_SEND_WINDOW: 600_000,
       LOG_LEVEL: 'info',
+      HTTP_HEADERS_TIMEOUT_MS: 10_000,
+      HTTP_REQUEST_TIMEOUT_MS: 30_000,
+      HTTP_MAX_CONNECTIONS: 1_000,
     });
     expect(config.DATABASE_URL).toBeUndefined();
   });

@@ -25,6 +25,12 @@ const schema = z
   .object({
     PORT: integer(0, 65535).default(8080),
     DATA_DIR: z.string().trim().min(1).default('./data'),
+    // Slow and numerous clients: a request's headers must arrive within HTTP_HEADERS_TIMEOUT_MS,
+    // the whole request within HTTP_REQUEST_TIMEOUT_MS; past HTTP_MAX_CONNECTIONS open
+    // connections a new one is closed at once.
+    HTTP_HEADERS_TIMEOUT_MS: integer(1_000, 600_000).default(10_000),
+    HTTP_REQUEST_TIMEOUT_MS: integer(1_000, 3_600_000).default(30_000),
+    HTTP_MAX_CONNECTIONS: integer(1, 1_000_000).default(1_000),
     DATABASE_URL: z
       .string()
       .regex(/^postgres(ql)?:\/\//, 'expected a postgres:// or postgresql:// connection URL')

@@ -6,5 +6,5 @@ export { ReflectionIndex } from './reflection.js';
 export { authentication, errorConversion, noAuthenticator, toConnectError, validation } from './interceptors.js';
 export { validateMessage } from './validation.js';
 export { createRestGateway, restRoutesOf, REST_MAX_BODY_BYTES, type RestRoute } from './rest-gateway.js';
-export { OnePortServer } from './one-port-server.js';
+export { HTTP_LIMIT_DEFAULTS, OnePortServer, type HttpLimits } from './one-port-server.js';
 export { mountTransport, optionalProvider, serveOnOnePort, transportDependenciesFrom, type ServingApp } from './nest-transport.js';

@@ -6,7 +6,7 @@ import { connectNodeAdapter } from '@connectrpc/connect-node';
 import { AUTHENTICATOR, type Authenticator } from '#auth';
 import type { Logger } from '#logging';
 import { READINESS, type ReadinessProbe } from './health.js';
-import { OnePortServer } from './one-port-server.js';
+import { OnePortServer, type HttpLimits } from './one-port-server.js';
 import { createFrontGate } from './front-gate.js';
 import { createRestGateway, restPathMatcher, type Req, type Res } from './rest-gateway.js';
 import { createRoutes, READ_MAX_BYTES, SERVED_SERVICES, SERVICE_NAMES, type Routes, type TransportDependencies } from './routes.js';
@@ -119,10 +119,13 @@ export interface ServingApp {
  * transport, init the app, and listen on one port for REST, gRPC, Connect, gRPC-Web, and the
  * app's own HTTP routes (/healthz, /readyz).
  */
-export async function serveOnOnePort(app: INestApplication, options: { port: number; host: string; logger: Logger }): Promise<ServingApp> {
+export async function serveOnOnePort(
+  app: INestApplication,
+  options: { port: number; host: string; logger: Logger; limits?: Partial<HttpLimits> },
+): Promise<ServingApp> {
   const mounted = mountTransport(app, transportDependenciesFrom(app, options.logger));
   await app.init();
-  const server = new OnePortServer({ http1: app.getHttpServer() as HttpServer, http2Handler: mounted.http2Handler, logger: options.logger });
+  const server = new OnePortServer({ http1: app.getHttpServer() as HttpServer, http2Handler: mounted.http2Handler, logger: options.logger, ...(options.limits ? { limits: options.limits } : {}) });
   const { port }: AddressInfo = await server.listen(options.port, options.host);
   return {
     url: `http://127.0.0.1:${port}`,

@@ -14,7 +14,23 @@ export interface OnePortServerOptions {
   logger: Logger;
   /** A connection that sends nothing for this long is closed (default 30 s). */
   firstBytesTimeoutMs?: number;
+  /** Limits on slow and numerous clients (defaults: HTTP_LIMIT_DEFAULTS). */
+  limits?: Partial<HttpLimits>;
 }
+
+/**
+ * What a slow or greedy client may hold. A request's headers must arrive within
+ * headersTimeoutMs and the whole request (headers and body) within requestTimeoutMs, on both
+ * HTTP versions (for HTTP/2 per stream, so a long answer such as a health Watch is not cut);
+ * beyond maxConnections open connections a new one is closed at once.
+ */
+export interface HttpLimits {
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  maxConnections: number;
+}
+
+export const HTTP_LIMIT_DEFAULTS: HttpLimits = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, maxConnections: 1_000 };
 
 /**
  * One TCP port for both HTTP versions. Node's http2 server does not accept HTTP/1.1 over
@@ -34,12 +50,22 @@ export class OnePortServer {
   private readonly sessions = new Set<http2.ServerHttp2Session>();
   private readonly inFlight = new Set<http.ServerResponse>();
   private closing: Promise<void> | undefined;
+  readonly limits: HttpLimits;
 
   constructor(options: OnePortServerOptions) {
     this.h1 = options.http1;
     this.logger = options.logger;
-    this.firstBytesTimeoutMs = options.firstBytesTimeoutMs ?? 30_000;
-    this.h2 = http2.createServer({}, options.http2Handler);
+    this.limits = { ...HTTP_LIMIT_DEFAULTS, ...options.limits };
+    this.firstBytesTimeoutMs = options.firstBytesTimeoutMs ?? Math.min(30_000, this.limits.headersTimeoutMs);
+    this.h1.headersTimeout = this.limits.headersTimeoutMs;
+    this.h1.requestTimeout = this.limits.requestTimeoutMs;
+    // Node checks those two every connectionsCheckingInterval (30 s by default): check often
+    // enough that the limits mean what they say. Read when tracking starts ('listening' below).
+    (this.h1 as http.Server & { connectionsCheckingInterval: number }).connectionsCheckingInterval = Math.min(1_000, this.limits.headersTimeoutMs);
+    this.h2 = http2.createServer({}, (req, res) => {
+      this.limitRequestTime(req);
+      options.http2Handler(req, res);
+    });
     this.h2.on('session', (session) => {
       this.sessions.add(session);
       session.once('close', () => this.sessions.delete(session));
@@ -57,6 +83,8 @@ export class OnePortServer {
       });
     });
     this.front = net.createServer((socket) => this.onConnection(socket));
+    this.front.maxConnections = this.limits.maxConnections;
+    this.front.on('drop', (data) => this.logger.warn({ remote: data?.remoteAddress, maxConnections: this.limits.maxConnections }, 'connection refused: too many open connections'));
     this.front.on('error', (err) => this.logger.error({ err }, 'listener error'));
   }
 
@@ -113,6 +141,19 @@ export class OnePortServer {
       for (const socket of this.sockets) socket.destroy();
     }
     await stopped;
+  }
+
+  /** An HTTP/2 stream whose request body has not ended within requestTimeoutMs is cancelled. */
+  private limitRequestTime(req: http2.Http2ServerRequest): void {
+    if (req.readableEnded) return;
+    const timer = setTimeout(() => {
+      this.logger.debug({ path: req.url, timeoutMs: this.limits.requestTimeoutMs }, 'request body too slow: stream cancelled');
+      req.stream.close(http2.constants.NGHTTP2_CANCEL);
+    }, this.limits.requestTimeoutMs);
+    timer.unref();
+    const clear = () => clearTimeout(timer);
+    req.once('end', clear);
+    req.stream.once('close', clear);
   }
 
   private onConnection(socket: Socket): void {

@@ -5,7 +5,7 @@ import { AUTHENTICATOR, type Authenticator } from '#auth';
 import type { Caller } from '#access';
 import { unauthenticated } from '#errors';
 import { createLogger, type Logger } from '#logging';
-import { serveOnOnePort, type ServingApp } from '#api';
+import { serveOnOnePort, type HttpLimits, type ServingApp } from '#api';
 import { READINESS, SESSION_SERVICE_IMPL, USER_SERVICE_IMPL, type ReadinessProbe, type SessionServiceImpl, type UserServiceImpl } from '#api';
 
 /** Test double of the real health controller: the transport must leave the app's routes alone. */
@@ -50,6 +50,8 @@ export async function startTestServer(doubles: {
   sessionService?: SessionServiceImpl;
   authenticator?: Authenticator;
   readiness?: ReadinessProbe;
+  /** Limits on slow and numerous clients (defaults otherwise). */
+  limits?: Partial<HttpLimits>;
 }): Promise<TestServer> {
   const logs: Record<string, any>[] = [];
   const logger = createLogger('info', { write: (line: string) => void logs.push(JSON.parse(line)) });
@@ -59,7 +61,7 @@ export async function startTestServer(doubles: {
   if (doubles.authenticator) providers.push({ provide: AUTHENTICATOR, useValue: doubles.authenticator });
   if (doubles.readiness) providers.push({ provide: READINESS, useValue: doubles.readiness });
   const app = await NestFactory.create(TestAppModule.with(providers), { logger: false, abortOnError: false });
-  const serving = await serveOnOnePort(app, { port: 0, host: '127.0.0.1', logger });
+  const serving = await serveOnOnePort(app, { port: 0, host: '127.0.0.1', logger, ...(doubles.limits ? { limits: doubles.limits } : {}) });
   return Object.assign(serving, { logs, logger });
 }
 
