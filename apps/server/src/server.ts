@@ -6,6 +6,7 @@ import { createLogger, PinoNestLogger, type Logger } from '#logging';
 import { AppModule } from './app.module.js';
 import type { Config } from '#config';
 import { migrateAll, openEventStore, openSqlDatabase, sqlSchemas } from '#runtime';
+import { secureDataDir } from '#database';
 
 export interface RunningServer {
   app: INestApplication;
@@ -21,6 +22,8 @@ export interface RunningServer {
  * (USER_SERVICE_IMPL, SESSION_SERVICE_IMPL, AUTHENTICATOR), each optional.
  */
 export async function startServer(config: Config, logger: Logger = createLogger(config.LOG_LEVEL)): Promise<RunningServer> {
+  // Owner-only DATA_DIR (tokens, keys, mail, the embedded database) before anything writes there.
+  secureDataDir(config.DATA_DIR);
   const database = await openSqlDatabase(config);
   let app: INestApplication | undefined;
   let serving: ServingApp;

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
@@ -91,7 +91,7 @@ export interface EmbeddedDatabaseOptions {
  * process on the same files would corrupt them, so it is refused with a message that says why.
  */
 export async function openEmbeddedDatabase(options: EmbeddedDatabaseOptions): Promise<SqlDatabase> {
-  mkdirSync(options.dataDir, { recursive: true });
+  secureDataDir(options.dataDir);
   const lockPath = join(options.dataDir, 'pg.lock');
   let unlock: () => Promise<void>;
   try {
@@ -115,11 +115,47 @@ export async function openEmbeddedDatabase(options: EmbeddedDatabaseOptions): Pr
   let pglite: PGlite;
   try {
     pglite = await PGlite.create(join(options.dataDir, 'pg'));
+    // PGlite unpacks its initial files with fixed modes (0666), past the umask: close them again.
+    restrictTree(options.dataDir);
   } catch (err) {
     await unlock();
     throw err;
   }
-  return wrapPGlite(pglite, unlock);
+  return wrapPGlite(pglite, async () => {
+    await unlock();
+    restrictTree(options.dataDir);
+  });
+}
+
+/**
+ * DATA_DIR holds the whole database, the admin's token and the encryption key: only its owner
+ * may read it, whatever the umask the process was started with. From here on the process
+ * creates files 0600 and directories 0700, and what an older version (or PGlite's initial
+ * files, which it writes 0666 whatever the umask) left readable is closed: the directory and
+ * everything under it (symbolic links are left alone). DATA_DIR itself being 0700 is what
+ * keeps other users out; the file modes are the second line.
+ */
+export function secureDataDir(dataDir: string): void {
+  process.umask(0o077);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  restrictTree(dataDir);
+}
+
+function restrictTree(path: string): void {
+  let info;
+  try {
+    info = lstatSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // removed meanwhile (a lock file, a WAL segment)
+    throw err;
+  }
+  if (info.isSymbolicLink()) return;
+  if (info.isDirectory()) {
+    if ((info.mode & 0o777) !== 0o700) chmodSync(path, 0o700);
+    for (const name of readdirSync(path)) restrictTree(join(path, name));
+  } else if ((info.mode & 0o077) !== 0) {
+    chmodSync(path, info.mode & 0o700);
+  }
 }
 
 /** An embedded database with no files and no lock, for tests that need a fresh, private store. */
