@@ -77,9 +77,10 @@ export function createFrontGate(options: FrontGateOptions) {
     const error = toConnectError(err, req.url ?? '/', logger);
     // The body is not read: HTTP/1.1 closes the connection after the answer.
     if (req.httpVersionMajor < 2) res.setHeader('connection', 'close');
-    if (!rpc) return writeRestError(res, error);
-    if (isGrpcRequest(req)) return writeGrpcError(req, res, error);
-    writeConnectError(res, error);
+    if (!rpc) writeRestError(res, error);
+    else if (isGrpcRequest(req)) writeGrpcError(req, res, error);
+    else writeConnectError(res, error);
+    stopReading(req, res);
   }
 
   /** Reads a Connect JSON body, refuses it when nested too deep, and hands it on unparsed. */
@@ -92,6 +93,7 @@ export function createFrontGate(options: FrontGateOptions) {
         if (size > options.readMaxBytes) {
           if (req.httpVersionMajor < 2) res.setHeader('connection', 'close');
           writeConnectError(res, new ConnectError(`message size is larger than configured readMaxBytes ${options.readMaxBytes}`, Code.ResourceExhausted));
+          stopReading(req, res);
           return false;
         }
         chunks.push(chunk);
@@ -133,6 +135,17 @@ function isConnectJson(req: Req): boolean {
   const type = req.headers['content-type'];
   const encoding = req.headers['content-encoding'];
   return typeof type === 'string' && /^application\/json\b/i.test(type) && (encoding === undefined || encoding === 'identity');
+}
+
+/**
+ * HTTP/2: the rest of a refused request's body is declined with RST_STREAM (NO_ERROR, RFC 9113
+ * §8.1), sent by Node once the answer is written: the client stops sending, and the stream
+ * does not wait for a body nobody reads. (HTTP/1.1 closes the connection: `connection: close`.)
+ */
+function stopReading(req: Req, res: Res): void {
+  if (req.httpVersionMajor < 2) return;
+  const stream = (res as Http2ServerResponse).stream;
+  if (!stream.closed && !stream.destroyed) stream.close(0 /* NGHTTP2_NO_ERROR */);
 }
 
 function writeConnectError(res: Res, error: ConnectError): void {
