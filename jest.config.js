@@ -30,4 +30,7 @@ export default {
   },
   // End-to-end suites start real servers; on a loaded 2-core CI machine that can take a while.
   testTimeout: 60000,
+  // A suite that fails half-way on a loaded machine can leave a server socket or a child
+  // process's pipe open; the run must still end with its verdict instead of hanging CI.
+  forceExit: true,
 };
