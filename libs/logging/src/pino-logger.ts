@@ -1,5 +1,6 @@
 import type { LoggerService, LogLevel } from '@nestjs/common';
 import { pino, type Logger, type LevelWithSilent } from 'pino';
+import { requestContext } from './request-context.js';
 
 export type { Logger } from 'pino';
 
@@ -11,6 +12,11 @@ export function createLogger(level: LevelWithSilent = 'info', destination?: pino
       base: { service: 'otp-email-identity' },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
+      // Every line written while a request is handled names it, whichever logger wrote it.
+      mixin: () => {
+        const request = requestContext.getStore();
+        return request ? { requestId: request.requestId } : {};
+      },
       // Belt and braces: should a header or a body ever reach a log line, these stay hidden.
       redact: { paths: ['req.headers.authorization', '*.token', '*.code', '*.password'], censor: '[redacted]' },
     },

@@ -5,6 +5,7 @@ import { expressConnectMiddleware } from '@connectrpc/connect-express';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import { AUTHENTICATOR, type Authenticator } from '#auth';
 import type { Logger } from '#logging';
+import { accessLog } from './access-log.js';
 import { READINESS, type ReadinessProbe } from './health.js';
 import { OnePortServer, type HttpLimits } from './one-port-server.js';
 import { createFrontGate } from './front-gate.js';
@@ -125,7 +126,13 @@ export async function serveOnOnePort(
 ): Promise<ServingApp> {
   const mounted = mountTransport(app, transportDependenciesFrom(app, options.logger));
   await app.init();
-  const server = new OnePortServer({ http1: app.getHttpServer() as HttpServer, http2Handler: mounted.http2Handler, logger: options.logger, ...(options.limits ? { limits: options.limits } : {}) });
+  const server = new OnePortServer({
+    http1: app.getHttpServer() as HttpServer,
+    http2Handler: mounted.http2Handler,
+    logger: options.logger,
+    observe: accessLog(options.logger),
+    ...(options.limits ? { limits: options.limits } : {}),
+  });
   const { port }: AddressInfo = await server.listen(options.port, options.host);
   return {
     url: `http://127.0.0.1:${port}`,

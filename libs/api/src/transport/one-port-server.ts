@@ -16,6 +16,8 @@ export interface OnePortServerOptions {
   firstBytesTimeoutMs?: number;
   /** Limits on slow and numerous clients (defaults: HTTP_LIMIT_DEFAULTS). */
   limits?: Partial<HttpLimits>;
+  /** Wraps the handling of every request of both HTTP versions (the access log): must call `next` once. */
+  observe?: (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse, next: () => void) => void;
 }
 
 /**
@@ -62,10 +64,22 @@ export class OnePortServer {
     // Node checks those two every connectionsCheckingInterval (30 s by default): check often
     // enough that the limits mean what they say. Read when tracking starts ('listening' below).
     (this.h1 as http.Server & { connectionsCheckingInterval: number }).connectionsCheckingInterval = Math.min(1_000, this.limits.headersTimeoutMs);
+    const observe = options.observe;
     this.h2 = http2.createServer({}, (req, res) => {
       this.limitRequestTime(req);
-      options.http2Handler(req, res);
+      if (observe) observe(req, res, () => options.http2Handler(req, res));
+      else options.http2Handler(req, res);
     });
+    if (observe) {
+      // The app's own 'request' listeners (Express) run inside the observer.
+      const handlers = this.h1.listeners('request') as Array<(req: http.IncomingMessage, res: http.ServerResponse) => void>;
+      this.h1.removeAllListeners('request');
+      this.h1.on('request', (req: http.IncomingMessage, res: http.ServerResponse) =>
+        observe(req, res, () => {
+          for (const handler of handlers) handler.call(this.h1, req, res);
+        }),
+      );
+    }
     this.h2.on('session', (session) => {
       this.sessions.add(session);
       session.once('close', () => this.sessions.delete(session));
