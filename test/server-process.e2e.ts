@@ -87,7 +87,7 @@ describe('the server process', () => {
     expect(await health.json()).toEqual({ status: 'ok' });
     const ready = await fetch(`${url}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ status: 'ready', checks: { eventStore: 'ok', migrations: 'ok' } });
+    expect(await ready.json()).toEqual({ status: 'ready', checks: { eventStore: 'ok', migrations: 'ok', projections: 'ok' } });
 
     const metrics = await fetch(`${url}/metrics`);
     expect(metrics.status).toBe(200);
