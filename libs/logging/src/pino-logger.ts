@@ -12,6 +12,21 @@ export function createLogger(level: LevelWithSilent = 'info', destination?: pino
       base: { service: 'otp-email-identity' },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
+      // A field a child logger already binds (`projection`, `component`) is not written twice
+      // when a call passes it again: a JSON line with a repeated key is refused by strict parsers.
+      hooks: {
+        logMethod(args, method) {
+          const [fields] = args as unknown[];
+          if (fields && typeof fields === 'object' && !(fields instanceof Error)) {
+            const bound = this.bindings();
+            if (Object.keys(fields).some((key) => key in bound)) {
+              const kept = Object.fromEntries(Object.entries(fields).filter(([key]) => !(key in bound)));
+              (args as unknown[])[0] = kept;
+            }
+          }
+          return method.apply(this, args);
+        },
+      },
       // Every line written while a request is handled names it, whichever logger wrote it.
       mixin: () => {
         const request = requestContext.getStore();
