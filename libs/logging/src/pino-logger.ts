@@ -39,6 +39,8 @@ export function createLogger(level: LevelWithSilent = 'info', destination?: pino
   );
 }
 
+const START_UP_CONTEXTS = new Set(['NestFactory', 'InstanceLoader', 'RoutesResolver', 'RouterExplorer', 'NestApplication']);
+
 /** Routes NestJS's own log calls (module init, route mapping, errors) through pino. */
 export class PinoNestLogger implements LoggerService {
   constructor(private readonly logger: Logger) {}
@@ -69,6 +71,8 @@ export class PinoNestLogger implements LoggerService {
 
   private write(level: 'info' | 'warn' | 'debug' | 'trace' | 'fatal', message: unknown, rest: unknown[]) {
     const context = typeof rest[rest.length - 1] === 'string' ? (rest[rest.length - 1] as string) : undefined;
+    // Nest's start-up narration (every module, every route mapped) is detail, not news.
+    if (level === 'info' && context && START_UP_CONTEXTS.has(context)) level = 'debug';
     if (typeof message === 'object' && message !== null) this.logger[level]({ context, ...message });
     else this.logger[level]({ context }, String(message));
   }

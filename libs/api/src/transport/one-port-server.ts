@@ -53,6 +53,8 @@ export class OnePortServer {
   private readonly inFlight = new Set<http.ServerResponse>();
   private closing: Promise<void> | undefined;
   readonly limits: HttpLimits;
+  /** Connections accepted while the app is still starting (see `holdConnections`). */
+  private waiting: Socket[] | undefined;
 
   constructor(options: OnePortServerOptions) {
     this.h1 = options.http1;
@@ -116,6 +118,21 @@ export class OnePortServer {
     });
   }
 
+  /**
+   * Accept connections but leave them unread until `serveConnections()`: the port can be bound
+   * before the app has finished starting, so that a port in use stops the start before it
+   * writes anything, without a request reaching a half-initialised app.
+   */
+  holdConnections(): void {
+    this.waiting ??= [];
+  }
+
+  serveConnections(): void {
+    const waiting = this.waiting ?? [];
+    this.waiting = undefined;
+    for (const socket of waiting) if (!socket.destroyed) this.peek(socket);
+  }
+
   address(): AddressInfo | null {
     return this.front.address() as AddressInfo | null;
   }
@@ -133,6 +150,7 @@ export class OnePortServer {
   private async doClose(timeoutMs: number): Promise<void> {
     const stopped = new Promise<void>((resolve) => this.front.close(() => resolve()));
     for (const socket of this.peeking) socket.destroy();
+    for (const socket of this.waiting ?? []) socket.destroy();
     for (const session of this.sessions) session.close();
     for (const res of this.inFlight) if (!res.headersSent) res.setHeader('connection', 'close');
     this.h1.closeIdleConnections();
@@ -177,6 +195,11 @@ export class OnePortServer {
       socket.destroy();
       return;
     }
+    if (this.waiting) this.waiting.push(socket);
+    else this.peek(socket);
+  }
+
+  private peek(socket: Socket): void {
     this.peeking.add(socket);
     let seen = Buffer.alloc(0);
     const done = () => {
