@@ -33,14 +33,14 @@ function startServer(env: Record<string, string>): Promise<Running> {
   return new Promise((resolve, reject) => {
     createInterface({ input: child.stdout! }).on('line', (line) => {
       lines.push(line);
-      let parsed: { msg?: unknown };
+      let parsed: { msg?: unknown; url?: unknown };
       try {
         parsed = JSON.parse(line);
       } catch {
         return;
       }
-      if (typeof parsed.msg === 'string' && parsed.msg.startsWith('listening on ')) {
-        resolve({ url: parsed.msg.slice('listening on '.length), child, exited });
+      if (typeof parsed.msg === 'string' && parsed.msg.startsWith('listening on ') && typeof parsed.url === 'string') {
+        resolve({ url: parsed.url, child, exited });
       }
     });
     void exited.then((code) => reject(new Error(`server exited with ${code} before listening:\n${lines.join('\n')}`)));

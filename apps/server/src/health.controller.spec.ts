@@ -17,7 +17,7 @@ describe('/readyz', () => {
     const statuses: number[] = [];
     const body = await controller.ready({ status: (code: number) => statuses.push(code) });
     expect(statuses).toEqual([503]);
-    expect(body).toEqual({ status: 'not ready', checks: { eventStore: 'unreachable', migrations: 'unreachable' } });
+    expect(body).toEqual({ status: 'not ready', checks: { eventStore: 'unreachable', migrations: 'unreachable', projections: 'ok' } });
     expect(lines.map((l) => l.msg)).toEqual(['readiness: event store unreachable', 'readiness: database unreachable']);
   });
 });

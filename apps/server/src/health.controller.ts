@@ -24,10 +24,10 @@ export class HealthController {
   /** The same readiness as grpc.health.v1.Health answers over gRPC. */
   @Get('readyz')
   async ready(@Res({ passthrough: true }) res: StatusResponse) {
-    const { ready, checks } = await this.readiness.check();
+    const { ready, checks, reasons } = await this.readiness.check();
     if (!ready) {
       res.status(HttpStatus.SERVICE_UNAVAILABLE);
-      return { status: 'not ready', checks };
+      return { status: 'not ready', checks, ...(reasons ? { reasons } : {}) };
     }
     return { status: 'ready', checks };
   }

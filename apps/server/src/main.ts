@@ -8,7 +8,9 @@ async function main(): Promise<void> {
     config = loadConfig();
   } catch (err) {
     if (err instanceof ConfigError) {
-      createLogger('info').fatal(err.message);
+      // For people: one readable line per problem on stderr; for log pipelines: one JSON line.
+      process.stderr.write(`${err.message}\n`);
+      createLogger('info').fatal({ problems: err.problems }, 'invalid configuration');
       process.exitCode = 78; // EX_CONFIG
       return;
     }
@@ -19,7 +21,10 @@ async function main(): Promise<void> {
   try {
     server = await startServer(config, logger);
   } catch (err) {
-    logger.fatal({ err }, `could not start: ${(err as Error).message}`);
+    // The reason once, in the message; the stack only for those who ask for debug lines.
+    const { name, code } = err as Error & { code?: unknown };
+    logger.debug({ err }, 'start-up failure in detail');
+    logger.fatal({ errorType: name, ...(code !== undefined ? { code } : {}) }, `could not start: ${(err as Error).message}`);
     process.exitCode = 1;
     return;
   }

@@ -5,8 +5,11 @@ import { serveOnOnePort, type ServingApp } from '#api';
 import { createLogger, PinoNestLogger, type Logger } from '#logging';
 import { AppModule } from './app.module.js';
 import type { Config } from '#config';
-import { migrateAll, openEventStore, openSqlDatabase, sqlSchemas } from '#runtime';
+import { databaseAddress, migrateAll, openEventStore, openSqlDatabase, sqlSchemas, waitForDatabase } from '#runtime';
 import { secureDataDir } from '#database';
+import { recordBuildInfo } from '#metrics';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 export interface RunningServer {
   app: INestApplication;
@@ -24,10 +27,12 @@ export interface RunningServer {
 export async function startServer(config: Config, logger: Logger = createLogger(config.LOG_LEVEL)): Promise<RunningServer> {
   // Owner-only DATA_DIR (tokens, keys, mail, the embedded database) before anything writes there.
   secureDataDir(config.DATA_DIR);
+  recordBuildInfo({ version: packageVersion(), revision: process.env.BUILD_REVISION });
   const database = await openSqlDatabase(config);
   let app: INestApplication | undefined;
   let serving: ServingApp;
   try {
+    if (config.DATABASE_URL) await waitForDatabase(database, { address: databaseAddress(config.DATABASE_URL), waitMs: config.DATABASE_WAIT, logger });
     const applied = await migrateAll(database, sqlSchemas(config));
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
     const eventStore = openEventStore(config, database);
@@ -35,9 +40,11 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       logger: new PinoNestLogger(logger),
       abortOnError: false,
     });
+    // Which framework answers is nobody's business.
+    (app.getHttpAdapter().getInstance() as { disable(setting: string): void }).disable('x-powered-by');
     serving = await serveOnOnePort(app, {
       port: config.PORT,
-      host: '0.0.0.0',
+      host: config.HOST,
       logger,
       limits: {
         headersTimeoutMs: config.HTTP_HEADERS_TIMEOUT_MS,
@@ -51,6 +58,15 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     throw err;
   }
   const { port, url } = serving;
-  logger.info({ port, store: config.EVENTSTORE, database: database.kind }, `listening on ${url}`);
+  logger.info({ host: config.HOST, port, url, store: config.EVENTSTORE, database: database.kind }, `listening on ${config.HOST}:${port} (${url})`);
   return { app, url, logger, close: () => serving.close() };
+}
+
+/** The version in the project's package.json (the nearest one above this file, in the sources or in dist). */
+function packageVersion(): string {
+  for (let dir = import.meta.dirname; dir !== dirname(dir); dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) return String((JSON.parse(readFileSync(file, 'utf8')) as { version?: string }).version ?? 'unknown');
+  }
+  return 'unknown';
 }

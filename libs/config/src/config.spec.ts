@@ -30,6 +30,8 @@ describe('loadConfig', () => {
       HTTP_HEADERS_TIMEOUT_MS: 10_000,
       HTTP_REQUEST_TIMEOUT_MS: 30_000,
       HTTP_MAX_CONNECTIONS: 1_000,
+      HOST: '0.0.0.0',
+      DATABASE_WAIT: 60_000,
     });
     expect(config.DATABASE_URL).toBeUndefined();
   });
@@ -60,6 +62,18 @@ describe('loadConfig', () => {
     [{ LOCKOUT_MAX_OTP_ATTEMPTS: '-1' }, /LOCKOUT_MAX_OTP_ATTEMPTS:/],
   ])('names the variable in the error for %j', (env, message) => {
     expect(errorOf(env)).toMatch(message);
+  });
+
+  it.each(['abc', '1.5', '70000', '-1'])('says what a number must be, in words, for PORT=%s', (port) => {
+    const err = (() => {
+      try {
+        loadConfig({ PORT: port });
+      } catch (e) {
+        return e as ConfigError;
+      }
+      throw new Error('expected a ConfigError');
+    })();
+    expect(err.problems).toEqual([`PORT: expected a whole number between 0 and 65535 (got "${port}")`]);
   });
 
   it('never echoes a secret value in the error', () => {

@@ -11,7 +11,16 @@ const duration = z
   })
   .refine((ms) => ms > 0, 'must be longer than zero');
 
-const integer = (min: number, max: number) => z.coerce.number().int('expected a whole number').min(min).max(max);
+/** A whole number in a range, said so in one message whatever is wrong ("abc", "1.5", "70000"). */
+const integer = (min: number, max: number) => {
+  const message = `expected a whole number between ${min} and ${max}`;
+  return z
+    .string()
+    .trim()
+    .regex(/^\d+$/, message)
+    .transform(Number)
+    .pipe(z.number().min(min, message).max(max, message));
+};
 const optionalText = z.string().trim().min(1).optional();
 
 const encryptionKey = z
@@ -24,6 +33,10 @@ const encryptionKey = z
 const schema = z
   .object({
     PORT: integer(0, 65535).default(8080),
+    /** The address to listen on: 0.0.0.0 (every IPv4 interface, the default), 127.0.0.1 (this machine only), :: (IPv6 too). */
+    HOST: z.string().trim().min(1).default('0.0.0.0'),
+    /** How long the start waits for server PostgreSQL to answer (it may start after this process). */
+    DATABASE_WAIT: duration.default(60_000),
     DATA_DIR: z.string().trim().min(1).default('./data'),
     // Slow and numerous clients: a request's headers must arrive within HTTP_HEADERS_TIMEOUT_MS,
     // the whole request within HTTP_REQUEST_TIMEOUT_MS; past HTTP_MAX_CONNECTIONS open
@@ -77,6 +90,12 @@ export type Config = z.infer<typeof schema> & { PUBLIC_URL: string };
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
+  constructor(
+    /** One line per problem: `NAME: what is wrong (got "value")`. */
+    readonly problems: string[],
+  ) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
 }
 
 /** Reads and checks the environment; a bad value throws a ConfigError naming each variable. */
@@ -91,7 +110,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       const shown = value === undefined || /KEY|URL|SECRET|TOKEN|PASSWORD/.test(name) ? '' : ` (got "${value}")`;
       return `${name}: ${issue.message}${shown}`;
     });
-    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+    throw new ConfigError(lines);
   }
   const config = result.data;
   return { ...config, PUBLIC_URL: config.PUBLIC_URL ?? `http://localhost:${config.PORT}` };

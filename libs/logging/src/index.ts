@@ -1,1 +1,2 @@
 export * from './pino-logger.js';
+export * from './request-context.js';

@@ -1,5 +1,6 @@
 import type { LoggerService, LogLevel } from '@nestjs/common';
 import { pino, type Logger, type LevelWithSilent } from 'pino';
+import { requestContext } from './request-context.js';
 
 export type { Logger } from 'pino';
 
@@ -11,12 +12,34 @@ export function createLogger(level: LevelWithSilent = 'info', destination?: pino
       base: { service: 'otp-email-identity' },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
+      // A field a child logger already binds (`projection`, `component`) is not written twice
+      // when a call passes it again: a JSON line with a repeated key is refused by strict parsers.
+      hooks: {
+        logMethod(args, method) {
+          const [fields] = args as unknown[];
+          if (fields && typeof fields === 'object' && !(fields instanceof Error)) {
+            const bound = this.bindings();
+            if (Object.keys(fields).some((key) => key in bound)) {
+              const kept = Object.fromEntries(Object.entries(fields).filter(([key]) => !(key in bound)));
+              (args as unknown[])[0] = kept;
+            }
+          }
+          return method.apply(this, args);
+        },
+      },
+      // Every line written while a request is handled names it, whichever logger wrote it.
+      mixin: () => {
+        const request = requestContext.getStore();
+        return request ? { requestId: request.requestId } : {};
+      },
       // Belt and braces: should a header or a body ever reach a log line, these stay hidden.
       redact: { paths: ['req.headers.authorization', '*.token', '*.code', '*.password'], censor: '[redacted]' },
     },
     destination,
   );
 }
+
+const START_UP_CONTEXTS = new Set(['NestFactory', 'InstanceLoader', 'RoutesResolver', 'RouterExplorer', 'NestApplication']);
 
 /** Routes NestJS's own log calls (module init, route mapping, errors) through pino. */
 export class PinoNestLogger implements LoggerService {
@@ -48,6 +71,8 @@ export class PinoNestLogger implements LoggerService {
 
   private write(level: 'info' | 'warn' | 'debug' | 'trace' | 'fatal', message: unknown, rest: unknown[]) {
     const context = typeof rest[rest.length - 1] === 'string' ? (rest[rest.length - 1] as string) : undefined;
+    // Nest's start-up narration (every module, every route mapped) is detail, not news.
+    if (level === 'info' && context && START_UP_CONTEXTS.has(context)) level = 'debug';
     if (typeof message === 'object' && message !== null) this.logger[level]({ context, ...message });
     else this.logger[level]({ context }, String(message));
   }

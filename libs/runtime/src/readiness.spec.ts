@@ -4,6 +4,9 @@ import { createScratchDatabase, serverDatabaseUrl } from '#database/testing';
 import { PostgresEventStore, type EventStore } from '#eventstore';
 import { capturingLogger } from '#logging/testing';
 import { loadConfig } from '#config';
+import type { ModuleRef } from '@nestjs/core';
+import type { ProjectionStatus } from '#projections/runner';
+import { USER_PROJECTION_RUNNER } from '#projections/users';
 import { Readiness } from './readiness.js';
 import { migrateAll, sqlSchemas } from './stores.js';
 
@@ -24,6 +27,10 @@ function unreachable(store: EventStore): EventStore {
 }
 
 describe.each(serverDatabaseUrl ? (['pglite', 'server'] as const) : (['pglite'] as const))('Readiness (%s)', (kind) => {
+  /** A container holding one projection runner that reports `status`. */
+  const containerWith = (status: ProjectionStatus) =>
+    ({ get: (token: symbol) => (token === USER_PROJECTION_RUNNER ? { status: () => status } : undefined) }) as unknown as ModuleRef;
+
   describe('on a migrated database', () => {
     let database: SqlDatabase;
     let drop: () => Promise<void>;
@@ -39,13 +46,37 @@ describe.each(serverDatabaseUrl ? (['pglite', 'server'] as const) : (['pglite'] 
     it('Given the store answering, When checked, Then ready with every check ok', async () => {
       const { logger } = capturingLogger();
       const report = await new Readiness(new PostgresEventStore(database), database, config, logger).check();
-      expect(report).toEqual({ ready: true, checks: { eventStore: 'ok', migrations: 'ok' } });
+      expect(report).toEqual({ ready: true, checks: { eventStore: 'ok', migrations: 'ok', projections: 'ok' } });
+    });
+
+    it('Given a projection runner that stopped on a failing event, When checked, Then not ready, with the event and the reason', async () => {
+      const { logger } = capturingLogger();
+      const failed: ProjectionStatus = {
+        name: 'users',
+        state: 'failed',
+        checkpoint: undefined,
+        failure: {
+          projection: 'users',
+          event: { id: 'ev-1', stream: 'user-1', type: 'user.human.added', sequence: 1, position: 'p' as never },
+          reason: 'boom',
+          cause: new Error('boom'),
+          at: new Date(),
+        },
+      };
+      const report = await new Readiness(new PostgresEventStore(database), database, config, logger, containerWith(failed)).check();
+      expect(report).toEqual({
+        ready: false,
+        checks: { eventStore: 'ok', migrations: 'ok', projections: 'failed' },
+        reasons: { projections: 'users stopped at event ev-1 (user.human.added): boom' },
+      });
+      const running = await new Readiness(new PostgresEventStore(database), database, config, logger, containerWith({ ...failed, state: 'running', failure: undefined })).check();
+      expect(running.ready).toBe(true);
     });
 
     it('Given a store whose ping fails, When checked, Then not ready: the store is unreachable, and the log says so', async () => {
       const { logger, lines } = capturingLogger();
       const report = await new Readiness(unreachable(new PostgresEventStore(database)), database, config, logger).check();
-      expect(report).toEqual({ ready: false, checks: { eventStore: 'unreachable', migrations: 'ok' } });
+      expect(report).toEqual({ ready: false, checks: { eventStore: 'unreachable', migrations: 'ok', projections: 'ok' } });
       expect(lines).toContainEqual(expect.objectContaining({ level: 'warn', msg: 'readiness: event store unreachable' }));
     });
   });
@@ -55,7 +86,7 @@ describe.each(serverDatabaseUrl ? (['pglite', 'server'] as const) : (['pglite'] 
     try {
       const { logger } = capturingLogger();
       const report = await new Readiness(new PostgresEventStore(database), database, config, logger).check();
-      expect(report).toEqual({ ready: false, checks: { eventStore: 'ok', migrations: 'pending' } });
+      expect(report).toEqual({ ready: false, checks: { eventStore: 'ok', migrations: 'pending', projections: 'ok' } });
     } finally {
       await database.close();
       await drop();

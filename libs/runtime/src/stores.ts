@@ -11,6 +11,7 @@ import {
 import { notificationSchemas } from '#notification';
 import { userProjectionSchemas } from '#projections/users';
 import type { Config } from '#config';
+import { withAppendMetrics } from './event-store-metrics.js';
 
 /** Server PostgreSQL when DATABASE_URL is set, else the embedded PGlite in DATA_DIR. */
 export async function openSqlDatabase(config: Pick<Config, 'DATABASE_URL' | 'DATA_DIR'>): Promise<SqlDatabase> {
@@ -20,9 +21,9 @@ export async function openSqlDatabase(config: Pick<Config, 'DATABASE_URL' | 'DAT
 }
 
 export function openEventStore(config: Pick<Config, 'EVENTSTORE' | 'EVENTSTORE_CONNECTION_STRING'>, database: SqlDatabase): EventStore {
-  return config.EVENTSTORE === 'eventstoredb'
-    ? EventStoreDbEventStore.connect(config.EVENTSTORE_CONNECTION_STRING!)
-    : new PostgresEventStore(database);
+  return withAppendMetrics(
+    config.EVENTSTORE === 'eventstoredb' ? EventStoreDbEventStore.connect(config.EVENTSTORE_CONNECTION_STRING!) : new PostgresEventStore(database),
+  );
 }
 
 /** Every schema the process needs in PostgreSQL, by history table: the event store's (unless events live in EventStoreDB) and the read models'. */

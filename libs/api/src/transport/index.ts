@@ -8,3 +8,4 @@ export { validateMessage } from './validation.js';
 export { createRestGateway, restRoutesOf, REST_MAX_BODY_BYTES, type RestRoute } from './rest-gateway.js';
 export { HTTP_LIMIT_DEFAULTS, OnePortServer, type HttpLimits } from './one-port-server.js';
 export { mountTransport, optionalProvider, serveOnOnePort, transportDependenciesFrom, type ServingApp } from './nest-transport.js';
+export { accessLog, observeCall, requestIdOf } from './access-log.js';

@@ -5,6 +5,7 @@ import { expressConnectMiddleware } from '@connectrpc/connect-express';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import { AUTHENTICATOR, type Authenticator } from '#auth';
 import type { Logger } from '#logging';
+import { accessLog } from './access-log.js';
 import { READINESS, type ReadinessProbe } from './health.js';
 import { OnePortServer, type HttpLimits } from './one-port-server.js';
 import { createFrontGate } from './front-gate.js';
@@ -124,11 +125,26 @@ export async function serveOnOnePort(
   options: { port: number; host: string; logger: Logger; limits?: Partial<HttpLimits> },
 ): Promise<ServingApp> {
   const mounted = mountTransport(app, transportDependenciesFrom(app, options.logger));
-  await app.init();
-  const server = new OnePortServer({ http1: app.getHttpServer() as HttpServer, http2Handler: mounted.http2Handler, logger: options.logger, ...(options.limits ? { limits: options.limits } : {}) });
+  const server = new OnePortServer({
+    http1: app.getHttpServer() as HttpServer,
+    http2Handler: mounted.http2Handler,
+    logger: options.logger,
+    observe: accessLog(options.logger),
+    ...(options.limits ? { limits: options.limits } : {}),
+  });
+  // The port is bound before init, which runs the first-start bootstrap (it writes admin.pat):
+  // a port in use stops the start before anything is written. Connections wait until init is done.
+  server.holdConnections();
   const { port }: AddressInfo = await server.listen(options.port, options.host);
+  try {
+    await app.init();
+  } catch (err) {
+    await server.close(0);
+    throw err;
+  }
+  server.serveConnections();
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${urlHost(options.host)}:${port}`,
     port,
     server,
     async close() {
@@ -137,4 +153,11 @@ export async function serveOnOnePort(
       await app.close();
     },
   };
+}
+
+/** The host of a URL that reaches the port from this machine: a wildcard address is not one to connect to. */
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
 }

@@ -16,6 +16,8 @@ export interface OnePortServerOptions {
   firstBytesTimeoutMs?: number;
   /** Limits on slow and numerous clients (defaults: HTTP_LIMIT_DEFAULTS). */
   limits?: Partial<HttpLimits>;
+  /** Wraps the handling of every request of both HTTP versions (the access log): must call `next` once. */
+  observe?: (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse, next: () => void) => void;
 }
 
 /**
@@ -51,6 +53,8 @@ export class OnePortServer {
   private readonly inFlight = new Set<http.ServerResponse>();
   private closing: Promise<void> | undefined;
   readonly limits: HttpLimits;
+  /** Connections accepted while the app is still starting (see `holdConnections`). */
+  private waiting: Socket[] | undefined;
 
   constructor(options: OnePortServerOptions) {
     this.h1 = options.http1;
@@ -62,10 +66,22 @@ export class OnePortServer {
     // Node checks those two every connectionsCheckingInterval (30 s by default): check often
     // enough that the limits mean what they say. Read when tracking starts ('listening' below).
     (this.h1 as http.Server & { connectionsCheckingInterval: number }).connectionsCheckingInterval = Math.min(1_000, this.limits.headersTimeoutMs);
+    const observe = options.observe;
     this.h2 = http2.createServer({}, (req, res) => {
       this.limitRequestTime(req);
-      options.http2Handler(req, res);
+      if (observe) observe(req, res, () => options.http2Handler(req, res));
+      else options.http2Handler(req, res);
     });
+    if (observe) {
+      // The app's own 'request' listeners (Express) run inside the observer.
+      const handlers = this.h1.listeners('request') as Array<(req: http.IncomingMessage, res: http.ServerResponse) => void>;
+      this.h1.removeAllListeners('request');
+      this.h1.on('request', (req: http.IncomingMessage, res: http.ServerResponse) =>
+        observe(req, res, () => {
+          for (const handler of handlers) handler.call(this.h1, req, res);
+        }),
+      );
+    }
     this.h2.on('session', (session) => {
       this.sessions.add(session);
       session.once('close', () => this.sessions.delete(session));
@@ -102,6 +118,21 @@ export class OnePortServer {
     });
   }
 
+  /**
+   * Accept connections but leave them unread until `serveConnections()`: the port can be bound
+   * before the app has finished starting, so that a port in use stops the start before it
+   * writes anything, without a request reaching a half-initialised app.
+   */
+  holdConnections(): void {
+    this.waiting ??= [];
+  }
+
+  serveConnections(): void {
+    const waiting = this.waiting ?? [];
+    this.waiting = undefined;
+    for (const socket of waiting) if (!socket.destroyed) this.peek(socket);
+  }
+
   address(): AddressInfo | null {
     return this.front.address() as AddressInfo | null;
   }
@@ -119,6 +150,7 @@ export class OnePortServer {
   private async doClose(timeoutMs: number): Promise<void> {
     const stopped = new Promise<void>((resolve) => this.front.close(() => resolve()));
     for (const socket of this.peeking) socket.destroy();
+    for (const socket of this.waiting ?? []) socket.destroy();
     for (const session of this.sessions) session.close();
     for (const res of this.inFlight) if (!res.headersSent) res.setHeader('connection', 'close');
     this.h1.closeIdleConnections();
@@ -163,6 +195,11 @@ export class OnePortServer {
       socket.destroy();
       return;
     }
+    if (this.waiting) this.waiting.push(socket);
+    else this.peek(socket);
+  }
+
+  private peek(socket: Socket): void {
     this.peeking.add(socket);
     let seen = Buffer.alloc(0);
     const done = () => {

@@ -6,6 +6,7 @@ import type { Authenticator } from '#auth';
 import type { Logger } from '#logging';
 import { Health } from './gen/grpc/health/v1/health_pb.js';
 import { createHealthService, type ReadinessProbe } from './health.js';
+import { observeCall } from './access-log.js';
 import { authentication, errorConversion, validation } from './interceptors.js';
 import { answerDecodingErrorsAsInvalidArgument } from './protocol-errors.js';
 import { ReflectionIndex, reflectionV1, reflectionV1alpha, ServerReflectionV1, ServerReflectionV1alpha } from './reflection.js';
@@ -60,7 +61,7 @@ function implementationOf(service: DescService, deps: TransportDependencies): ob
 
 /**
  * The connect routes of the API's services, each wrapped in the same interceptors, in this
- * order: error conversion (outermost), authentication, validation. Every consumer of the routes
+ * order: error conversion (outermost), the access log's observer, authentication, validation. Every consumer of the routes
  * (the Express middleware for HTTP/1.1, the Node adapter for h2c, and the REST gateway's
  * in-process transport) therefore runs exactly the same chain. Methods left out of an impl
  * answer Unimplemented. Reflection and health get the same chain without authentication.
@@ -75,9 +76,9 @@ export function createRoutes(deps: TransportDependencies): Routes {
   };
   const api: Partial<ConnectRouterOptions> = {
     ...common,
-    interceptors: [errorConversion(deps.logger), authentication(deps.authenticator), validation],
+    interceptors: [errorConversion(deps.logger), observeCall, authentication(deps.authenticator), validation],
   };
-  const unauthenticated: Partial<ConnectRouterOptions> = { ...common, interceptors: [errorConversion(deps.logger), validation] };
+  const unauthenticated: Partial<ConnectRouterOptions> = { ...common, interceptors: [errorConversion(deps.logger), observeCall, validation] };
 
   const reflection = new ReflectionIndex([...SERVED_SERVICES, ...UNAUTHENTICATED_SERVICES]);
   const health = createHealthService({
