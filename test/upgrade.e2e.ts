@@ -1,55 +1,23 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { createScratchDatabase, NO_SERVER_REASON, serverDatabaseUrl } from '#database/testing';
 import { describeWhen } from '#test-kit';
+import { startServerProcess, stopServerProcess, type RunningServer } from '#test-support';
 
 // Data written by an earlier build (commit ae326ec, before the units were rebuilt around one
 // kernel) must open with this one: migrations run forward, event types and payloads keep their
 // meaning. test/fixtures/upgrade-v0 holds what that build wrote (an embedded DATA_DIR and a
 // pg_dump of a server database) and what it answered for the same reads (fixture.json).
-const root = join(import.meta.dirname, '..');
 const fixtureDir = join(import.meta.dirname, 'fixtures', 'upgrade-v0');
 const fixture = JSON.parse(readFileSync(join(fixtureDir, 'fixture.json'), 'utf8'));
 
-interface Running {
-  url: string;
-  child: ChildProcess;
-  exited: Promise<number | null>;
-}
+const startServer = (env: Record<string, string>) => startServerProcess({ ENCRYPTION_KEY: fixture.encryptionKey, ...env });
 
-/** Starts the server from source as `npm start` runs the build; resolves with its URL once it logs "listening on". */
-function startServer(env: Record<string, string>): Promise<Running> {
-  const child = spawn(process.execPath, ['--conditions=source', '--import', '@swc-node/register/esm-register', 'apps/server/src/main.ts'], {
-    cwd: root,
-    env: { PATH: process.env.PATH ?? '', SWC_NODE_PROJECT: join(root, 'tsconfig.json'), PORT: '0', ENCRYPTION_KEY: fixture.encryptionKey, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const lines: string[] = [];
-  return new Promise((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      lines.push(line);
-      let parsed: { msg?: unknown; url?: unknown };
-      try {
-        parsed = JSON.parse(line);
-      } catch {
-        return;
-      }
-      if (typeof parsed.msg === 'string' && parsed.msg.startsWith('listening on ') && typeof parsed.url === 'string') {
-        resolve({ url: parsed.url, child, exited });
-      }
-    });
-    void exited.then((code) => reject(new Error(`server exited with ${code} before listening:\n${lines.join('\n')}`)));
-  });
-}
-
-async function stop(running: Running): Promise<void> {
-  running.child.kill('SIGTERM');
-  expect(await running.exited).toBe(0);
+async function stop(running: RunningServer): Promise<void> {
+  expect(await stopServerProcess(running)).toBe(0);
 }
 
 /** Reads every user and session the old build wrote and compares them with what it answered. */
