@@ -88,6 +88,7 @@ const reducers: UserReducers = {
   [UserEventType.PatAdded]: (event) => [touch(event)],
   [UserEventType.PatRemoved]: (event) => [touch(event)],
   [UserEventType.MemberRoleGranted]: (event) => [touch(event)],
+  [UserEventType.MemberRoleRemoved]: (event) => [touch(event)],
 };
 
 /**

@@ -6,3 +6,4 @@ export * from './instance.js';
 export * from './org-state.js';
 export * from './org.module.js';
 export * from './pat-format.js';
+export * from './revoke.js';

@@ -1,9 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { CommandBus } from '@nestjs/cqrs';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import type { Caller, Role } from '#access';
 import { AddMachineUserCommand } from '#org';
 import { AddPersonalAccessTokenCommand } from '#org';
 import { CreateOrgCommand } from '#org';
+import { ListPersonalAccessTokensQuery, RemoveMemberRoleCommand, RemovePersonalAccessTokenCommand } from '#org';
 
 export interface CreateMachineUserRequest {
   name: string;
@@ -22,6 +23,14 @@ export interface CreatedMachineUser {
   token: string;
 }
 
+/** A token as listed: ids and times, never the token. */
+export interface ListedToken {
+  tokenId: string;
+  createdAt: string;
+  /** Absent: the token does not expire. */
+  expiresAt?: string;
+}
+
 export const usernameFromName = (name: string) => name.trim().toLowerCase().replace(/\s+/g, '-');
 
 /**
@@ -31,7 +40,10 @@ export const usernameFromName = (name: string) => name.trim().toLowerCase().repl
  */
 @Injectable()
 export class AdminOperations {
-  constructor(@Inject(CommandBus) private readonly bus: CommandBus) {}
+  constructor(
+    @Inject(CommandBus) private readonly bus: CommandBus,
+    @Inject(QueryBus) private readonly queries: QueryBus,
+  ) {}
 
   async createOrg(caller: Caller, name: string): Promise<{ orgId: string }> {
     const { orgId } = await this.bus.execute(new CreateOrgCommand({ name, context: { caller } }));
@@ -53,5 +65,25 @@ export class AdminOperations {
     );
     const { tokenId, token } = await this.bus.execute(new AddPersonalAccessTokenCommand({ userId, context }));
     return { userId, tokenId, token };
+  }
+
+  /** A machine user's tokens: ids, creation and expiry. */
+  async listTokens(caller: Caller, userId: string): Promise<{ tokens: ListedToken[] }> {
+    const tokens = await this.queries.execute(new ListPersonalAccessTokensQuery({ userId, context: { caller } }));
+    return {
+      tokens: tokens.map((t) => ({ tokenId: t.tokenId, createdAt: t.createdAt.toISOString(), ...(t.expiresAt ? { expiresAt: t.expiresAt.toISOString() } : {}) })),
+    };
+  }
+
+  /** Revokes one token; the next request with it is refused. */
+  async revokeToken(caller: Caller, userId: string, tokenId: string): Promise<{ userId: string; tokenId: string }> {
+    await this.bus.execute(new RemovePersonalAccessTokenCommand({ userId, tokenId, context: { caller } }));
+    return { userId, tokenId };
+  }
+
+  /** Takes a role away (on `orgId`, by default the user's organization, for an organization role). */
+  async removeRole(caller: Caller, userId: string, role: Role, orgId?: string): Promise<{ userId: string; role: Role; orgId?: string }> {
+    await this.bus.execute(new RemoveMemberRoleCommand({ userId, role, ...(orgId ? { orgId } : {}), context: { caller } }));
+    return { userId, role, ...(orgId ? { orgId } : {}) };
   }
 }

@@ -34,6 +34,7 @@ export const UserEventType = {
   PatAdded: 'user.pat.added',
   PatRemoved: 'user.pat.removed',
   MemberRoleGranted: 'user.member.role.granted',
+  MemberRoleRemoved: 'user.member.role.removed',
 } as const;
 
 export interface HumanAdded {
@@ -115,6 +116,11 @@ export interface MemberRoleGranted {
   type: typeof UserEventType.MemberRoleGranted;
   data: { role: Role; orgId?: string };
 }
+/** Takes back every grant of `role` on `orgId` (on the instance when absent): the pair of MemberRoleGranted. */
+export interface MemberRoleRemoved {
+  type: typeof UserEventType.MemberRoleRemoved;
+  data: { role: Role; orgId?: string };
+}
 
 export type UserEvent =
   | HumanAdded
@@ -132,7 +138,8 @@ export type UserEvent =
   | Unlocked
   | PatAdded
   | PatRemoved
-  | MemberRoleGranted;
+  | MemberRoleGranted
+  | MemberRoleRemoved;
 
 export const userStream = (userId: string) => `user-${userId}`;
 export const userIdOfStream = (stream: string) => (stream.startsWith('user-') ? stream.slice('user-'.length) : undefined);

@@ -127,6 +127,10 @@ export function evolveUser(state: UserState, event: UserEvent, sequence = state.
         ...next,
         roles: [...state.roles, { role: event.data.role, ...(event.data.orgId ? { orgId: event.data.orgId } : {}) }],
       };
+    case UserEventType.MemberRoleRemoved: {
+      const { role, orgId } = event.data;
+      return { ...next, roles: state.roles.filter((grant) => !(grant.role === role && (grant.orgId ?? undefined) === (orgId || undefined))) };
+    }
     default:
       return next;
   }

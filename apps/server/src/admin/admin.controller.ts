@@ -1,8 +1,8 @@
-import { Body, Controller, HttpCode, Inject, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Query, UseGuards } from '@nestjs/common';
 import type { Caller } from '#access';
 import { AdminOperations } from '#runtime';
 import { AuthenticatedCaller, AuthenticatedGuard } from './authenticated.guard.js';
-import { CreateMachineUserBody, CreateOrgBody } from './requests.js';
+import { CreateMachineUserBody, CreateOrgBody, MachineUserParams, RemoveRoleQuery, RoleParams, TokenParams } from './requests.js';
 
 /**
  * The operators' routes (the CLI uses them when the server owns the embedded store). Every
@@ -12,6 +12,9 @@ import { CreateMachineUserBody, CreateOrgBody } from './requests.js';
  *   POST /admin/v1/orgs            {name}                                   → 201 {orgId}
  *   POST /admin/v1/machine-users   {name, role, orgId?, username?, description?}
  *                                                                           → 201 {userId, tokenId, token}
+ *   GET    /admin/v1/machine-users/:userId/tokens                          → 200 {tokens: [{tokenId, createdAt, expiresAt?}]}
+ *   DELETE /admin/v1/machine-users/:userId/tokens/:tokenId                 → 200 {userId, tokenId}: revoked
+ *   DELETE /admin/v1/machine-users/:userId/roles/:role[?orgId=]           → 200 {userId, role, orgId?}: taken away
  * Bodies are checked by the ValidationPipe (./requests.ts); errors are answered by the
  * ApiExceptionFilter as the REST API answers them (401, 403, 400, 404, 409).
  */
@@ -38,5 +41,20 @@ export class AdminController {
       ...(username != null ? { username } : {}),
       ...(description != null ? { description } : {}),
     });
+  }
+
+  @Get('machine-users/:userId/tokens')
+  listTokens(@AuthenticatedCaller() caller: Caller, @Param() params: MachineUserParams) {
+    return this.operations.listTokens(caller, params.userId);
+  }
+
+  @Delete('machine-users/:userId/tokens/:tokenId')
+  revokeToken(@AuthenticatedCaller() caller: Caller, @Param() params: TokenParams) {
+    return this.operations.revokeToken(caller, params.userId, params.tokenId);
+  }
+
+  @Delete('machine-users/:userId/roles/:role')
+  removeRole(@AuthenticatedCaller() caller: Caller, @Param() params: RoleParams, @Query() query: RemoveRoleQuery) {
+    return this.operations.removeRole(caller, params.userId, params.role, query.orgId ?? undefined);
   }
 }

@@ -32,6 +32,40 @@ export class CreateMachineUserBody {
   description?: string;
 }
 
+/** Ids of users and tokens: letters, digits and "-" (what ids and token ids are made of). */
+const ID = /^[0-9A-Za-z-]{1,64}$/;
+
+/** The :userId of GET /admin/v1/machine-users/:userId/tokens */
+export class MachineUserParams {
+  @Matches(ID, problem('ADMIN-MuUid'))
+  userId!: string;
+}
+
+/** DELETE /admin/v1/machine-users/:userId/tokens/:tokenId */
+export class TokenParams {
+  @Matches(ID, problem('ADMIN-MuUid'))
+  userId!: string;
+
+  @Matches(ID, problem('ADMIN-MuTid'))
+  tokenId!: string;
+}
+
+/** DELETE /admin/v1/machine-users/:userId/roles/:role */
+export class RoleParams {
+  @Matches(ID, problem('ADMIN-MuUid'))
+  userId!: string;
+
+  @IsIn([...ROLES], problem('ADMIN-MuRol'))
+  role!: Role;
+}
+
+/** ?orgId= of DELETE /admin/v1/machine-users/:userId/roles/:role (an organization role's organization). */
+export class RemoveRoleQuery {
+  @IsOptional()
+  @Matches(ID, problem('ADMIN-MuOrg'))
+  orgId?: string;
+}
+
 /** POST /admin/v1/projections/:name/replay */
 export class ReplayBody {
   @IsOptional()
