@@ -8,6 +8,7 @@ import { UserEventType, userStream, type UserEvent } from '#user';
 import type { ObjectDetails } from '#kernel';
 import { foldUser } from '#user';
 import { issuePat } from './pat-format.js';
+import { requireMightOver } from './revoke.js';
 
 export interface AddPersonalAccessTokenInput {
   userId: string;
@@ -27,7 +28,8 @@ export interface AddPersonalAccessTokenResult {
 /**
  * Adds a personal access token to a machine user: `user.pat.added {tokenId, hash, expiresAt?}`.
  * Needs `user.write` on the user's organization, also for one's own user: a token may not
- * mint its own successors (its expiry would mean nothing).
+ * mint its own successors (its expiry would mean nothing); and the right to grant each of the
+ * user's roles (requireMightOver), so nobody gets a token mightier than themselves.
  */
 export class AddPersonalAccessTokenCommand extends Command<AddPersonalAccessTokenResult> {
   constructor(readonly input: AddPersonalAccessTokenInput) {
@@ -54,6 +56,7 @@ export async function addPersonalAccessToken(store: EventStore, input: AddPerson
   const { state, appended } = await decideOnStream(store, userStream(userId), foldUser, (user) => {
     if (!user.exists || !user.orgId) throw notFound('COMMAND-P4tNf', 'Errors.User.NotFound');
     requirePermission(context.caller, 'user.write', user.orgId);
+    requireMightOver(context.caller, user);
     if (user.kind !== 'machine') throw failedPrecondition('COMMAND-P4tMc', 'Errors.User.NotMachine');
     return { events: [patAddedEvent({ ...pat, expiresAt }, eventMetadata(context, user.orgId))], result: undefined };
   });

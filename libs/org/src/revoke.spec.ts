@@ -81,6 +81,18 @@ describe('revoking tokens and roles', () => {
     });
   });
 
+  it('nobody issues or revokes a token of a user mightier than themselves', async () => {
+    const ownerId = await bot('mighty-1', [{ role: 'ORG_OWNER' }]);
+    const { tokenId } = await addPersonalAccessToken(t.store, { userId: ownerId, context: { caller: iamOwner } }, new Date());
+    const manager = caller([{ role: 'ORG_USER_MANAGER', orgId: ORG }]);
+    expect(await rejection(addPersonalAccessToken(t.store, { userId: ownerId, context: { caller: manager } }, new Date()))).toMatchObject({ kind: 'PermissionDenied' });
+    expect(await rejection(removePersonalAccessToken(t.store, { userId: ownerId, tokenId, context: { caller: manager } }))).toMatchObject({ kind: 'PermissionDenied' });
+    const orgOwner = caller([{ role: 'ORG_OWNER', orgId: ORG }]);
+    await expect(removePersonalAccessToken(t.store, { userId: ownerId, tokenId, context: { caller: orgOwner } })).resolves.toBeDefined();
+    const adminId = await bot('mighty-2', [{ role: 'IAM_OWNER' }]);
+    expect(await rejection(addPersonalAccessToken(t.store, { userId: adminId, context: { caller: orgOwner } }, new Date()))).toMatchObject({ kind: 'PermissionDenied' });
+  });
+
   describe('RemoveMemberRole', () => {
     it('takes every grant of the role there away, and only that one', async () => {
       const userId = await bot('role-1', [{ role: 'ORG_OWNER' }, { role: 'ORG_OWNER', orgId: otherOrg }, { role: 'IAM_LOGIN_CLIENT' }]);

@@ -1,5 +1,5 @@
 import { Command, Query } from '@nestjs/cqrs';
-import { requirePermission, ROLES, type Role } from '#access';
+import { requirePermission, ROLES, type Caller, type Role } from '#access';
 import { failedPrecondition, invalidArgument, notFound } from '#errors';
 import type { EventStore, NewEvent, RecordedEvent } from '#eventstore';
 import { decideOnStream, eventMetadata, newCorrelationId, readStreamOf, type CommandContext, type ObjectDetails } from '#kernel';
@@ -35,8 +35,9 @@ export interface RemovePersonalAccessTokenInput {
 
 /**
  * Revokes a token: `user.pat.removed {tokenId}`. Every request reads the user's stream to
- * verify a token, so the next request with it is refused. Needs `user.write` on the user's
- * organization, as adding one does.
+ * verify a token, so the next request with it is refused. Needs what adding one needs:
+ * `user.write` on the user's organization and the right to grant each of the user's roles
+ * (requireMightOver).
  */
 export class RemovePersonalAccessTokenCommand extends Command<{ details: ObjectDetails }> {
   constructor(readonly input: RemovePersonalAccessTokenInput) {
@@ -77,6 +78,19 @@ function requireMachineUser(state: UserState): string {
   return state.orgId;
 }
 
+/**
+ * A user's credentials are as mighty as the user's roles: whoever issues or revokes them must
+ * be able to grant each of those roles (`iam.write` for an instance role, `org.write` on the
+ * organization of an organization role). Without this, a user manager could mint a token for
+ * an owner of its organization and act as that owner.
+ */
+export function requireMightOver(caller: Caller, user: Pick<UserState, 'roles'>): void {
+  for (const grant of user.roles) {
+    if (grant.orgId === undefined) requirePermission(caller, 'iam.write', undefined);
+    else requirePermission(caller, 'org.write', grant.orgId);
+  }
+}
+
 /** Pure: the live tokens of a user's events, with the time each was added. */
 export function personalAccessTokensOf(events: readonly RecordedEvent<UserEvent>[]): PersonalAccessTokenInfo[] {
   const tokens = new Map<string, PersonalAccessTokenInfo>();
@@ -108,6 +122,7 @@ export async function listPersonalAccessTokens(store: EventStore, input: ListPer
 export function decideRemovePersonalAccessToken(state: UserState, input: RemovePersonalAccessTokenInput, context: CommandContext): NewEvent<UserEvent>[] {
   if (!state.exists || !state.orgId) throw notFound('COMMAND-P4tNf', 'Errors.User.NotFound');
   requirePermission(context.caller, 'user.write', state.orgId);
+  requireMightOver(context.caller, state);
   requireMachineUser(state);
   if (!state.pats[input.tokenId]) throw notFound('COMMAND-4m77G', 'Errors.User.PAT.NotFound');
   return [{ type: UserEventType.PatRemoved, data: { tokenId: input.tokenId }, metadata: eventMetadata(context, state.orgId) }];
