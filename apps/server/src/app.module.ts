@@ -1,7 +1,8 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
 import { ApiModule, READINESS } from '#api';
-import { CryptoModule } from '#crypto';
+import { CryptoModule, type KeyRingOptions } from '#crypto';
+import type { Config } from '#config';
 import { NotificationModule } from '#notification';
 import { MetricsModule } from '#metrics';
 import { OpenApiModule } from '#openapi';
@@ -27,7 +28,7 @@ export class AppModule {
         // Every Nest route's input validation and error answers (the REST API's error shape).
         HttpErrorsModule,
         CqrsModule.forRoot(),
-        CryptoModule.forRoot({ ...(infrastructure.config.ENCRYPTION_KEY ? { key: infrastructure.config.ENCRYPTION_KEY } : {}), dataDir: infrastructure.config.DATA_DIR }),
+        CryptoModule.forRoot(keyRingOptions(infrastructure.config)),
         // AUTHENTICATOR, the organization and machine-user commands, first-start setup, /admin/v1.
         AdminModule,
         // USER_SERVICE_IMPL and SESSION_SERVICE_IMPL: the user and session commands, the users read model.
@@ -46,4 +47,14 @@ export class AppModule {
       providers: [Readiness, { provide: READINESS, useExisting: Readiness }],
     };
   }
+}
+
+/** The encryption keys of the settings: ENCRYPTION_KEY, ENCRYPTION_KEYS, ENCRYPTION_KEY_ID; none, the generated key of DATA_DIR. */
+export function keyRingOptions(config: Config): KeyRingOptions {
+  return {
+    ...(config.ENCRYPTION_KEY ? { key: config.ENCRYPTION_KEY } : {}),
+    ...(config.ENCRYPTION_KEYS ? { keys: config.ENCRYPTION_KEYS } : {}),
+    ...(config.ENCRYPTION_KEY_ID ? { sealingKeyId: config.ENCRYPTION_KEY_ID } : {}),
+    dataDir: config.DATA_DIR,
+  };
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
 import { ConfigError, loadConfig } from './config.js';
 
@@ -74,6 +75,29 @@ describe('loadConfig', () => {
       throw new Error('expected a ConfigError');
     })();
     expect(err.problems).toEqual([`PORT: expected a whole number between 0 and 65535 (got "${port}")`]);
+  });
+
+  it('reads several encryption keys and the sealing one; ENCRYPTION_KEYS alone satisfies DATABASE_URL', () => {
+    const a = Buffer.alloc(32, 1).toString('base64');
+    const b = Buffer.alloc(32, 2).toString('base64');
+    const config = loadConfig({ DATABASE_URL: 'postgres://h/db', ENCRYPTION_KEYS: `old:${a}, new:${b}`, ENCRYPTION_KEY_ID: 'new' });
+    expect(config.ENCRYPTION_KEYS).toEqual([{ id: 'old', key: Buffer.alloc(32, 1) }, { id: 'new', key: Buffer.alloc(32, 2) }]);
+    expect(config.ENCRYPTION_KEY_ID).toBe('new');
+    // ENCRYPTION_KEY's id is its fingerprint: it may be named as the sealing key.
+    const fingerprint = createHash('sha256').update(Buffer.alloc(32, 7)).digest('hex').slice(0, 12);
+    expect(loadConfig({ ENCRYPTION_KEY: key, ENCRYPTION_KEYS: `new:${b}`, ENCRYPTION_KEY_ID: fingerprint }).ENCRYPTION_KEY_ID).toBe(fingerprint);
+  });
+
+  it.each([
+    [{ ENCRYPTION_KEYS: 'nocolon' }, /ENCRYPTION_KEYS: entry 1: expected id:base64/],
+    [{ ENCRYPTION_KEYS: 'a:c2hvcnQ=' }, /ENCRYPTION_KEYS: key "a": expected 32 bytes/],
+    [{ ENCRYPTION_KEYS: `a:${key},a:${key}` }, /key "a" is listed twice/],
+    [{ ENCRYPTION_KEYS: `a:${key},b:${key}` }, /ENCRYPTION_KEY_ID: is required with several ENCRYPTION_KEYS/],
+    [{ ENCRYPTION_KEYS: `a:${key}`, ENCRYPTION_KEY_ID: 'b' }, /ENCRYPTION_KEY_ID: is not among the configured keys \(a\)/],
+    [{ ENCRYPTION_KEY_ID: 'a' }, /ENCRYPTION_KEY_ID: names the sealing key/],
+  ])('checks the key ring: %j', (env, message) => {
+    expect(errorOf(env)).toMatch(message);
+    expect(errorOf(env)).not.toContain(key);
   });
 
   it('never echoes a secret value in the error', () => {

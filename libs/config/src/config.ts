@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 
 /** A strict duration: a whole number and a unit (ms, s, m, h), e.g. "5m". */
@@ -30,6 +31,32 @@ const encryptionKey = z
   })
   .transform((text) => Buffer.from(text, 'base64'));
 
+/** The id a key without a name gets (as libs/crypto names it): the first 12 hex digits of its SHA-256. */
+const fingerprint = (key: Buffer) => createHash('sha256').update(key).digest('hex').slice(0, 12);
+
+const KEY_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** `id1:base64,id2:base64`: the keys that open encrypted values (rotation). */
+const encryptionKeys = z.string().transform((text, ctx) => {
+  const keys: { id: string; key: Buffer }[] = [];
+  for (const [index, entry] of text.split(',').map((e) => e.trim()).entries()) {
+    const colon = entry.indexOf(':');
+    const id = colon > 0 ? entry.slice(0, colon).trim() : '';
+    const base64 = colon > 0 ? entry.slice(colon + 1).trim() : '';
+    // The message names the entry by position and id, never its key.
+    if (!KEY_ID.test(id)) {
+      ctx.addIssue({ code: 'custom', message: `entry ${index + 1}: expected id:base64 with an id of letters, digits, ".", "_" or "-" (at most 64)` });
+    } else if (!(/^[A-Za-z0-9+/]+={0,2}$/.test(base64) && Buffer.from(base64, 'base64').length === 32)) {
+      ctx.addIssue({ code: 'custom', message: `key "${id}": expected 32 bytes in base64 (openssl rand -base64 32)` });
+    } else if (keys.some((k) => k.id === id)) {
+      ctx.addIssue({ code: 'custom', message: `key "${id}" is listed twice` });
+    } else {
+      keys.push({ id, key: Buffer.from(base64, 'base64') });
+    }
+  }
+  return keys;
+});
+
 const schema = z
   .object({
     PORT: integer(0, 65535).default(8080),
@@ -54,6 +81,8 @@ const schema = z
       .regex(/^(esdb|esdb\+discover|kurrentdb|kurrentdb\+discover|kdb|kdb\+discover):\/\//, 'expected an esdb:// connection string')
       .optional(),
     ENCRYPTION_KEY: encryptionKey.optional(),
+    ENCRYPTION_KEYS: encryptionKeys.optional(),
+    ENCRYPTION_KEY_ID: z.string().trim().regex(KEY_ID, 'expected a key id of letters, digits, ".", "_" or "-"').optional(),
     OIDC_ISSUER: optionalText,
     OIDC_JWKS_URL: optionalText,
     OIDC_AUDIENCE: optionalText,
@@ -71,12 +100,21 @@ const schema = z
     if (env.EVENTSTORE === 'eventstoredb' && !env.EVENTSTORE_CONNECTION_STRING) {
       ctx.addIssue({ code: 'custom', path: ['EVENTSTORE_CONNECTION_STRING'], message: 'is required when EVENTSTORE=eventstoredb' });
     }
-    if (env.DATABASE_URL && !env.ENCRYPTION_KEY) {
+    if (env.DATABASE_URL && !env.ENCRYPTION_KEY && !env.ENCRYPTION_KEYS) {
       ctx.addIssue({
         code: 'custom',
         path: ['ENCRYPTION_KEY'],
         message: 'is required with DATABASE_URL (the key is only generated for the embedded store): openssl rand -base64 32',
       });
+    }
+    const ids = [...(env.ENCRYPTION_KEY ? [fingerprint(env.ENCRYPTION_KEY)] : []), ...(env.ENCRYPTION_KEYS ?? []).map((k) => k.id)];
+    if (env.ENCRYPTION_KEY_ID && ids.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['ENCRYPTION_KEY_ID'], message: 'names the sealing key of ENCRYPTION_KEYS (or ENCRYPTION_KEY): set them too' });
+    } else if (env.ENCRYPTION_KEY_ID && !ids.includes(env.ENCRYPTION_KEY_ID)) {
+      ctx.addIssue({ code: 'custom', path: ['ENCRYPTION_KEY_ID'], message: `is not among the configured keys (${ids.join(', ')})` });
+    }
+    if (!env.ENCRYPTION_KEY_ID && !env.ENCRYPTION_KEY && (env.ENCRYPTION_KEYS?.length ?? 0) > 1) {
+      ctx.addIssue({ code: 'custom', path: ['ENCRYPTION_KEY_ID'], message: 'is required with several ENCRYPTION_KEYS: it says which key seals new codes' });
     }
     const oidc = [env.OIDC_ISSUER, env.OIDC_JWKS_URL, env.OIDC_AUDIENCE].filter(Boolean).length;
     if (oidc !== 0 && oidc !== 3) {

@@ -2,3 +2,4 @@ export * from './code-cipher.js';
 export * from './codes.js';
 export * from './crypto.module.js';
 export * from './encrypted-value.js';
+export * from './encryption-key.js';

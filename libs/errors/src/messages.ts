@@ -53,6 +53,8 @@ const en: Record<string, string> = {
   'Errors.Session.UserChangeNotPossible': 'User change not possible',
   'Errors.Session.Lifetime.Invalid': 'Session lifetime must be longer than zero',
   'Errors.Session.Unimplemented': 'This check or challenge is not implemented by this service',
+  'Errors.Crypto.UnknownKey': 'The code was sealed with a key this server does not have (key {keyId}); request a new code',
+  'Errors.Crypto.DecryptFailed': 'A stored code could not be decrypted (key {keyId})',
   // The operators' admin routes (no ZITADEL counterpart).
   'Errors.Request.Invalid': 'invalid request: {problems}',
   'Errors.Projection.NotFound': 'there is no projection "{name}"; the projections are: {known}',
