@@ -5,6 +5,10 @@ import { isDomainError } from '#errors';
 export interface AdminBackend {
   createOrg(name: string): Promise<{ orgId: string }>;
   createMachineUser(request: { name: string; role: Role; orgId?: string; username?: string }): Promise<{ userId: string; token: string }>;
+  /** A machine user's tokens: ids and times, never a token. */
+  listTokens(userId: string): Promise<{ tokens: { tokenId: string; createdAt: string; expiresAt?: string }[] }>;
+  revokeToken(userId: string, tokenId: string): Promise<unknown>;
+  removeRole(userId: string, role: Role, orgId?: string): Promise<unknown>;
   close(): Promise<void>;
 }
 

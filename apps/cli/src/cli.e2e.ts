@@ -112,6 +112,36 @@ describe('the CLI against a running server (embedded mode: no DATABASE_URL)', ()
     expect(badRole.stderr.trim()).toBe('error: --role: "ROOT" is not a role; use one of IAM_OWNER, ORG_OWNER, ORG_USER_MANAGER, IAM_LOGIN_CLIENT');
   }, 60_000);
 
+  it('machine-user tokens list|revoke and role remove: the revoked token and the removed role stop working', async () => {
+    const created = await cli(['machine-user', 'create', '--name', 'Revoke Bot', '--role', 'ORG_OWNER', '--server', server.url], env);
+    expect(created.code).toBe(0);
+    const { userId, token } = parseMachineUser(created.stdout);
+    const tokenId = token!.split('_')[2]!;
+
+    const listed = await cli(['machine-user', 'tokens', 'list', userId!, '--json', '--server', server.url], env);
+    expect(listed.code).toBe(0);
+    expect(JSON.parse(listed.stdout)).toEqual([{ tokenId, createdAt: expect.any(String) }]);
+    expect(listed.stdout).not.toContain('pat_');
+
+    // The role first: with it the token may add users to its organization, without it not (403).
+    const allowed = await cli(['machine-user', 'create', '--name', 'helper one', '--role', 'ORG_USER_MANAGER', '--server', server.url, '--token', token!], env);
+    expect(allowed.code).toBe(0);
+    const removed = await cli(['machine-user', 'role', 'remove', userId!, '--role', 'ORG_OWNER', '--server', server.url], env);
+    expect(removed).toMatchObject({ code: 0, stdout: `removed ORG_OWNER from user ${userId}\n` });
+    const denied = await cli(['machine-user', 'create', '--name', 'helper two', '--role', 'ORG_USER_MANAGER', '--server', server.url, '--token', token!], env);
+    expect(denied.code).toBe(1);
+    expect(denied.stderr.trim()).toBe('error: the server refused: No matching permissions found (AUTH-AWfge)');
+
+    const revoked = await cli(['machine-user', 'tokens', 'revoke', userId!, tokenId, '--server', server.url], env);
+    expect(revoked).toMatchObject({ code: 0, stdout: `revoked token ${tokenId} of user ${userId}\n` });
+    const refused = await cli(['org', 'create', '--name', 'x', '--server', server.url, '--token', token!], env);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('the server refused the token: Token is invalid (AUTH-7fs1e)');
+    const again = await cli(['machine-user', 'tokens', 'revoke', userId!, tokenId, '--server', server.url], env);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('(COMMAND-4m77G)');
+  }, 120_000);
+
   it('says to start the server when none is running', async () => {
     const run = await cli(['org', 'create', '--name', 'x'], { ...env, PORT: String(await closedPort()) });
     expect(run.code).toBe(1);
@@ -169,6 +199,14 @@ describeWhen(Boolean(serverDatabaseUrl), NO_SERVER_REASON, 'the CLI on server Po
       orgId,
       roles: [{ role: 'ORG_OWNER', orgId }],
     });
+    // Revocation works on the database directly too.
+    const tokenId = token!.split('_')[2]!;
+    const listed = await cli(['machine-user', 'tokens', 'list', userId!], env);
+    expect(listed).toMatchObject({ code: 0, stdout: expect.stringMatching(new RegExp(`^${tokenId}  created \\S+  never expires\n$`)) });
+    expect((await cli(['machine-user', 'role', 'remove', userId!, '--role', 'ORG_OWNER', '--org', orgId], env)).code).toBe(0);
+    await expect(new TokenAuthenticator(t.store).authenticate(`Bearer ${token}`)).resolves.toMatchObject({ roles: [] });
+    expect((await cli(['machine-user', 'tokens', 'revoke', userId!, tokenId], env)).code).toBe(0);
+    await expect(new TokenAuthenticator(t.store).authenticate(`Bearer ${token}`)).rejects.toMatchObject({ kind: 'Unauthenticated' });
     // The admin token written at bootstrap is untouched and still works.
     const admin = readFileSync(join(serverDataDir, 'admin.pat'), 'utf8').trim();
     await expect(new TokenAuthenticator(t.store).authenticate(`Bearer ${admin}`)).resolves.toMatchObject({ roles: [{ role: 'IAM_OWNER' }] });

@@ -97,7 +97,101 @@ export class MachineUserCreateCommand extends ConnectedCommand {
   }
 }
 
-@Command({ name: 'machine-user', description: 'machine users', subCommands: [MachineUserCreateCommand] })
+/** The --role check of the commands that name a role (nest-commander skips commander's choices check). */
+function parseRoleOption(value: string): string {
+  if (!(ROLES as readonly string[]).includes(value)) throw new Error(`--role: "${value}" is not a role; use one of ${ROLES.join(', ')}`);
+  return value;
+}
+
+@SubCommand({ name: 'list', arguments: '<userId>', description: "list a machine user's personal access tokens: id, creation, expiry (never the token)" })
+export class MachineUserTokensListCommand extends ConnectedCommand {
+  constructor(@Inject(CLI_CONTEXT) cli: CliContext) {
+    super(cli);
+  }
+
+  async run([userId]: string[], options: ConnectionOptions & { json?: boolean }): Promise<void> {
+    await this.cli.withBackend(options, async (backend) => {
+      const { tokens } = await backend.listTokens(userId!);
+      if (options.json) {
+        this.cli.output.out(JSON.stringify(tokens, null, 2));
+        return;
+      }
+      if (tokens.length === 0) this.cli.output.err('no tokens');
+      for (const token of tokens) this.cli.output.out(`${token.tokenId}  created ${token.createdAt}  ${token.expiresAt ? `expires ${token.expiresAt}` : 'never expires'}`);
+    });
+  }
+
+  @Option({ flags: '--json', description: 'print the tokens as JSON' })
+  parseJson() {
+    return true;
+  }
+}
+
+@SubCommand({ name: 'revoke', arguments: '<userId> <tokenId>', description: 'revoke a personal access token: the next request with it is refused' })
+export class MachineUserTokensRevokeCommand extends ConnectedCommand {
+  constructor(@Inject(CLI_CONTEXT) cli: CliContext) {
+    super(cli);
+  }
+
+  async run([userId, tokenId]: string[], options: ConnectionOptions): Promise<void> {
+    await this.cli.withBackend(options, async (backend) => {
+      await backend.revokeToken(userId!, tokenId!);
+      this.cli.output.out(`revoked token ${tokenId} of user ${userId}`);
+    });
+  }
+}
+
+@SubCommand({ name: 'tokens', description: "a machine user's personal access tokens", subCommands: [MachineUserTokensListCommand, MachineUserTokensRevokeCommand] })
+export class MachineUserTokensCommand extends CommandRunner {
+  constructor(@Inject(CLI_CONTEXT) private readonly cli: CliContext) {
+    super();
+  }
+  async run(): Promise<void> {
+    this.command.outputHelp();
+    this.cli.exitCode = 2;
+  }
+}
+
+@SubCommand({ name: 'remove', arguments: '<userId>', description: 'take a role away from a machine user: the next request needing it is refused' })
+export class MachineUserRoleRemoveCommand extends ConnectedCommand {
+  constructor(@Inject(CLI_CONTEXT) cli: CliContext) {
+    super(cli);
+  }
+
+  async run([userId]: string[], options: ConnectionOptions & { role: Role; org?: string }): Promise<void> {
+    await this.cli.withBackend(options, async (backend) => {
+      await backend.removeRole(userId!, options.role, options.org);
+      this.cli.output.out(`removed ${options.role}${options.org ? ` on ${options.org}` : ''} from user ${userId}`);
+    });
+  }
+
+  @Option({ flags: '--role <role>', description: 'role to take away', required: true, choices: [...ROLES] })
+  parseRole(value: string) {
+    return parseRoleOption(value);
+  }
+
+  @Option({ flags: '--org <orgId>', description: "organization of an organization role (default: the user's)" })
+  parseOrg(value: string) {
+    return value;
+  }
+}
+
+@SubCommand({ name: 'role', description: "a machine user's roles", subCommands: [MachineUserRoleRemoveCommand] })
+export class MachineUserRoleCommand extends CommandRunner {
+  constructor(@Inject(CLI_CONTEXT) private readonly cli: CliContext) {
+    super();
+  }
+  async run(): Promise<void> {
+    this.command.outputHelp();
+    this.cli.exitCode = 2;
+  }
+}
+
+@Command({
+  name: 'machine-user',
+  description: 'machine users',
+  subCommands: [MachineUserCreateCommand, MachineUserTokensCommand, MachineUserRoleCommand],
+})
 export class MachineUserCommand extends CommandRunner {
   constructor(@Inject(CLI_CONTEXT) private readonly cli: CliContext) {
     super();
@@ -108,4 +202,14 @@ export class MachineUserCommand extends CommandRunner {
   }
 }
 
-export const COMMANDS = [OrgCommand, OrgCreateCommand, MachineUserCommand, MachineUserCreateCommand];
+export const COMMANDS = [
+  OrgCommand,
+  OrgCreateCommand,
+  MachineUserCommand,
+  MachineUserCreateCommand,
+  MachineUserTokensCommand,
+  MachineUserTokensListCommand,
+  MachineUserTokensRevokeCommand,
+  MachineUserRoleCommand,
+  MachineUserRoleRemoveCommand,
+];

@@ -51,6 +51,21 @@ export class DirectBackend implements AdminBackend {
     return { userId, token };
   }
 
+  async listTokens(userId: string): Promise<{ tokens: { tokenId: string; createdAt: string; expiresAt?: string }[] }> {
+    const { operations, caller } = await this.prepare();
+    return operations.listTokens(caller, userId);
+  }
+
+  async revokeToken(userId: string, tokenId: string): Promise<unknown> {
+    const { operations, caller } = await this.prepare();
+    return operations.revokeToken(caller, userId, tokenId);
+  }
+
+  async removeRole(userId: string, role: Role, orgId?: string): Promise<unknown> {
+    const { operations, caller } = await this.prepare();
+    return operations.removeRole(caller, userId, role, orgId);
+  }
+
   async close(): Promise<void> {
     const opened = await this.opened?.catch(() => undefined);
     this.opened = undefined;

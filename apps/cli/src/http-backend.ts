@@ -45,6 +45,19 @@ export class HttpBackend implements AdminBackend {
     return this.post('/admin/v1/machine-users', request);
   }
 
+  listTokens(userId: string): Promise<{ tokens: { tokenId: string; createdAt: string; expiresAt?: string }[] }> {
+    return callAdmin(this.server, this.token, 'GET', `/admin/v1/machine-users/${encodeURIComponent(userId)}/tokens`);
+  }
+
+  revokeToken(userId: string, tokenId: string): Promise<unknown> {
+    return callAdmin(this.server, this.token, 'DELETE', `/admin/v1/machine-users/${encodeURIComponent(userId)}/tokens/${encodeURIComponent(tokenId)}`);
+  }
+
+  removeRole(userId: string, role: Role, orgId?: string): Promise<unknown> {
+    const query = orgId ? `?orgId=${encodeURIComponent(orgId)}` : '';
+    return callAdmin(this.server, this.token, 'DELETE', `/admin/v1/machine-users/${encodeURIComponent(userId)}/roles/${encodeURIComponent(role)}${query}`);
+  }
+
   async close(): Promise<void> {}
 
   private post<T>(path: string, body: unknown): Promise<T> {
