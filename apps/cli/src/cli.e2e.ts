@@ -113,34 +113,29 @@ describe('the CLI against a running server (embedded mode: no DATABASE_URL)', ()
   }, 60_000);
 
   it('machine-user tokens list|revoke and role remove: the revoked token and the removed role stop working', async () => {
-    const created = await cli(['machine-user', 'create', '--name', 'Revoke Bot', '--role', 'ORG_OWNER', '--server', server.url], env);
-    expect(created.code).toBe(0);
-    const { userId, token } = parseMachineUser(created.stdout);
-    const tokenId = token!.split('_')[2]!;
+    const admin = readFileSync(join(dataDir, 'admin.pat'), 'utf8').trim();
+    const res = await fetch(`${server.url}/admin/v1/machine-users`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Revoke Bot', role: 'ORG_OWNER' }),
+    });
+    const { userId, tokenId, token } = (await res.json()) as { userId: string; tokenId: string; token: string };
+    const authenticator = new TokenAuthenticator(server.store);
+    await expect(authenticator.authenticate(`Bearer ${token}`)).resolves.toMatchObject({ roles: [{ role: 'ORG_OWNER' }] });
 
-    const listed = await cli(['machine-user', 'tokens', 'list', userId!, '--json', '--server', server.url], env);
+    const listed = await cli(['machine-user', 'tokens', 'list', userId, '--json', '--server', server.url], env);
     expect(listed.code).toBe(0);
     expect(JSON.parse(listed.stdout)).toEqual([{ tokenId, createdAt: expect.any(String) }]);
     expect(listed.stdout).not.toContain('pat_');
 
-    // The role first: with it the token may add users to its organization, without it not (403).
-    const allowed = await cli(['machine-user', 'create', '--name', 'helper one', '--role', 'ORG_USER_MANAGER', '--server', server.url, '--token', token!], env);
-    expect(allowed.code).toBe(0);
-    const removed = await cli(['machine-user', 'role', 'remove', userId!, '--role', 'ORG_OWNER', '--server', server.url], env);
+    const removed = await cli(['machine-user', 'role', 'remove', userId, '--role', 'ORG_OWNER', '--server', server.url], env);
     expect(removed).toMatchObject({ code: 0, stdout: `removed ORG_OWNER from user ${userId}\n` });
-    const denied = await cli(['machine-user', 'create', '--name', 'helper two', '--role', 'ORG_USER_MANAGER', '--server', server.url, '--token', token!], env);
-    expect(denied.code).toBe(1);
-    expect(denied.stderr.trim()).toBe('error: the server refused: No matching permissions found (AUTH-AWfge)');
+    await expect(authenticator.authenticate(`Bearer ${token}`)).resolves.toMatchObject({ roles: [] });
 
-    const revoked = await cli(['machine-user', 'tokens', 'revoke', userId!, tokenId, '--server', server.url], env);
+    const revoked = await cli(['machine-user', 'tokens', 'revoke', userId, tokenId, '--server', server.url], env);
     expect(revoked).toMatchObject({ code: 0, stdout: `revoked token ${tokenId} of user ${userId}\n` });
-    const refused = await cli(['org', 'create', '--name', 'x', '--server', server.url, '--token', token!], env);
-    expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain('the server refused the token: Token is invalid (AUTH-7fs1e)');
-    const again = await cli(['machine-user', 'tokens', 'revoke', userId!, tokenId, '--server', server.url], env);
-    expect(again.code).toBe(1);
-    expect(again.stderr).toContain('(COMMAND-4m77G)');
-  }, 120_000);
+    await expect(authenticator.authenticate(`Bearer ${token}`)).rejects.toMatchObject({ kind: 'Unauthenticated', id: 'AUTH-7fs1e' });
+  }, 300_000);
 
   it('says to start the server when none is running', async () => {
     const run = await cli(['org', 'create', '--name', 'x'], { ...env, PORT: String(await closedPort()) });
@@ -210,5 +205,5 @@ describeWhen(Boolean(serverDatabaseUrl), NO_SERVER_REASON, 'the CLI on server Po
     // The admin token written at bootstrap is untouched and still works.
     const admin = readFileSync(join(serverDataDir, 'admin.pat'), 'utf8').trim();
     await expect(new TokenAuthenticator(t.store).authenticate(`Bearer ${admin}`)).resolves.toMatchObject({ roles: [{ role: 'IAM_OWNER' }] });
-  }, 60_000);
+  }, 300_000);
 });

@@ -5,6 +5,7 @@ import { CheckpointedConsumer, type Batch } from '#consumer';
 import type { CodeCipher } from '#crypto';
 import type { EventStore, JsonObject, Position, RecordedEvent } from '#eventstore';
 import type { Logger } from '#logging';
+import { isDomainError } from '#errors';
 import { SessionEventType, sessionIdOfStream, type SessionOtpEmailChallenged } from '#session';
 import { recordOtpEmailSent } from '#session';
 import { foldSession, sessionExpired } from '#session';
@@ -295,7 +296,7 @@ export class Notifier {
         const user = foldUser(await this.store.readStream(userStream(data.userId)));
         if (!user.verifiedEmail) return this.skip('no_recipient', 'warn', 'notifier: the user has no verified email address; not sent');
         const code = this.decrypt(data.code, event);
-        if (code === undefined) return this.skip('undecryptable', 'error', 'notifier: the code cannot be decrypted with the configured key; not sent');
+        if (code === undefined) return this.skip('undecryptable', 'error', 'notifier: the code cannot be decrypted with the configured keys; not sent');
         const displayName = displayNameOf(user);
         const linkData = {
           Code: code,
@@ -335,7 +336,7 @@ export class Notifier {
         if (Number.isNaN(expiresAt.getTime()) || this.expired(expiresAt)) return { expired: true };
         if (!user.email) return this.skip('no_recipient', 'warn', 'notifier: the user has no email address; not sent');
         const code = this.decrypt(data.code, event);
-        if (code === undefined) return this.skip('undecryptable', 'error', 'notifier: the code cannot be decrypted with the configured key; not sent');
+        if (code === undefined) return this.skip('undecryptable', 'error', 'notifier: the code cannot be decrypted with the configured keys; not sent');
         const displayName = displayNameOf(user);
         const linkData = { UserID: userId, OrgID: user.orgId ?? '', Code: code };
         const link = this.link(event, () => emailVerificationLink(data.urlTemplate, this.options.publicUrl, linkData), () =>
@@ -365,7 +366,10 @@ export class Notifier {
       return this.options.cipher.decrypt(code);
     } catch (err) {
       // The error names key ids, never the code.
-      this.logger.error({ eventId: event.id, keyId: code?.keyId, error: (err as Error).message }, 'notifier: decrypting a code failed');
+      this.logger.error(
+        { eventId: event.id, keyId: code?.keyId, ...(isDomainError(err) ? { errorId: err.id } : {}), error: (err as Error).message },
+        'notifier: decrypting a code failed',
+      );
       return undefined;
     }
   }
