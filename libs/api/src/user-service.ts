@@ -69,14 +69,16 @@ function toProtoUser(user: ProjectedUser, details: ObjectDetails) {
     type: {
       case: 'human' as const,
       value: {
+        // ZITADEL's HumanToPb: the language tag "und" when none is set, and a phone message even without a number.
         profile: {
           givenName: user.givenName ?? '',
           familyName: user.familyName ?? '',
           ...(user.nickName ? { nickName: user.nickName } : {}),
           ...(user.displayName ? { displayName: user.displayName } : {}),
-          ...(user.preferredLanguage ? { preferredLanguage: user.preferredLanguage } : {}),
+          preferredLanguage: user.preferredLanguage || 'und',
         },
         email: { email: user.email ?? '', isVerified: user.emailVerified },
+        phone: {},
       },
     },
   };
