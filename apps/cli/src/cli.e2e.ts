@@ -101,7 +101,7 @@ describe('the CLI against a running server (embedded mode: no DATABASE_URL)', ()
   it('reports a taken username, a bad token and a bad role clearly', async () => {
     const taken = await cli(['machine-user', 'create', '--name', 'admin', '--role', 'IAM_OWNER', '--server', server.url], env);
     expect(taken.code).toBe(1);
-    expect(taken.stderr).toContain('Username is already taken (COMMAND-Uk3rT)');
+    expect(taken.stderr).toContain('User already exists (V3-DKcYh)');
 
     const badToken = await cli(['org', 'create', '--name', 'x', '--server', server.url, '--token', 'pat_1_2_nope'], env);
     expect(badToken.code).toBe(1);

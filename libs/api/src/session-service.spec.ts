@@ -101,7 +101,7 @@ describe('SessionService over REST (the production transport)', () => {
     const created = await call('POST', '/v2/sessions', { checks: { user: { loginName: 'grace' } }, challenges: { otpEmail: { returnCode: {} } } });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({
-      details: { sequence: '4', resourceOwner: '100000000000000001' },
+      details: { sequence: '4', resourceOwner: 'instance-1' },
       sessionId: expect.stringMatching(/^\d+$/),
       sessionToken: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
       challenges: { otpEmail: expect.stringMatching(/^\d{8}$/) },
@@ -132,7 +132,7 @@ describe('SessionService over REST (the production transport)', () => {
     expect((await call('GET', `/v2/sessions/${sessionId}`)).status).toBe(404);
     const again = await call('PATCH', `/v2/sessions/${sessionId}`, { challenges: { otpEmail: {} } });
     expect(again.status).toBe(400);
-    expect(again.body).toMatchObject({ code: 9, message: 'Session already terminated (COMAND-SAjeh)' });
+    expect(again.body).toMatchObject({ code: 9, message: 'Session already terminated (COMMAND-Hewfq)' });
   });
 
   it('answers the sixth email within the window with HTTP 429, gRPC code 8', async () => {

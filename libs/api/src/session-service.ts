@@ -18,9 +18,10 @@ import { GetSessionQuery, type SessionView } from '#session';
 import type { SessionChangeResult, SessionChanges } from '#session';
 import { SetSessionCommand } from '#session';
 
+/** Sequence 0 is a session that does not exist: no change date, as ZITADEL's DomainToDetailsPb leaves a zero date out. */
 const toDetails = (details: ObjectDetails): MessageInitShape<typeof DetailsSchema> => ({
   sequence: BigInt(details.sequence),
-  changeDate: timestampFromDate(details.changeDate),
+  ...(details.sequence > 0 ? { changeDate: timestampFromDate(details.changeDate) } : {}),
   resourceOwner: details.resourceOwner,
 });
 

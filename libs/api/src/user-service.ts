@@ -9,6 +9,7 @@ import { AddHumanUserCommand, AddOtpEmailCommand, RemoveOtpEmailCommand, SetEmai
 import { UserState as ProtoUserState } from '@zitadel/proto/zitadel/user/v2/user_pb.js';
 import { AuthenticationMethodType } from '@zitadel/proto/zitadel/user/v2/user_service_pb.js';
 import { GetUserByIdQuery } from '#projections/users';
+import { assertEmailUrlTemplate } from '#session';
 import { ListAuthMethodTypesQuery } from '#projections/users';
 import type { ProjectedUser } from '#projections/users';
 import { unlockUserMethod } from './unlock-user.method.js';
@@ -39,6 +40,17 @@ export function toEmailVerification(verification: SetHumanEmail['verification'])
   }
 }
 
+/**
+ * A `sendCode.urlTemplate` that cannot be rendered is refused before the command runs, so
+ * nothing is written (InvalidArgument `DOMAIN-ieYa7` for an unknown field, `DOMAIN-oGh5e` for a
+ * template that does not parse), as ZITADEL renders it once before anything else.
+ */
+function checkedEmailVerification(verification: SetHumanEmail['verification']): EmailVerification {
+  const result = toEmailVerification(verification);
+  if (result.kind === 'send' && result.urlTemplate !== undefined) assertEmailUrlTemplate(result.urlTemplate);
+  return result;
+}
+
 /** The read model's user → zitadel.user.v2.User (human or machine). */
 function toProtoUser(user: ProjectedUser, details: ObjectDetails) {
   const common = {
@@ -57,14 +69,16 @@ function toProtoUser(user: ProjectedUser, details: ObjectDetails) {
     type: {
       case: 'human' as const,
       value: {
+        // ZITADEL's HumanToPb: the language tag "und" when none is set, and a phone message even without a number.
         profile: {
           givenName: user.givenName ?? '',
           familyName: user.familyName ?? '',
           ...(user.nickName ? { nickName: user.nickName } : {}),
           ...(user.displayName ? { displayName: user.displayName } : {}),
-          ...(user.preferredLanguage ? { preferredLanguage: user.preferredLanguage } : {}),
+          preferredLanguage: user.preferredLanguage || 'und',
         },
         email: { email: user.email ?? '', isVerified: user.emailVerified },
+        phone: {},
       },
     },
   };
@@ -86,6 +100,7 @@ export class UserServiceImplementation {
   readonly impl: UserServiceImpl = {
     addHumanUser: async (req, ctx) => {
       const org = req.organization?.org;
+      const verification = checkedEmailVerification(req.email?.verification ?? { case: undefined });
       const result = await this.commands.execute(
         new AddHumanUserCommand({
           ...context(ctx),
@@ -100,16 +115,15 @@ export class UserServiceImplementation {
             ...(req.profile?.preferredLanguage ? { preferredLanguage: req.profile.preferredLanguage } : {}),
           },
           email: req.email?.email ?? '',
-          verification: toEmailVerification(req.email?.verification ?? { case: undefined }),
+          verification,
         }),
       );
       return { userId: result.userId, details: toDetails(result.details), ...(result.emailCode ? { emailCode: result.emailCode } : {}) };
     },
 
     setEmail: async (req, ctx) => {
-      const result = await this.commands.execute(
-        new SetEmailCommand({ ...context(ctx), userId: req.userId, email: req.email, verification: toEmailVerification(req.verification) }),
-      );
+      const verification = checkedEmailVerification(req.verification);
+      const result = await this.commands.execute(new SetEmailCommand({ ...context(ctx), userId: req.userId, email: req.email, verification }));
       return { details: toDetails(result.details), ...(result.verificationCode ? { verificationCode: result.verificationCode } : {}) };
     },
 

@@ -55,8 +55,8 @@ describe('personal access tokens', () => {
   it('round trip: the issued token authenticates as its machine user with its roles', async () => {
     const caller = await authenticator.authenticate(`Bearer ${token}`);
     expect(caller).toEqual({ userId, orgId: ORG, instanceId: INSTANCE, kind: 'machine', roles: [{ role: 'ORG_USER_MANAGER', orgId: ORG }] });
-    // The scheme is case-insensitive (RFC 7235).
-    await expect(authenticator.authenticate(`bearer ${token}`)).resolves.toMatchObject({ userId });
+    // The prefix is case-sensitive, as ZITADEL's extractBearerToken splits on "Bearer ".
+    await expect(authenticator.authenticate(`bearer ${token}`)).rejects.toMatchObject({ id: 'AUTH-7fs1e', message: 'invalid auth header' });
   });
 
   it('refuses a wrong secret', async () => {

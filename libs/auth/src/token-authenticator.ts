@@ -13,6 +13,9 @@ import { verifyPat } from './pat.js';
 
 /** Every refused token: one id and one text, whatever the reason, so nothing can be probed. */
 export const tokenInvalid = () => unauthenticated('AUTH-7fs1e', 'Errors.Token.Invalid');
+/** ZITADEL's text for a header without the `Bearer ` prefix (a plain text, not a message key). */
+export const invalidAuthHeader = () => unauthenticated('AUTH-7fs1e', 'invalid auth header');
+const BEARER_PREFIX = 'Bearer ';
 export const tokenMissing = () => unauthenticated('AUTH-Mz7q2', 'Errors.Token.Missing');
 export const keysUnavailable = () => new DomainError('Unavailable', 'AUTH-Jwks5', 'Errors.Token.KeysUnavailable');
 
@@ -32,7 +35,10 @@ export interface TokenAuthenticatorOptions {
  * user from the token, a JWT's from `sub`). A locked user still authenticates: locking stops
  * the OTP factor, not the caller. A JWT's `sub` must name a human user: the external issuer
  * never speaks for a machine user. Refusals are Unauthenticated: `AUTH-Mz7q2`
- * Errors.Token.Missing without a header, `AUTH-7fs1e` Errors.Token.Invalid otherwise. When the
+ * Errors.Token.Missing without a header (the API answers that case before, as ZITADEL does),
+ * `AUTH-7fs1e` "invalid auth header" without the case-sensitive `Bearer ` prefix,
+ * `AUTH-7fs1e` Errors.Token.Invalid otherwise (the key itself is the text: ZITADEL's
+ * authorization runs before its translation). When the
  * issuer's keys cannot be had, Unavailable `AUTH-Jwks5`. The reason goes to the debug log,
  * with the user id and token id, never the token.
  */
@@ -50,9 +56,13 @@ export class TokenAuthenticator implements Authenticator {
 
   async authenticate(authorization: string | undefined): Promise<Caller> {
     if (authorization === undefined || authorization.trim() === '') throw tokenMissing();
-    const match = /^Bearer +(\S+) *$/i.exec(authorization.trim());
-    if (!match) return this.refuse('not a bearer token');
-    const token = match[1]!;
+    // ZITADEL's extractBearerToken: split on the case-sensitive "Bearer " prefix; anything else is an invalid header.
+    const parts = authorization.split(BEARER_PREFIX);
+    if (parts.length !== 2) {
+      this.options.logger?.debug({ reason: 'not a bearer token' }, 'authentication refused');
+      throw invalidAuthHeader();
+    }
+    const token = parts[1]!.trim();
     if (looksLikePat(token)) return this.fromPat(token);
     if (looksLikeJwt(token)) return this.fromJwt(token);
     return this.refuse('unknown token shape');

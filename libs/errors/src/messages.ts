@@ -1,21 +1,21 @@
 /**
  * English texts of the message keys, as ZITADEL's internal/static/i18n/en.yaml has them
- * where ZITADEL has the key. An unknown key is returned as it is (as ZITADEL does). A text may
+ * where ZITADEL has the key. An unknown key is returned as it is (as ZITADEL does).
+ * `Errors.Token.Invalid` is deliberately absent: ZITADEL refuses a token before its translation
+ * step runs, so its answer carries the key itself ("Errors.Token.Invalid (AUTH-7fs1e)"). A text may
  * name parameters as `{name}`; the error that uses the key supplies them.
  */
 const en: Record<string, string> = {
-  'Errors.Internal': 'Internal error',
+  'Errors.Internal': 'An internal error occurred',
   'Errors.NotFound': 'Not found',
   'Errors.AlreadyExists': 'Already exists',
   'Errors.ConcurrentWrite': 'The object was changed concurrently, please retry',
-  'Errors.Token.Invalid': 'Token is invalid',
   'Errors.Token.Missing': 'Authorization header is missing',
   'Errors.Permission.Denied': 'No matching permissions found',
   'Errors.User.UserIDMissing': 'User ID missing',
   'Errors.User.NotFound': 'User could not be found',
   'Errors.User.AlreadyExists': 'User already exists',
-  'Errors.User.UsernameTaken': 'Username is already taken',
-  'Errors.User.NotHuman': 'The User is not a human',
+  'Errors.User.NotHuman': 'The User must be personal',
   'Errors.User.Locked': 'User is locked',
   'Errors.User.NotLocked': 'User is not locked',
   'Errors.User.NotActive': 'User is not active',
@@ -24,6 +24,7 @@ const en: Record<string, string> = {
   'Errors.User.Email.Invalid': 'Email is invalid',
   'Errors.User.Email.AlreadyVerified': 'Email is already verified',
   'Errors.User.Email.NotChanged': 'Email not changed',
+  'Errors.User.Email.NotFound': 'Email not found',
   'Errors.User.Code.Empty': 'Code is empty',
   'Errors.User.Code.NotFound': 'Code not found',
   'Errors.User.Code.Expired': 'Code is expired',
@@ -47,9 +48,10 @@ const en: Record<string, string> = {
   'Errors.Token.KeysUnavailable': "The token issuer's keys are unavailable",
   'Errors.Org.NotFound': 'Organisation not found',
   'Errors.Session.NotFound': 'Session does not exist',
+  'Errors.Session.NotExisting': 'Session does not exist',
   'Errors.Session.Terminated': 'Session already terminated',
-  'Errors.Session.Token.Invalid': 'Session token is invalid',
-  'Errors.Session.Expired': 'Session is expired',
+  'Errors.Session.Token.Invalid': 'Session Token is invalid',
+  'Errors.Session.Expired': 'Session has expired',
   'Errors.Session.UserChangeNotPossible': 'User change not possible',
   'Errors.Session.Lifetime.Invalid': 'Session lifetime must be longer than zero',
   'Errors.Session.Unimplemented': 'This check or challenge is not implemented by this service',

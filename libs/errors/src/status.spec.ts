@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { aborted, DomainError, failedPrecondition, notFound, unauthenticated, type ErrorKind } from './domain-error.js';
 import { translate } from './messages.js';
-import { errorBody, errorHeaders, grpcCodeOf, grpcCodeOfHttpStatus, GrpcCode, httpErrorOf, httpStatusOf, httpStatusOfCode } from './status.js';
+import { errorBody, errorHeaders, grpcCodeOf, grpcCodeOfHttpStatus, GrpcCode, httpErrorOf, httpStatusOf, httpStatusOfCode, statusBody } from './status.js';
 
 describe('the one error mapping: kind → gRPC code → HTTP status and body', () => {
   it('gives each kind the gRPC code of the same name, and the HTTP status grpc-gateway gives that code', () => {
@@ -39,8 +39,13 @@ describe('the one error mapping: kind → gRPC code → HTTP status and body', (
 
   it('sets WWW-Authenticate to the status message on Unauthenticated only (grpc-gateway)', () => {
     const err = unauthenticated('AUTH-7fs1e', 'Errors.Token.Invalid');
-    expect(httpErrorOf(err)).toMatchObject({ status: 401, headers: { 'www-authenticate': 'Token is invalid (AUTH-7fs1e)' } });
+    // The key is the text: ZITADEL refuses a token before its translation step.
+    expect(httpErrorOf(err)).toMatchObject({ status: 401, headers: { 'www-authenticate': 'Errors.Token.Invalid (AUTH-7fs1e)' } });
     expect(errorHeaders(GrpcCode.NotFound, 'Not Found')).toEqual({});
+  });
+
+  it('leaves an empty details list out of the body, as ZITADEL’s gateway marshaller does', () => {
+    expect(statusBody(16, 'auth header missing')).toEqual({ code: 16, message: 'auth header missing' });
   });
 
   it('gives the HTTP layer’s own refusals a code', () => {

@@ -117,16 +117,19 @@ export interface ErrorBodyDetail {
   [field: string]: unknown;
 }
 
-/** grpc-gateway's error body: a google.rpc.Status as JSON. `details` is always there, maybe empty. */
+/**
+ * grpc-gateway's error body: a google.rpc.Status as JSON. ZITADEL's gateway marshals it leaving
+ * unpopulated fields out, so `details` is only there when there is one.
+ */
 export interface ErrorBody {
   code: number;
   message: string;
-  details: ErrorBodyDetail[];
+  details?: ErrorBodyDetail[];
 }
 
-/** The body of a refusal without a DomainError behind it (no ErrorDetail to give). */
+/** The body of a refusal; without details (no DomainError behind it) the field is left out. */
 export function statusBody(code: number, message: string, details: ErrorBodyDetail[] = []): ErrorBody {
-  return { code, message, details };
+  return details.length > 0 ? { code, message, details } : { code, message };
 }
 
 /**

@@ -81,7 +81,7 @@ describe('organization and machine-user commands', () => {
       await addMachineUser(t.store, { username: 'robot', name: 'Robot', roles: [], context: { caller: iamOwner } });
       const before = (await t.store.readAll()).length;
       const err = await rejection(addMachineUser(t.store, { username: 'ROBOT', name: 'Robot 2', roles: [], context: { caller: iamOwner } }));
-      expect(err).toMatchObject({ kind: 'AlreadyExists', id: 'COMMAND-Uk3rT', key: 'Errors.User.UsernameTaken' });
+      expect(err).toMatchObject({ kind: 'AlreadyExists', id: 'V3-DKcYh', key: 'Errors.User.AlreadyExists' });
       expect((await t.store.readAll()).length).toBe(before);
     });
 

@@ -5,12 +5,12 @@ import { DomainError, failedPrecondition, invalidArgument, notFound, permissionD
  * (prefix SESSION-) where it has none or where ours differs in meaning.
  */
 export const SessionErrorId = {
-  /** Ours: no session with that id (ZITADEL's query answers NotFound too). */
-  NotFound: 'SESSION-NotFnd',
-  /** ZITADEL's updateSession, typo included: SetSession on a terminated session. */
-  Terminated: 'COMAND-SAjeh',
-  /** Ours: SetSession on a session whose lifetime ran out. */
-  Expired: 'SESSION-Expird',
+  /** ZITADEL's session query: GetSession of a session that does not exist (or was terminated). */
+  NotFound: 'QUERY-SFeaa',
+  /** ZITADEL's CheckNotInvalidated: SetSession on a terminated session. */
+  Terminated: 'COMMAND-Hewfq',
+  /** ZITADEL's CheckNotInvalidated: SetSession on a session whose lifetime ran out. */
+  Expired: 'COMMAND-Hkl3d',
   /** ZITADEL's session token verifier: a wrong or old token on DeleteSession. */
   TokenInvalid: 'COMMAND-sGr42',
   /** ZITADEL's SessionByID: a wrong or old token on GetSession. */
@@ -31,7 +31,7 @@ export const SessionErrorId = {
   UnknownDelivery: 'SESSION-k3ng0',
 } as const;
 
-export const sessionNotFound = () => notFound(SessionErrorId.NotFound, 'Errors.Session.NotFound');
+export const sessionNotFound = () => notFound(SessionErrorId.NotFound, 'Errors.Session.NotExisting');
 export const sessionTerminated = () => failedPrecondition(SessionErrorId.Terminated, 'Errors.Session.Terminated');
 export const sessionExpiredError = () => failedPrecondition(SessionErrorId.Expired, 'Errors.Session.Expired');
 export const sessionTokenInvalid = (id: string = SessionErrorId.TokenInvalid) => permissionDenied(id, 'Errors.Session.Token.Invalid');

@@ -192,7 +192,7 @@ export class SessionChangeRunner {
     if (!last) throw internal('SESSION-NoEv1', 'Errors.Internal');
     return {
       sessionId,
-      details: { sequence: last.sequence, changeDate: last.createdAt, resourceOwner: working.resourceOwner ?? ctx.caller.orgId },
+      details: { sequence: last.sequence, changeDate: last.createdAt, resourceOwner: ctx.caller.instanceId },
       sessionToken: token.token,
       ...(returnedCode !== undefined ? { challenges: { otpEmail: returnedCode } } : {}),
     };
@@ -207,11 +207,15 @@ export class SessionChangeRunner {
 
 const notFoundChallenge = () => failedPrecondition('COMMAND-S34gh', 'Errors.User.Code.NotFound');
 
-/** Details of a session as it is (no new event): its last event. */
+/**
+ * Details of a session as it is (no new event): its last event; for a session that does not
+ * exist, sequence 0 and no date (the API leaves the date out, as ZITADEL does for an empty write
+ * model). The resource owner of every session is the instance, as in ZITADEL.
+ */
 export function detailsOf(session: SessionState, context: CommandContext): ObjectDetails {
   return {
     sequence: session.version,
     changeDate: session.changedAt ?? new Date(0),
-    resourceOwner: session.resourceOwner ?? context.caller.orgId,
+    resourceOwner: context.caller.instanceId,
   };
 }

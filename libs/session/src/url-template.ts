@@ -29,12 +29,27 @@ export const URL_TEMPLATE_PARSE_ERROR = 'DOMAIN-oGh5e';
 export const URL_TEMPLATE_UNKNOWN_FIELD = 'DOMAIN-ieYa7';
 
 const ACTION = /^[ \t]*\.([A-Za-z_][A-Za-z0-9_]*)[ \t]*$/;
-const isField = (name: string): name is UrlTemplateField => (URL_TEMPLATE_FIELDS as readonly string[]).includes(name);
 
 const parseError = () => invalidArgument(URL_TEMPLATE_PARSE_ERROR, 'Errors.User.InvalidURLTemplate');
 
-/** The template's parts; throws the DomainErrors above. */
-export function parseUrlTemplate(template: string): UrlTemplatePart[] {
+/**
+ * The fields of email verification links (ZITADEL's ConfirmURLData for
+ * `sendCode.urlTemplate` on AddHumanUser and SetEmail), checked with the same rules.
+ */
+export const EMAIL_URL_TEMPLATE_FIELDS = ['UserID', 'OrgID', 'Code'] as const;
+
+/**
+ * Refuses an email verification URL template that is not in the safe subset with the fields
+ * above, with the same DomainErrors; ZITADEL renders it once before anything else is done.
+ */
+export function assertEmailUrlTemplate(template: string): void {
+  parseUrlTemplate(template, EMAIL_URL_TEMPLATE_FIELDS);
+}
+
+/** The template's parts; throws the DomainErrors above. `fields`: the names it may use. */
+export function parseUrlTemplate(template: string): UrlTemplatePart[];
+export function parseUrlTemplate(template: string, fields: readonly string[]): unknown[];
+export function parseUrlTemplate(template: string, fields: readonly string[] = URL_TEMPLATE_FIELDS): UrlTemplatePart[] {
   const parts: UrlTemplatePart[] = [];
   let rest = template;
   while (rest.length > 0) {
@@ -52,8 +67,8 @@ export function parseUrlTemplate(template: string): UrlTemplatePart[] {
     const match = ACTION.exec(rest.slice(open + 2, end));
     if (!match) throw parseError();
     const name = match[1]!;
-    if (!isField(name)) throw invalidArgument(URL_TEMPLATE_UNKNOWN_FIELD, 'Errors.User.InvalidURLTemplate');
-    parts.push({ field: name });
+    if (!fields.includes(name)) throw invalidArgument(URL_TEMPLATE_UNKNOWN_FIELD, 'Errors.User.InvalidURLTemplate');
+    parts.push({ field: name as UrlTemplateField });
     rest = rest.slice(end + 2);
   }
   return parts;

@@ -111,8 +111,8 @@ describe.each(serverDatabaseUrl ? (['pglite', 'server'] as const) : (['pglite'] 
 
     clock.advance(3_600_000);
     await expect(commands.execute(new VerifyEmailCommand({ userId, caller: who, code: verificationCode! }))).rejects.toMatchObject({
-      kind: 'FailedPrecondition',
-      id: 'CODE-QvUQ4P',
+      kind: 'InvalidArgument',
+      id: 'COMMAND-eis9R',
     });
     const again = await setEmail('ada@newer.example.com');
     await expect(commands.execute(new VerifyEmailCommand({ userId, caller: who, code: again.verificationCode! }))).resolves.toMatchObject({ resourceOwner: ORG });

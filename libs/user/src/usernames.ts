@@ -68,13 +68,14 @@ export function assertUsername(username: string): string {
  * user's stream is written: `username.claimed` on `username-<lowercased>`, appended to an empty
  * stream ('no_stream'), so of two concurrent claims exactly one wins. Claiming a name the same
  * user already holds is a no-op (a retried start-up, a retried command). A name held by
- * another user is AlreadyExists `COMMAND-Uk3rT` Errors.User.UsernameTaken.
+ * another user is AlreadyExists `V3-DKcYh` Errors.User.AlreadyExists (ZITADEL's unique
+ * constraint on the username answers so).
  */
 export async function claimUsername(store: EventStore, username: string, userId: string, metadata: EventMetadata): Promise<void> {
   const name = assertUsername(username);
   await decideOnStream(store, usernameStream(name), foldUsernameClaim, (state) => {
     if (state.holder === userId) return { events: [], result: undefined };
-    if (state.holder !== undefined) throw alreadyExists('COMMAND-Uk3rT', 'Errors.User.UsernameTaken');
+    if (state.holder !== undefined) throw alreadyExists('V3-DKcYh', 'Errors.User.AlreadyExists');
     return {
       events: [{ type: UsernameEventType.UsernameClaimed, data: { userId, username: name }, metadata }],
       result: undefined,

@@ -36,7 +36,7 @@ describe('ApiExceptionFilter: every Nest route’s errors in the REST API’s sh
   it('answers a bug 500 "Internal error" with nothing of it in the body, and logs it with its stack', () => {
     const res = respond(new Error('connection to postgres://admin:hunter2@db failed'));
     expect(res.status).toBe(500);
-    expect(res.body).toEqual({ code: 13, message: 'Internal error', details: [] });
+    expect(res.body).toEqual({ code: 13, message: 'Internal error' });
     expect(JSON.stringify(res.body)).not.toContain('hunter2');
     const [logged] = res.logs;
     expect(logged).toMatchObject({ level: 'error', msg: 'unhandled error in an HTTP route' });
@@ -50,10 +50,10 @@ describe('ApiExceptionFilter: every Nest route’s errors in the REST API’s sh
   });
 
   it('answers the HTTP layer’s own refusals with their status and code, without an ErrorDetail', () => {
-    expect(respond(new NotFoundException('Cannot GET /nowhere'))).toMatchObject({ status: 404, body: { code: 5, message: 'Cannot GET /nowhere', details: [] } });
+    expect(respond(new NotFoundException('Cannot GET /nowhere'))).toMatchObject({ status: 404, body: { code: 5, message: 'Cannot GET /nowhere' } });
     // body-parser's errors: a 4xx statusCode and expose: true.
     const tooLarge = Object.assign(new Error('request entity too large'), { statusCode: 413, expose: true });
-    expect(respond(tooLarge)).toMatchObject({ status: 413, body: { code: 8, message: 'request entity too large', details: [] }, logs: [] });
+    expect(respond(tooLarge)).toMatchObject({ status: 413, body: { code: 8, message: 'request entity too large' }, logs: [] });
     // A status on an error that does not say its message is for the client is a bug like any other.
     const unexposed = Object.assign(new Error('secret'), { statusCode: 400, expose: false });
     expect(respond(unexposed)).toMatchObject({ status: 500, body: { code: 13, message: 'Internal error' } });

@@ -88,7 +88,7 @@ describe('the edge: hostile input gets a client error and reaches no service', (
       expect(res.status).toBeLessThan(500);
       if (path.includes('%00')) {
         expect(res.status).toBe(404);
-        expect(await res.json()).toMatchObject({ code: 5, details: [{ id: 'SESSION-NotFnd' }] });
+        expect(await res.json()).toMatchObject({ code: 5, details: [{ id: 'QUERY-SFeaa' }] });
         reachedNoService();
       }
     });

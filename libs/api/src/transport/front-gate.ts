@@ -10,7 +10,7 @@ import { httpStatusOfCode } from '#errors';
 import type { Logger } from '#logging';
 import { callerKey } from './caller-context.js';
 import { jsonTooDeep, MAX_JSON_DEPTH } from './json-depth.js';
-import { toConnectError } from './interceptors.js';
+import { authHeaderMissing, toConnectError } from './interceptors.js';
 import { writeStatus, type Req, type Res } from './rest-gateway.js';
 import { isGrpcRequest } from './unknown-routes.js';
 
@@ -61,7 +61,8 @@ export function createFrontGate(options: FrontGateOptions) {
     try {
       if (!authenticator) throw new ConnectError('no authenticator', Code.Unauthenticated);
       const header = req.headers.authorization;
-      caller = await authenticator.authenticate(typeof header === 'string' ? header : undefined);
+      if (typeof header !== 'string' || header === '') throw authHeaderMissing();
+      caller = await authenticator.authenticate(header);
     } catch (err) {
       refuse(req, res, api.rpc, err);
       return false;

@@ -43,8 +43,12 @@ export function toConnectError(err: unknown, procedure: string, logger: Logger):
   return new ConnectError('Internal error', Code.Internal);
 }
 
+/** ZITADEL's auth interceptor answers a missing (or empty) header itself: a plain status, no ErrorDetail. */
+export const authHeaderMissing = () => new ConnectError('auth header missing', Code.Unauthenticated);
+
 /**
- * Every call needs `Authorization: Bearer ...`: the Authenticator turns the header into the
+ * Every call needs `Authorization: Bearer ...` (without it: Unauthenticated "auth header
+ * missing", as ZITADEL answers): the Authenticator turns the header into the
  * Caller (or throws Unauthenticated), and the Caller goes into the context under callerKey.
  * Without an Authenticator every call is Unauthenticated.
  */
@@ -54,7 +58,9 @@ export function authentication(authenticator: Authenticator | undefined): Interc
     // The front gate (front-gate.ts) authenticates HTTP requests before their bodies are read
     // and hands the Caller on; only calls that did not pass it (in-process) authenticate here.
     if (req.contextValues.get(callerKey)) return next(req);
-    const caller = await authn.authenticate(req.header.get('authorization') ?? undefined);
+    const authorization = req.header.get('authorization');
+    if (authorization === null || authorization === '') throw authHeaderMissing();
+    const caller = await authn.authenticate(authorization);
     req.contextValues.set(callerKey, caller);
     return next(req);
   };

@@ -231,7 +231,7 @@ describe('around the API: server reflection, gRPC health and unknown routes, ove
   });
 
   describe('paths nothing serves answer the REST gateway 404, never Nest’s', () => {
-    const NOT_FOUND = { code: 5, message: 'Not Found', details: [] };
+    const NOT_FOUND = { code: 5, message: 'Not Found' };
 
     it.each([
       ['GET', '/v2beta/users'],

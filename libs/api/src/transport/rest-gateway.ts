@@ -527,8 +527,8 @@ function writeJson(res: Res, status: number, body: JsonValue) {
 
 /**
  * grpc-gateway's error body, a google.rpc.Status as JSON, and its headers (#errors: the one
- * mapping the Nest routes answer with too). `details` is always written (an empty list when
- * there are none).
+ * mapping the Nest routes answer with too). `details` is left out when there are none, as
+ * ZITADEL's gateway marshaller leaves unpopulated fields out.
  */
 export function writeStatus(res: Res, status: number, code: Code, message: string, details: ErrorBodyDetail[] = []) {
   for (const [name, value] of Object.entries(errorHeaders(code, message))) res.setHeader(name, value);

@@ -131,6 +131,6 @@ export function pathBoundFields(method: DescMethod): ReadonlySet<string> {
  * NotFound (the same answer as for any other id that names nothing).
  */
 export function notFoundFor(method: DescMethod): DomainError {
-  if (method.parent.typeName === 'zitadel.session.v2.SessionService') return notFound(SessionErrorId.NotFound, 'Errors.Session.NotFound');
+  if (method.parent.typeName === 'zitadel.session.v2.SessionService') return notFound(SessionErrorId.NotFound, 'Errors.Session.NotExisting');
   return notFound('COMMAND-4g3xq', 'Errors.NotFound');
 }

@@ -13,7 +13,7 @@ export function isGrpcRequest(req: Req): boolean {
  * - gRPC and gRPC-Web: HTTP 200 with grpc-status 12 (UNIMPLEMENTED) and grpc-go's message,
  *   as a trailers-only response (gRPC clients read an HTTP 404 as a broken server, not as
  *   "no such method");
- * - everything else, Connect included: the REST gateway's 404 (`{"code":5,"message":"Not Found","details":[]}`),
+ * - everything else, Connect included: the REST gateway's 404 (`{"code":5,"message":"Not Found"}`),
  *   which Connect clients read as Unimplemented, as they do connect-go's 404.
  */
 export function notServed(knownServices: ReadonlySet<string>) {

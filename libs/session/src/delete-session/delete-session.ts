@@ -5,7 +5,6 @@ import { eventMetadata, type CommandContext } from '#kernel';
 import { decideOnStream } from '#kernel';
 import type { ObjectDetails } from '#kernel';
 import { authorizeSessionDelete } from '../authorize.js';
-import { sessionNotFound } from '../errors.js';
 import { SessionEventType, sessionStream, type SessionEvent } from '../events.js';
 import { detailsOf } from '../session-changes.js';
 import { foldSession, type SessionState } from '../session-state.js';
@@ -24,14 +23,14 @@ export class DeleteSessionCommand extends Command<ObjectDetails> {
 }
 
 /**
- * Unknown session → NotFound `SESSION-NotFnd`; then the caller's right (token, self, or
- * session.write); an already terminated session is no error and writes nothing (ZITADEL's
- * TerminateSession returns the details as they are).
+ * The caller's right first (token, self, or the permission; a token for a session that does not
+ * exist is never the current one); then, as ZITADEL's TerminateSession, a session that does not
+ * exist or is already terminated is no error and writes nothing: the answer is its details as
+ * they are.
  */
 export function decideTerminateSession(session: SessionState, input: DeleteSessionInput): NewEvent<SessionEvent>[] {
-  if (!session.exists) throw sessionNotFound();
   authorizeSessionDelete(input.caller, session, input.sessionToken);
-  if (session.terminated) return [];
+  if (!session.exists || session.terminated) return [];
   return [{ type: SessionEventType.Terminated, data: {}, metadata: eventMetadata(input, session.resourceOwner ?? input.caller.orgId) }];
 }
 
@@ -46,6 +45,6 @@ export class DeleteSessionHandler implements ICommandHandler<DeleteSessionComman
     }));
     const last = appended[appended.length - 1];
     if (!last) return detailsOf(state, input);
-    return { sequence: last.sequence, changeDate: last.createdAt, resourceOwner: state.resourceOwner ?? input.caller.orgId };
+    return { sequence: last.sequence, changeDate: last.createdAt, resourceOwner: input.caller.instanceId };
   }
 }

@@ -65,7 +65,7 @@ export function sessionView(id: string, session: SessionState, user: UserState |
 }
 
 /**
- * Unknown AND terminated sessions are NotFound `SESSION-NotFnd`: ZITADEL removes a terminated
+ * Unknown AND terminated sessions are NotFound `QUERY-SFeaa`: ZITADEL removes a terminated
  * session from its read model, so its GetSession answers NotFound for both. Then the caller's
  * right (authorizeSessionRead). An expired session is still returned, with its expirationDate.
  */

@@ -21,14 +21,20 @@ export class SetSessionCommand extends Command<SessionChangeResult> {
 }
 
 /**
- * Before any change: the session exists (NotFound `SESSION-NotFnd`), the caller may write it
- * (PermissionDenied `AUTH-AWfge`), it is not terminated (FailedPrecondition `COMAND-SAjeh`) and
- * its lifetime has not run out (FailedPrecondition `SESSION-Expird`). A bad URL template is
- * refused before all of these, as ZITADEL's API layer does.
+ * Before any change: the caller may write the session (PermissionDenied `AUTH-AWfge`), it is not
+ * terminated (FailedPrecondition `COMMAND-Hewfq`) and its lifetime has not run out
+ * (FailedPrecondition `COMMAND-Hkl3d`), ZITADEL's CheckNotInvalidated. A session that does not
+ * exist answers as ZITADEL's: nothing to change → its (empty) details; an OTP Email check →
+ * `COMMAND-S453v` and a challenge → `COMMAND-JK3gp` (there is no user); a user check or a
+ * lifetime, which ZITADEL would write onto a session never created, → NotFound `QUERY-SFeaa`.
+ * A bad URL template is refused before all of these, as ZITADEL's API layer does.
  */
 export function assertSessionWritable(session: SessionState, input: SetSessionInput, now: Date): void {
-  if (!session.exists) throw sessionNotFound();
   authorizeSessionWrite(input.caller, session);
+  if (!session.exists) {
+    if (input.changes.checks?.user || input.changes.lifetimeMs !== undefined) throw sessionNotFound();
+    return;
+  }
   if (session.terminated) throw sessionTerminated();
   if (sessionExpired(session, now)) throw sessionExpiredError();
 }

@@ -46,19 +46,18 @@ describe('decideSetEmail', () => {
       ]);
   });
 
-  it('sends a new code for the same, still unverified address', () => {
-    given(humanAdded()).when(setEmail('ada@example.com', { kind: 'return' })).then([
-      { type: 'user.email.code.added', data: { code: code.encrypted, expiresAt: '2026-01-01T11:00:00.000Z', sendEmail: false } },
-    ]);
+  it('refuses the same address, verified or not (COMMAND-Uch5e, as ZITADEL)', () => {
+    given(humanAdded()).when(setEmail('ada@example.com', { kind: 'return' })).thenFails('FailedPrecondition', 'COMMAND-Uch5e');
+    given(humanAdded(), emailVerified()).when(setEmail('ada@example.com', { kind: 'return' })).thenFails('FailedPrecondition', 'COMMAND-Uch5e');
   });
 
-  it('refuses the same address when it is already verified', () => {
-    given(humanAdded(), emailVerified()).when(setEmail('ada@example.com', { kind: 'return' })).thenFails('FailedPrecondition', 'COMMAND-Ulk2h');
+  it('answers NotFound COMMAND-ieJ2e for a user that does not exist or is not a human, before the permission', () => {
+    given().when(setEmail('a@b.co', { kind: 'return' }, caller())).thenFails('NotFound', 'COMMAND-ieJ2e');
+    given(machineAdded()).when(setEmail('a@b.co', { kind: 'return' }, caller())).thenFails('NotFound', 'COMMAND-ieJ2e');
   });
 
-  it('refuses a malformed address, a machine user, and a caller without user.write', () => {
+  it('refuses a malformed address and a caller without user.write', () => {
     given(humanAdded()).when(setEmail('not-an-email', { kind: 'return' })).thenFails('InvalidArgument', 'EMAIL-599BI');
-    given(machineAdded()).when(setEmail('a@b.co', { kind: 'return' }, caller({ roles: [{ role: 'IAM_OWNER' }] }))).thenFails('FailedPrecondition', 'COMMAND-Sfw21');
     given(humanAdded()).when(setEmail('a@b.co', { kind: 'return' }, caller())).thenFails('PermissionDenied', 'AUTH-AWfge');
     given(humanAdded()).when(setEmail('a@b.co', { kind: 'return' }, caller({ roles: [{ role: 'ORG_USER_MANAGER', orgId: ORG }] }))).then([
       { type: 'user.email.changed', data: { email: 'a@b.co' } },
@@ -80,11 +79,12 @@ describe('decideVerifyEmail', () => {
     given(...withCode()).when(verify('K3Y9ZQ')).then([{ type: 'user.email.verified', data: { email: 'new@example.com' } }]);
   });
 
-  it('refuses a wrong code, an expired code, an empty code, and no code at all', () => {
-    given(...withCode()).when(verify('K3Y9ZX')).thenFails('InvalidArgument', 'CODE-woT0xc');
-    given(...withCode()).when(verify('K3Y9ZQ', new Date('2026-01-01T11:00:00.000Z'))).thenFails('FailedPrecondition', 'CODE-QvUQ4P');
-    given(...withCode()).when(verify('')).thenFails('InvalidArgument', 'COMMAND-Gdsgs');
-    given(humanAdded()).when(verify('K3Y9ZQ')).thenFails('FailedPrecondition', 'COMMAND-Dg2z5');
+  it('refuses a wrong code, an expired code and no pending code alike (COMMAND-eis9R), an empty code (COMMAND-Fia4a)', () => {
+    given(...withCode()).when(verify('K3Y9ZX')).thenFails('InvalidArgument', 'COMMAND-eis9R');
+    given(...withCode()).when(verify('K3Y9ZQ', new Date('2026-01-01T11:00:00.000Z'))).thenFails('InvalidArgument', 'COMMAND-eis9R');
+    given(humanAdded()).when(verify('K3Y9ZQ')).thenFails('InvalidArgument', 'COMMAND-eis9R');
+    given(...withCode()).when(verify('')).thenFails('InvalidArgument', 'COMMAND-Fia4a');
+    given().when(verify('K3Y9ZQ')).thenFails('NotFound', 'COMMAND-ieJ2e');
   });
 
   it('uses a code once: after verification it is gone', () => {
@@ -95,7 +95,7 @@ describe('decideVerifyEmail', () => {
     );
     expect(state.emailCode).toBeUndefined();
     expect(() => decideVerifyEmail(state, { userId: USER, code: 'K3Y9ZQ', caller: self }, (v) => cipher.decrypt(v), now)).toThrow(
-      expect.objectContaining({ id: 'COMMAND-Dg2z5' }),
+      expect.objectContaining({ id: 'COMMAND-eis9R' }),
     );
   });
 });

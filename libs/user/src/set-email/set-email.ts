@@ -1,5 +1,5 @@
 import { Command } from '@nestjs/cqrs';
-import { failedPrecondition } from '#errors';
+import { failedPrecondition, notFound } from '#errors';
 import type { NewEvent } from '#eventstore';
 import { authorizeOnUser } from '../authorize.js';
 import { eventMetadata, type CommandContext } from '#kernel';
@@ -27,16 +27,27 @@ export class SetEmailCommand extends Command<SetEmailResult> {
   }
 }
 
+/**
+ * ZITADEL's order (NewUserEmailEvents, then Change): a user that does not exist, or is not a
+ * human (ZITADEL's email write model sees no human there), is NotFound `COMMAND-ieJ2e`; then the
+ * permission; then the address. The same address again is FailedPrecondition `COMMAND-Uch5e`,
+ * verified or not (a new code for the same address is ResendEmailCode's job in ZITADEL).
+ */
 export function decideSetEmail(state: UserState, input: SetEmailInput, code: NewCode, now: Date): NewEvent<UserEvent>[] {
+  assertEmailUser(state);
   authorizeOnUser(input.caller, input.userId, state, 'user.write');
-  if (state.kind !== 'human') throw failedPrecondition('COMMAND-Sfw21', 'Errors.User.NotHuman');
   const email = assertEmail(input.email);
-  if (email === state.email && state.emailVerified) throw failedPrecondition('COMMAND-Ulk2h', 'Errors.User.Email.NotChanged');
+  if (email === state.email) throw failedPrecondition('COMMAND-Uch5e', 'Errors.User.Email.NotChanged');
   const metadata = eventMetadata(input, state.orgId!);
   const events: NewEvent<UserEvent>[] = [];
   if (email !== state.email) events.push({ type: UserEventType.EmailChanged, data: { email }, metadata });
   events.push(...verificationEvents(email, input.verification, code, now, metadata));
   return events;
+}
+
+/** ZITADEL's NewUserEmailEvents: SetEmail and VerifyEmail need an existing human user. */
+export function assertEmailUser(state: UserState): void {
+  if (!state.exists || state.kind !== 'human') throw notFound('COMMAND-ieJ2e', 'Errors.User.Email.NotFound');
 }
 
 /** The events that follow a new address: verified at once, or a code to send or return. */

@@ -1,8 +1,9 @@
 import { Command } from '@nestjs/cqrs';
 import { constantTimeEqual, type EncryptedValue } from '#crypto';
-import { failedPrecondition, invalidArgument } from '#errors';
+import { invalidArgument } from '#errors';
 import type { NewEvent } from '#eventstore';
 import { authorizeOnUser } from '../authorize.js';
+import { assertEmailUser } from '../set-email/set-email.js';
 import { eventMetadata, type CommandContext } from '#kernel';
 import { UserEventType, type UserEvent } from '../events.js';
 import type { ObjectDetails } from '#kernel';
@@ -21,8 +22,11 @@ export class VerifyEmailCommand extends Command<ObjectDetails> {
 }
 
 /**
- * A wrong or expired code is refused and writes nothing: the address simply stays
- * unverified. Expiry is checked before the comparison, as ZITADEL does.
+ * As ZITADEL's VerifyCode: the user must be an existing human (NotFound `COMMAND-ieJ2e`); an
+ * empty code is InvalidArgument `COMMAND-Fia4a`; a wrong or expired code, or none pending, is
+ * InvalidArgument `COMMAND-eis9R` "Code is invalid" whatever the reason, so the answer tells
+ * nothing about the pending code. The refusal writes nothing (ZITADEL records a
+ * `verification.failed` event; the address simply stays unverified here).
  */
 export function decideVerifyEmail(
   state: UserState,
@@ -30,11 +34,13 @@ export function decideVerifyEmail(
   decrypt: (value: EncryptedValue) => string,
   now: Date,
 ): NewEvent<UserEvent>[] {
+  assertEmailUser(state);
   authorizeOnUser(input.caller, input.userId, state, 'user.write');
-  if (!input.code) throw invalidArgument('COMMAND-Gdsgs', 'Errors.User.Code.Empty');
+  if (!input.code) throw invalidArgument('COMMAND-Fia4a', 'Errors.User.Code.Empty');
   const pending = state.emailCode;
-  if (!pending || !state.email) throw failedPrecondition('COMMAND-Dg2z5', 'Errors.User.Code.NotFound');
-  if (now.getTime() >= Date.parse(pending.expiresAt)) throw failedPrecondition('CODE-QvUQ4P', 'Errors.User.Code.Expired');
-  if (!constantTimeEqual(decrypt(pending.code), input.code)) throw invalidArgument('CODE-woT0xc', 'Errors.User.Code.Invalid');
+  const invalid = () => invalidArgument('COMMAND-eis9R', 'Errors.User.Code.Invalid');
+  if (!pending || !state.email) throw invalid();
+  if (now.getTime() >= Date.parse(pending.expiresAt)) throw invalid();
+  if (!constantTimeEqual(decrypt(pending.code), input.code)) throw invalid();
   return [{ type: UserEventType.EmailVerified, data: { email: state.email }, metadata: eventMetadata(input, state.orgId!) }];
 }
