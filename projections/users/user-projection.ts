@@ -88,6 +88,8 @@ const reducers: UserReducers = {
   [UserEventType.PatAdded]: (event) => [touch(event)],
   [UserEventType.PatRemoved]: (event) => [touch(event)],
   [UserEventType.MemberRoleGranted]: (event) => [touch(event)],
+  // A user that was never created: there is no row to change.
+  [UserEventType.RegistrationAbandoned]: () => [],
 };
 
 /**

@@ -34,6 +34,7 @@ export const UserEventType = {
   PatAdded: 'user.pat.added',
   PatRemoved: 'user.pat.removed',
   MemberRoleGranted: 'user.member.role.granted',
+  RegistrationAbandoned: 'user.registration.abandoned',
 } as const;
 
 export interface HumanAdded {
@@ -116,6 +117,17 @@ export interface MemberRoleGranted {
   data: { role: Role; orgId?: string };
 }
 
+/**
+ * The user was never created: its username claim outlived the bound without the user appearing
+ * (a crash between the claim and the user, on a store without multi-stream appends), and the
+ * name went to someone else. Written as the stream's first event, so a late append of the user
+ * with 'no_stream' fails instead of creating a second holder of the name. The id stays unused.
+ */
+export interface RegistrationAbandoned {
+  type: typeof UserEventType.RegistrationAbandoned;
+  data: { username: string };
+}
+
 export type UserEvent =
   | HumanAdded
   | MachineAdded
@@ -132,7 +144,8 @@ export type UserEvent =
   | Unlocked
   | PatAdded
   | PatRemoved
-  | MemberRoleGranted;
+  | MemberRoleGranted
+  | RegistrationAbandoned;
 
 export const userStream = (userId: string) => `user-${userId}`;
 export const userIdOfStream = (stream: string) => (stream.startsWith('user-') ? stream.slice('user-'.length) : undefined);

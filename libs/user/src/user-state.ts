@@ -44,6 +44,8 @@ export interface UserState {
   otpEmailSends: string[];
   pats: Record<string, { hash: string; expiresAt?: string }>;
   roles: RoleGrant[];
+  /** The id was fenced off (user.registration.abandoned): no user may be created with it. */
+  abandoned?: boolean;
   /** Sequence of the last event folded (0 = no events): the expected revision of the next append. */
   version: number;
   /** The last event's time: read-model change dates come from here. */
@@ -127,6 +129,8 @@ export function evolveUser(state: UserState, event: UserEvent, sequence = state.
         ...next,
         roles: [...state.roles, { role: event.data.role, ...(event.data.orgId ? { orgId: event.data.orgId } : {}) }],
       };
+    case UserEventType.RegistrationAbandoned:
+      return { ...next, abandoned: true };
     default:
       return next;
   }
