@@ -89,6 +89,8 @@ const reducers: UserReducers = {
   [UserEventType.PatRemoved]: (event) => [touch(event)],
   [UserEventType.MemberRoleGranted]: (event) => [touch(event)],
   [UserEventType.MemberRoleRemoved]: (event) => [touch(event)],
+  // A user that was never created: there is no row to change.
+  [UserEventType.RegistrationAbandoned]: () => [],
 };
 
 /**

@@ -80,8 +80,23 @@ export interface WaitOptions {
   signal?: AbortSignal;
 }
 
+/** One stream's part of a multi-stream append. */
+export interface StreamAppend {
+  stream: string;
+  events: readonly NewEvent[];
+  expectedRevision: ExpectedRevision;
+}
+
 export interface EventStore {
   append(stream: string, events: readonly NewEvent[], expectedRevision: ExpectedRevision): Promise<AppendResult>;
+  /**
+   * Optional: appends to several streams at once, all or nothing. Each part is checked against
+   * its own expected revision; one mismatch throws WrongExpectedVersionError (for that stream)
+   * and writes nothing at all. Results are in the order of `appends`. Each stream may appear
+   * once. Adapters without multi-stream transactions (EventStoreDB) leave it out, and callers
+   * then fall back to single-stream appends with their own reconciliation.
+   */
+  appendMany?(appends: readonly StreamAppend[]): Promise<AppendResult[]>;
   /** Events of one stream in sequence order; empty for a stream that does not exist. */
   readStream(stream: string): Promise<RecordedEvent[]>;
   /**

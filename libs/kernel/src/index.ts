@@ -5,3 +5,4 @@ export * from './ids.js';
 export * from './object-details.js';
 export * from './event-metadata.js';
 export * from './stream-events.js';
+export * from './appendable.js';

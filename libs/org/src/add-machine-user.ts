@@ -122,7 +122,7 @@ export async function addMachineUser(store: EventStore, input: AddMachineUserInp
   let appended;
   try {
     ({ appended } = await decideOnStream(store, userStream(userId), foldUser, (state) => {
-      if (state.exists) throw alreadyExists('COMMAND-7yiox', 'Errors.User.AlreadyExists');
+      if (state.exists || state.abandoned) throw alreadyExists('COMMAND-7yiox', 'Errors.User.AlreadyExists');
       return { events: machineUserEvents({ username, name, description, orgId, roles }, metadata), result: undefined };
     }));
   } catch (err) {

@@ -4,7 +4,7 @@ import { generateNumericCode } from '#crypto';
 import { aborted, failedPrecondition, internal, invalidArgument, notFound } from '#errors';
 import { EVENT_STORE, type EventStore, type NewEvent } from '#eventstore';
 import { usernameHolder } from '#user';
-import { CLOCK, decideOnStream, eventMetadata, readStreamOf, type Clock, type CommandContext } from '#kernel';
+import { assertAppendable, CLOCK, decideOnStream, eventMetadata, readStreamOf, type Clock, type CommandContext } from '#kernel';
 import { newCorrelationId } from '#kernel';
 import { userStream, type UserEvent } from '#user';
 import type { ObjectDetails } from '#kernel';
@@ -48,10 +48,12 @@ export interface SessionChangeResult {
 /**
  * Runs the changes of one CreateSession / SetSession on a loaded session, in ZITADEL's order:
  * the user check, the OTP Email check, then the OTP Email challenge, then the lifetime, and a
- * new token. Writes that concern the USER stream (check outcomes, lockout, the send-limit
- * count) happen first, each with the user stream's expected revision; the session's events
- * follow in one append with the session stream's expected revision, re-validated against the
- * latest session if another writer came first (a code used meanwhile is refused there).
+ * new token. All of the session's events are decided (codes generated and encrypted) and
+ * checked as the store will check them before anything is written. Then the writes that
+ * concern the USER stream (check outcomes, lockout, the send-limit count) happen, each with the
+ * user stream's expected revision; the session's events follow in one append with the session
+ * stream's expected revision, re-validated against the latest session if another writer came
+ * first (a code used meanwhile is refused there).
  */
 @Injectable()
 export class SessionChangeRunner {
@@ -102,54 +104,24 @@ export class SessionChangeRunner {
       checkedUserId = userId;
     }
 
+    // Everything is decided, rendered and encrypted first, and the session's events checked as
+    // the store will check them; only then the user stream is written. A request that fails on
+    // its input therefore writes nothing: no check outcome and no `challenge.sent` for a
+    // challenge that never reaches the session.
     let checkedChallenge: number | undefined;
     const otpCheck = changes.checks?.otpEmail;
+    let checkOn: { userId: string; challenge: SessionState['otpEmailChallenge'] } | undefined;
     if (otpCheck) {
-      const userId = assertCheckHasUser(working);
-      const challenge = working.otpEmailChallenge;
-      const { result: failure } = await decideOnStream(
-        this.store,
-        userStream(userId),
-        foldUser,
-        (user) =>
-          decideOtpEmailCheckOnUser(user, {
-            ...ctx,
-            sessionId,
-            challenge,
-            code: otpCheck.code,
-            now,
-            maxAttempts: this.settings.lockoutMaxOtpAttempts,
-            decrypt: (value) => this.cipher.decrypt(value),
-          }),
-        SESSION_WRITE_RETRY,
-      );
-      // The failure is on the user stream now (and the lockout, if reached); the session gets nothing.
-      if (failure) throw failure;
-      checkedChallenge = challenge!.sequence;
+      checkOn = { userId: assertCheckHasUser(working), challenge: working.otpEmailChallenge };
+      checkedChallenge = working.otpEmailChallenge?.sequence;
       push(decideOtpEmailChecked(working, { now }));
     }
 
     let returnedCode: string | undefined;
     const delivery = changes.challenges?.otpEmail;
+    let challengeFor: string | undefined;
     if (delivery) {
-      const userId = assertSessionHasUser(working);
-      await decideOnStream(
-        this.store,
-        userStream(userId),
-        foldUser,
-        (user) => ({
-          events: decideOtpEmailChallengeOnUser(user, {
-            ...ctx,
-            sessionId,
-            delivery,
-            now,
-            maxSends: this.settings.otpEmailMaxSendsPerWindow,
-            windowMs: this.settings.otpEmailSendWindowMs,
-          }),
-          result: undefined,
-        }),
-        SESSION_WRITE_RETRY,
-      );
+      challengeFor = assertSessionHasUser(working);
       const plain = generateNumericCode(this.settings.otpEmailCodeLength);
       push(decideOtpEmailChallenge(working, { code: this.cipher.encrypt(plain), delivery, now, ttlMs: this.settings.otpEmailCodeTtlMs }));
       if (delivery.kind === 'return') returnedCode = plain;
@@ -168,6 +140,49 @@ export class SessionChangeRunner {
     }
     const token = newSessionToken();
     push({ type: SessionEventType.TokenSet, data: { tokenId: token.tokenId, hash: token.hash } });
+    assertAppendable([{ stream: sessionStream(sessionId), events: pending, expectedRevision: loaded.version }]);
+
+    if (otpCheck && checkOn) {
+      const { userId, challenge } = checkOn;
+      const { result: failure } = await decideOnStream(
+        this.store,
+        userStream(userId),
+        foldUser,
+        (user) =>
+          decideOtpEmailCheckOnUser(user, {
+            ...ctx,
+            sessionId,
+            challenge,
+            code: otpCheck.code,
+            now,
+            maxAttempts: this.settings.lockoutMaxOtpAttempts,
+            decrypt: (value) => this.cipher.decrypt(value),
+          }),
+        SESSION_WRITE_RETRY,
+      );
+      // The failure is on the user stream now (and the lockout, if reached); the session gets nothing.
+      if (failure) throw failure;
+    }
+
+    if (delivery && challengeFor) {
+      await decideOnStream(
+        this.store,
+        userStream(challengeFor),
+        foldUser,
+        (user) => ({
+          events: decideOtpEmailChallengeOnUser(user, {
+            ...ctx,
+            sessionId,
+            delivery,
+            now,
+            maxSends: this.settings.otpEmailMaxSendsPerWindow,
+            windowMs: this.settings.otpEmailSendWindowMs,
+          }),
+          result: undefined,
+        }),
+        SESSION_WRITE_RETRY,
+      );
+    }
 
     const { appended } = await decideOnStream(
       this.store,

@@ -166,6 +166,25 @@ describe.each(serverDatabaseUrl ? (['pglite', 'server'] as const) : (['pglite'] 
       );
     });
 
+    it('writes nothing, not even the send count, when the session’s events could not be stored', async () => {
+      const s = await challengedSession();
+      const head = await app.store.headPosition();
+      const nul = { kind: 'send', urlTemplate: 'https://app/?c={{.Code}}\u0000' } as const;
+      await expect(create({ checks: { user: { userId: s.userId } }, challenges: { otpEmail: nul } })).rejects.toThrow(/NUL/);
+      await expect(set(s.sessionId, { challenges: { otpEmail: nul } })).rejects.toThrow(/NUL/);
+      expect(await app.store.headPosition()).toBe(head);
+      expect(await types(`user-${s.userId}`)).not.toContain('user.otp.email.challenge.sent');
+    });
+
+    it('refuses a bad lifetime before a send is counted', async () => {
+      const s = await challengedSession();
+      await expectNothingWritten(
+        () => set(s.sessionId, { challenges: { otpEmail: { kind: 'send' } }, lifetimeMs: -1 }),
+        'InvalidArgument',
+        'SESSION-Lft0',
+      );
+    });
+
     it('answers every refusal with its kind and id, writing nothing', async () => {
       const user = await seedUser();
       const noFactor = await seedUser({ otp: false });

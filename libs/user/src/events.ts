@@ -35,6 +35,7 @@ export const UserEventType = {
   PatRemoved: 'user.pat.removed',
   MemberRoleGranted: 'user.member.role.granted',
   MemberRoleRemoved: 'user.member.role.removed',
+  RegistrationAbandoned: 'user.registration.abandoned',
 } as const;
 
 export interface HumanAdded {
@@ -122,6 +123,17 @@ export interface MemberRoleRemoved {
   data: { role: Role; orgId?: string };
 }
 
+/**
+ * The user was never created: its username claim outlived the bound without the user appearing
+ * (a crash between the claim and the user, on a store without multi-stream appends), and the
+ * name went to someone else. Written as the stream's first event, so a late append of the user
+ * with 'no_stream' fails instead of creating a second holder of the name. The id stays unused.
+ */
+export interface RegistrationAbandoned {
+  type: typeof UserEventType.RegistrationAbandoned;
+  data: { username: string };
+}
+
 export type UserEvent =
   | HumanAdded
   | MachineAdded
@@ -139,7 +151,8 @@ export type UserEvent =
   | PatAdded
   | PatRemoved
   | MemberRoleGranted
-  | MemberRoleRemoved;
+  | MemberRoleRemoved
+  | RegistrationAbandoned;
 
 export const userStream = (userId: string) => `user-${userId}`;
 export const userIdOfStream = (stream: string) => (stream.startsWith('user-') ? stream.slice('user-'.length) : undefined);

@@ -44,6 +44,8 @@ export interface UserState {
   otpEmailSends: string[];
   pats: Record<string, { hash: string; expiresAt?: string }>;
   roles: RoleGrant[];
+  /** The id was fenced off (user.registration.abandoned): no user may be created with it. */
+  abandoned?: boolean;
   /** Sequence of the last event folded (0 = no events): the expected revision of the next append. */
   version: number;
   /** The last event's time: read-model change dates come from here. */
@@ -131,6 +133,8 @@ export function evolveUser(state: UserState, event: UserEvent, sequence = state.
       const { role, orgId } = event.data;
       return { ...next, roles: state.roles.filter((grant) => !(grant.role === role && (grant.orgId ?? undefined) === (orgId || undefined))) };
     }
+    case UserEventType.RegistrationAbandoned:
+      return { ...next, abandoned: true };
     default:
       return next;
   }

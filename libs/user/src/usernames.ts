@@ -1,11 +1,19 @@
-import { alreadyExists, invalidArgument } from '#errors';
-import type { EventStore, RecordedEvent } from '#eventstore';
-import { decideOnStream, readStreamOf, type EventMetadata } from '#kernel';
+import { aborted, alreadyExists, invalidArgument } from '#errors';
+import { WrongExpectedVersionError, type EventStore, type NewEvent, type RecordedEvent, type StreamAppend } from '#eventstore';
+import { assertAppendable, decideOnStream, readStreamOf, type EventMetadata } from '#kernel';
+import { UserEventType, userStream } from './events.js';
 
 /**
  * Username claims: stream `username-<lowercased username>` says who holds a username.
- * Usernames are unique in the instance and compared case-insensitively; the first
- * `username.claimed` is appended with 'no_stream', so of two concurrent claims exactly one wins.
+ * Usernames are unique in the instance and compared case-insensitively; a claim is appended
+ * with the claim stream's expected revision, so of two concurrent claims exactly one wins.
+ *
+ * A claim and its user are two streams. Where the store appends several streams at once
+ * (`appendMany`: PostgreSQL, PGlite) they are written together and a claim never exists without
+ * its user. Elsewhere (EventStoreDB) a crash between the two leaves a claim whose user never
+ * appears; such a claim holds the name for at most USERNAME_CLAIM_TTL_MS: after that the next
+ * claimer fences the would-be user's stream (`user.registration.abandoned`, 'no_stream', so a
+ * late append of that user fails) and takes the name.
  */
 export const usernameStream = (username: string) => `username-${normalizeUsername(username)}`;
 
@@ -23,10 +31,13 @@ export interface UsernameClaimed {
   data: { userId: string; username: string };
 }
 
-/** The holder gave the name back (its user could not be created, or later: was renamed or removed). */
+/**
+ * The holder gave the name back: its user could not be created, or (`abandoned`) its user never
+ * appeared within USERNAME_CLAIM_TTL_MS and another user claims the name.
+ */
 export interface UsernameReleased {
   type: typeof UsernameEventType.UsernameReleased;
-  data: { userId: string };
+  data: { userId: string; abandoned?: boolean };
 }
 
 export type UsernameEvent = UsernameClaimed | UsernameReleased;
@@ -34,9 +45,17 @@ export type UsernameEvent = UsernameClaimed | UsernameReleased;
 /** Stream names are at most 200 characters; `username-` takes 9 of them. */
 export const MAX_USERNAME_LENGTH = 180;
 
+/**
+ * How long a claim whose user has not appeared holds its name. A registration writes its user
+ * right after its claim, so only a crash (or a store outage) between the two takes this long.
+ */
+export const USERNAME_CLAIM_TTL_MS = 60_000;
+
 export interface UsernameClaimState {
   /** The user who holds the name now; undefined when free. */
   holder?: string;
+  /** When the holder's claim was recorded (the store's clock). */
+  claimedAt?: Date;
   version: number;
 }
 
@@ -44,7 +63,7 @@ export function foldUsernameClaim(events: readonly RecordedEvent<UsernameEvent>[
   let state: UsernameClaimState = { version: 0 };
   for (const event of events) {
     const version = event.sequence;
-    if (event.type === UsernameEventType.UsernameClaimed) state = { holder: event.data.userId, version };
+    if (event.type === UsernameEventType.UsernameClaimed) state = { holder: event.data.userId, claimedAt: event.createdAt, version };
     else if (event.type === UsernameEventType.UsernameReleased) state = { version };
     else state = { ...state, version }; // a type written by a newer version: nothing we know changes
   }
@@ -63,24 +82,105 @@ export function assertUsername(username: string): string {
   return trimmed;
 }
 
+export interface ClaimOptions {
+  /** The command's clock. */
+  now?: Date;
+  /** Defaults to USERNAME_CLAIM_TTL_MS. */
+  ttlMs?: number;
+}
+
+const usernameTaken = () => alreadyExists('V3-DKcYh', 'Errors.User.AlreadyExists');
+
+/** Whether the user a claim names has never been created (its stream is empty or fenced off). */
+async function userNeverAppeared(store: EventStore, userId: string): Promise<{ fenced: boolean } | undefined> {
+  const events = await store.readStream(userStream(userId));
+  if (events.some((e) => e.type !== UserEventType.RegistrationAbandoned)) return undefined;
+  return { fenced: events.length > 0 };
+}
+
+/**
+ * The appends that give `username` to `userId`, decided on the claim stream as it is now: none
+ * when `userId` holds it already (a retried command), a claim when it is free, and when another
+ * user's claim has outlived `ttlMs` without that user appearing: the fence on that user's
+ * stream, then the release and the new claim. Otherwise AlreadyExists `V3-DKcYh`
+ * Errors.User.AlreadyExists.
+ */
+export async function planUsernameClaim(
+  store: EventStore,
+  username: string,
+  userId: string,
+  metadata: EventMetadata,
+  options: ClaimOptions = {},
+): Promise<StreamAppend[]> {
+  const name = assertUsername(username);
+  const stream = usernameStream(name);
+  const claim = foldUsernameClaim(await readStreamOf<UsernameEvent>(store, stream));
+  if (claim.holder === userId) return [];
+  const claimed: NewEvent<UsernameEvent> = { type: UsernameEventType.UsernameClaimed, data: { userId, username: name }, metadata };
+  if (claim.holder === undefined) return [{ stream, events: [claimed], expectedRevision: claim.version }];
+
+  const now = options.now ?? new Date();
+  const ttlMs = options.ttlMs ?? USERNAME_CLAIM_TTL_MS;
+  if (!claim.claimedAt || claim.claimedAt.getTime() + ttlMs > now.getTime()) throw usernameTaken();
+  const orphan = await userNeverAppeared(store, claim.holder);
+  if (!orphan) throw usernameTaken();
+  return [
+    ...(orphan.fenced ? [] : [abandonedFence(claim.holder, name, metadata)]),
+    {
+      stream,
+      events: [{ type: UsernameEventType.UsernameReleased, data: { userId: claim.holder, abandoned: true }, metadata }, claimed],
+      expectedRevision: claim.version,
+    },
+  ];
+}
+
+function abandonedFence(userId: string, username: string, metadata: EventMetadata): StreamAppend {
+  return {
+    stream: userStream(userId),
+    events: [{ type: UserEventType.RegistrationAbandoned, data: { username }, metadata }],
+    expectedRevision: 'no_stream',
+  };
+}
+
+/**
+ * Writes planned parts: all at once where the store can, else one after the other in the given
+ * order (a fence before the claim it protects, a claim before its user).
+ */
+export async function appendParts(store: EventStore, parts: readonly StreamAppend[]): Promise<void> {
+  if (parts.length === 0) return;
+  assertAppendable(parts);
+  if (store.appendMany) {
+    await store.appendMany(parts);
+    return;
+  }
+  for (const part of parts) await store.append(part.stream, part.events, part.expectedRevision);
+}
+
+const CLAIM_ATTEMPTS = 5;
+
 /**
  * Reserves `username` (case-insensitively, in the whole instance) for `userId` before the
- * user's stream is written: `username.claimed` on `username-<lowercased>`, appended to an empty
- * stream ('no_stream'), so of two concurrent claims exactly one wins. Claiming a name the same
- * user already holds is a no-op (a retried start-up, a retried command). A name held by
- * another user is AlreadyExists `V3-DKcYh` Errors.User.AlreadyExists (ZITADEL's unique
+ * user's stream is written (see planUsernameClaim). Claiming a name the same user already holds
+ * is a no-op (a retried start-up, a retried command). A name held by another user is
+ * AlreadyExists `V3-DKcYh` Errors.User.AlreadyExists (ZITADEL's unique
  * constraint on the username answers so).
  */
-export async function claimUsername(store: EventStore, username: string, userId: string, metadata: EventMetadata): Promise<void> {
-  const name = assertUsername(username);
-  await decideOnStream(store, usernameStream(name), foldUsernameClaim, (state) => {
-    if (state.holder === userId) return { events: [], result: undefined };
-    if (state.holder !== undefined) throw alreadyExists('V3-DKcYh', 'Errors.User.AlreadyExists');
-    return {
-      events: [{ type: UsernameEventType.UsernameClaimed, data: { userId, username: name }, metadata }],
-      result: undefined,
-    };
-  });
+export async function claimUsername(
+  store: EventStore,
+  username: string,
+  userId: string,
+  metadata: EventMetadata,
+  options: ClaimOptions = {},
+): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await appendParts(store, await planUsernameClaim(store, username, userId, metadata, options));
+      return;
+    } catch (err) {
+      if (!(err instanceof WrongExpectedVersionError)) throw err;
+      if (attempt >= CLAIM_ATTEMPTS) throw aborted('COMMAND-Conc1', 'Errors.ConcurrentWrite');
+    }
+  }
 }
 
 /**

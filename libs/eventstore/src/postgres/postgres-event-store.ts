@@ -12,6 +12,7 @@ import {
   type Position,
   type ReadAllOptions,
   type RecordedEvent,
+  type StreamAppend,
   type WaitOptions,
 } from '../event-store.js';
 import { isUnstorableText, validateAppend } from '../validate-append.js';
@@ -21,6 +22,7 @@ import { decodePostgresPosition, encodePostgresPosition } from './position.js';
 const APPENDED_CHANNEL = 'eventstore_appended';
 const UNIQUE_VIOLATION = '23505';
 const MAX_ANY_RETRIES = 10;
+const MAX_MANY_RETRIES = 30;
 const DEFAULT_READ_LIMIT = 1000;
 
 export interface PostgresEventStoreOptions {
@@ -100,12 +102,71 @@ export class PostgresEventStore implements EventStore {
     }
   }
 
+  /**
+   * Several streams in one transaction, each with its expected revision: all or nothing. The
+   * parts are written in stream-name order whatever the caller's order, so two multi-stream
+   * appends that share streams wait for each other on the unique index instead of deadlocking.
+   */
+  async appendMany(appends: readonly StreamAppend[]): Promise<AppendResult[]> {
+    if (!Array.isArray(appends) || appends.length === 0) {
+      throw new InvalidAppendError('a multi-stream append needs at least one stream');
+    }
+    const streams = new Set<string>();
+    for (const part of appends) {
+      validateAppend(part?.stream, part?.events, part?.expectedRevision);
+      if (streams.has(part.stream)) throw new InvalidAppendError(`stream "${part.stream}" appears twice in one append`);
+      streams.add(part.stream);
+    }
+    const parts = appends.map((part: StreamAppend, index: number) => ({
+      index,
+      stream: part.stream,
+      expectedRevision: part.expectedRevision,
+      payload: JSON.stringify(part.events.map((e) => ({ type: e.type, data: e.data, metadata: e.metadata ?? {} }))),
+      expected: part.expectedRevision === 'any' ? null : part.expectedRevision === 'no_stream' ? 0 : part.expectedRevision,
+    }));
+    const ordered = [...parts].sort((a, b) => (a.stream < b.stream ? -1 : a.stream > b.stream ? 1 : 0));
+
+    for (let attempt = 0; ; attempt++) {
+      let results: AppendResult[];
+      try {
+        results = await this.db.transaction().execute(async (trx) => {
+          const out: AppendResult[] = new Array(parts.length);
+          for (const part of ordered) {
+            const { rows } = await appendStatement(part.stream, part.payload, part.expected).execute(trx);
+            const first = rows[0];
+            if (!first || first.sequence === null) {
+              // Throwing rolls the whole transaction back: the streams before this one keep nothing.
+              throw new WrongExpectedVersionError(part.stream, part.expectedRevision, Number(first?.current ?? 0));
+            }
+            out[part.index] = toAppendResult(rows);
+          }
+          await this.options.beforeCommit?.(ordered[0]!.stream);
+          return out;
+        });
+      } catch (err) {
+        if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
+        // A concurrent writer took the same sequence numbers of some stream first. The next
+        // attempt reads the revisions again: a numeric expectation that no longer holds then
+        // fails with that stream's actual revision, 'any' simply goes on top. A short random
+        // wait first, so that writers that collided once do not collide again in lock step.
+        if (attempt < MAX_MANY_RETRIES) {
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, 2 ** attempt)));
+          continue;
+        }
+        const stream = (err as { detail?: string }).detail?.match(/=\((.*), \d+\)/)?.[1] ?? ordered[0]!.stream;
+        const part = parts.find((p) => p.stream === stream) ?? ordered[0]!;
+        throw new WrongExpectedVersionError(part.stream, part.expectedRevision, await this.currentRevision(part.stream));
+      }
+      this.announceAppend();
+      return results;
+    }
+  }
+
   private async insert(stream: string, payload: string, expected: number | null): Promise<AppendRow[]> {
     // One statement: read the stream's revision, check it, insert (eventstore.append, see
     // schema.ts). A concurrent writer that read the same revision collides on unique
     // (stream, sequence) and gets 23505.
-    const statement = sql<AppendRow>`
-      select * from eventstore.append(${stream}, ${payload}::jsonb, ${expected}::int) order by sequence`;
+    const statement = appendStatement(stream, payload, expected);
     const hook = this.options.beforeCommit;
     if (!hook) return (await statement.execute(this.db)).rows;
     return this.db.transaction().execute(async (trx) => {
@@ -219,6 +280,20 @@ export class PostgresEventStore implements EventStore {
         }
       });
   }
+}
+
+function appendStatement(stream: string, payload: string, expected: number | null) {
+  return sql<AppendRow>`
+      select * from eventstore.append(${stream}, ${payload}::jsonb, ${expected}::int) order by sequence`;
+}
+
+function toAppendResult(rows: AppendRow[]): AppendResult {
+  const events = rows.map((row) => ({
+    sequence: row.sequence!,
+    position: encodePostgresPosition(row.transaction_id!, row.global_seq!),
+    createdAt: row.created_at!,
+  }));
+  return { events, nextExpectedRevision: events[events.length - 1]!.sequence };
 }
 
 function toRecorded(row: EventRow): RecordedEvent {

@@ -272,5 +272,108 @@ export function eventStoreContract(name: string, open: () => Promise<ContractSub
         expect(await store.readStream(stream)).toEqual([]);
       });
     });
+
+    // Optional capability: adapters without multi-stream transactions leave appendMany out.
+    describe('multi-stream append (where the adapter has it)', () => {
+      const appendMany = (...args: Parameters<NonNullable<EventStore['appendMany']>>) => store.appendMany!(...args);
+      const when = (title: string, fn: () => Promise<void>, timeout?: number) =>
+        it(title, async () => {
+          if (!store.appendMany) return; // the capability is absent: nothing of it to check
+          await fn();
+        }, timeout);
+
+      when('appends to several streams at once, results in the order asked', async () => {
+        const a = streamName('many-a');
+        const b = streamName('many-b');
+        await store.append(b, [event('b.first')], 'no_stream');
+        const results = await appendMany([
+          { stream: b, events: [event('b.second'), event('b.third')], expectedRevision: 1 },
+          { stream: a, events: [event('a.first')], expectedRevision: 'no_stream' },
+        ]);
+        expect(results.map((r) => r.events.map((e) => e.sequence))).toEqual([[2, 3], [1]]);
+        expect(results.map((r) => r.nextExpectedRevision)).toEqual([3, 1]);
+        expect((await store.readStream(a)).map((e) => e.type)).toEqual(['a.first']);
+        expect((await store.readStream(b)).map((e) => e.type)).toEqual(['b.first', 'b.second', 'b.third']);
+      });
+
+      when('writes nothing at all when one stream has another revision', async () => {
+        const a = streamName('many-a');
+        const b = streamName('many-b');
+        await store.append(b, [event('b.first')], 'no_stream');
+        const head = await store.headPosition();
+        await expectWrongVersion(
+          appendMany([
+            { stream: a, events: [event('a.first')], expectedRevision: 'no_stream' },
+            { stream: b, events: [event('b.second')], expectedRevision: 'no_stream' },
+          ]),
+          1,
+        );
+        expect(await store.readStream(a)).toEqual([]);
+        expect((await store.readStream(b)).map((e) => e.type)).toEqual(['b.first']);
+        expect(await store.headPosition()).toBe(head);
+      });
+
+      when('refuses bad input in any part before writing anything', async () => {
+        const a = streamName('many-a');
+        const head = await store.headPosition();
+        await expect(appendMany([])).rejects.toBeInstanceOf(InvalidAppendError);
+        await expect(
+          appendMany([
+            { stream: a, events: [event('a.first')], expectedRevision: 'no_stream' },
+            { stream: a, events: [event('a.again')], expectedRevision: 'any' },
+          ]),
+        ).rejects.toThrow(/appears twice/);
+        await expect(
+          appendMany([
+            { stream: a, events: [event('a.first')], expectedRevision: 'no_stream' },
+            { stream: streamName('many-b'), events: [{ type: 'x', data: { n: 1n } as any }], expectedRevision: 'any' },
+          ]),
+        ).rejects.toBeInstanceOf(InvalidAppendError);
+        expect(await store.readStream(a)).toEqual([]);
+        expect(await store.headPosition()).toBe(head);
+      });
+
+      when('lets exactly one of 30 concurrent appends claiming the same stream win, and the losers write nothing', async () => {
+        const shared = streamName('many-shared');
+        const own = Array.from({ length: 30 }, () => streamName('many-own'));
+        const outcomes = await Promise.allSettled(
+          own.map((stream, i) =>
+            appendMany([
+              { stream: shared, events: [event('claimed', { by: i })], expectedRevision: 'no_stream' },
+              { stream, events: [event('created')], expectedRevision: 'no_stream' },
+            ]),
+          ),
+        );
+        const winners = outcomes.flatMap((o, i) => (o.status === 'fulfilled' ? [i] : []));
+        expect(winners).toHaveLength(1);
+        for (const o of outcomes) if (o.status === 'rejected') expect(o.reason).toBeInstanceOf(WrongExpectedVersionError);
+        const claims = await store.readStream(shared);
+        expect(claims.map((e) => e.data)).toEqual([{ by: winners[0] }]);
+        const written = await Promise.all(own.map((stream) => store.readStream(stream)));
+        expect(written.map((events) => events.length)).toEqual(own.map((_, i) => (i === winners[0] ? 1 : 0)));
+      });
+
+      when('does not deadlock when concurrent appends name the same streams in opposite orders', async () => {
+        const a = streamName('many-a');
+        const b = streamName('many-b');
+        await Promise.all(
+          Array.from({ length: 20 }, (_, i) =>
+            appendMany(
+              i % 2 === 0
+                ? [
+                    { stream: a, events: [event('x')], expectedRevision: 'any' },
+                    { stream: b, events: [event('x')], expectedRevision: 'any' },
+                  ]
+                : [
+                    { stream: b, events: [event('x')], expectedRevision: 'any' },
+                    { stream: a, events: [event('x')], expectedRevision: 'any' },
+                  ],
+            ),
+          ),
+        );
+        expect((await store.readStream(a)).map((e) => e.sequence)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+        expect((await store.readStream(b)).map((e) => e.sequence)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+      });
+    });
   });
 }

@@ -2,10 +2,10 @@ import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { CODE_CIPHER, type CodeCipher } from '#crypto';
 import { generateAlphanumericCode } from '#crypto';
-import { alreadyExists, internal } from '#errors';
-import { EVENT_STORE, WrongExpectedVersionError, type EventStore } from '#eventstore';
-import { CLOCK, newId, readStreamOf, type Clock } from '#kernel';
-import { claimUsername, releaseUsername } from '../usernames.js';
+import { aborted, alreadyExists, internal } from '#errors';
+import { EVENT_STORE, WrongExpectedVersionError, type AppendedEvent, type EventStore, type StreamAppend } from '#eventstore';
+import { assertAppendable, CLOCK, newId, readStreamOf, type Clock, type EventMetadata } from '#kernel';
+import { claimUsername, planUsernameClaim, releaseUsername, usernameHolder } from '../usernames.js';
 import { eventMetadata } from '#kernel';
 import { EMAIL_CODE_LENGTH } from '../email-code.js';
 import { UserEventType, userStream, type UserEvent } from '../events.js';
@@ -39,19 +39,14 @@ export class AddHumanUserHandler implements ICommandHandler<AddHumanUserCommand>
     const added = events[0];
     if (added?.type !== UserEventType.HumanAdded) throw internal('COMMAND-NoEv2', 'Errors.Internal');
     const { username } = added.data;
-
-    // The username is claimed first (its own stream, 'no_stream'), so two users can never
-    // share it; if the user cannot then be written, the claim is given back.
     const metadata = eventMetadata(input, orgId);
-    await claimUsername(this.store, username, userId, metadata);
-    let appended;
-    try {
-      ({ events: appended } = await this.store.append(userStream(userId), events, 'no_stream'));
-    } catch (err) {
-      await releaseUsername(this.store, username, userId, metadata).catch(() => undefined);
-      if (err instanceof WrongExpectedVersionError) throw alreadyExists('COMMAND-7yiox', 'Errors.User.AlreadyExists');
-      throw err;
-    }
+    const user: StreamAppend = { stream: userStream(userId), events, expectedRevision: 'no_stream' };
+    // Everything that can be refused is refused here, before the first append: a failed
+    // request leaves neither a claim nor a claim and its release behind.
+    assertAppendable([user]);
+    const appended = this.store.appendMany
+      ? await this.claimAndCreate(username, userId, metadata, user)
+      : await this.claimThenCreate(username, userId, metadata, user);
     const last = appended[appended.length - 1]!;
     return {
       userId,
@@ -59,4 +54,52 @@ export class AddHumanUserHandler implements ICommandHandler<AddHumanUserCommand>
       ...(input.verification.kind === 'return' ? { emailCode: plain } : {}),
     };
   }
+
+  private claimOptions() {
+    return { now: this.clock.now() };
+  }
+
+  /** The claim and the user in one multi-stream append: both or neither. */
+  private async claimAndCreate(username: string, userId: string, metadata: EventMetadata, user: StreamAppend): Promise<AppendedEvent[]> {
+    for (let attempt = 1; ; attempt++) {
+      const claim = await planUsernameClaim(this.store, username, userId, metadata, this.claimOptions());
+      const parts = [...claim, user];
+      assertAppendable(parts);
+      try {
+        const results = await this.store.appendMany!(parts);
+        return results[results.length - 1]!.events;
+      } catch (err) {
+        if (!(err instanceof WrongExpectedVersionError)) throw err;
+        if (err.stream === user.stream) throw userAlreadyExists();
+        // Another claim of the name (or of an abandoned holder's id) came first: decide again.
+        if (attempt >= CLAIM_ATTEMPTS) throw aborted('COMMAND-Conc1', 'Errors.ConcurrentWrite');
+      }
+    }
+  }
+
+  /**
+   * Without multi-stream appends: the claim first (so two users can never share the name), then
+   * the user with 'no_stream'. A crash in between leaves a claim without user, which frees itself
+   * after USERNAME_CLAIM_TTL_MS (planUsernameClaim). A user append that comes later than that
+   * finds its stream fenced and fails, so the name never has two holders.
+   */
+  private async claimThenCreate(username: string, userId: string, metadata: EventMetadata, user: StreamAppend): Promise<AppendedEvent[]> {
+    await claimUsername(this.store, username, userId, metadata, this.claimOptions());
+    try {
+      // Cheap re-check that the claim still stands (the fence is what makes it safe).
+      if ((await usernameHolder(this.store, username)) !== userId) throw usernameTaken();
+      return (await this.store.append(user.stream, user.events, user.expectedRevision)).events;
+    } catch (err) {
+      await releaseUsername(this.store, username, userId, metadata).catch(() => undefined);
+      if (err instanceof WrongExpectedVersionError) {
+        const state = foldUser(await readStreamOf<UserEvent>(this.store, user.stream));
+        throw state.abandoned ? usernameTaken() : userAlreadyExists();
+      }
+      throw err;
+    }
+  }
 }
+
+const CLAIM_ATTEMPTS = 5;
+const userAlreadyExists = () => alreadyExists('COMMAND-7yiox', 'Errors.User.AlreadyExists');
+const usernameTaken = () => alreadyExists('V3-DKcYh', 'Errors.User.AlreadyExists');
