@@ -1,9 +1,7 @@
 import { Command } from '@nestjs/cqrs';
 import { constantTimeEqual, type EncryptedValue } from '#crypto';
-import { failedPrecondition, invalidArgument } from '#errors';
-import type { NewEvent } from '#eventstore';
-import { authorizeOnUser } from '../authorize.js';
-import { eventMetadata, type CommandContext } from '#kernel';
+import { failedPrecondition, invalidArgument, notFound, type DomainError } from '#errors';
+import { eventMetadata, type CommandContext, type Decision } from '#kernel';
 import { UserEventType, type UserEvent } from '../events.js';
 import type { ObjectDetails } from '#kernel';
 import type { UserState } from '../user-state.js';
@@ -20,21 +18,32 @@ export class VerifyEmailCommand extends Command<ObjectDetails> {
   }
 }
 
+/** Wrong codes one pending code survives; then it is void and only a new code (SetEmail) helps. */
+export const MAX_EMAIL_VERIFICATION_ATTEMPTS = 5;
+
 /**
- * A wrong or expired code is refused and writes nothing: the address simply stays
- * unverified. Expiry is checked before the comparison, as ZITADEL does.
+ * No permission is checked, as in ZITADEL: the code is the proof. Because anyone with a token
+ * may therefore guess, wrong codes are counted (`user.email.verification.failed`, written, the
+ * error is the decision's result for the handler to throw afterwards) and the code is void
+ * after MAX_EMAIL_VERIFICATION_ATTEMPTS of them (ZITADEL counts none). An expired code is
+ * refused without writing; expiry is checked before the comparison, as ZITADEL does.
  */
 export function decideVerifyEmail(
   state: UserState,
   input: VerifyEmailInput,
   decrypt: (value: EncryptedValue) => string,
   now: Date,
-): NewEvent<UserEvent>[] {
-  authorizeOnUser(input.caller, input.userId, state, 'user.write');
+): Decision<DomainError | undefined, UserEvent> {
+  if (!state.exists) throw notFound('COMMAND-4g3xq', 'Errors.NotFound');
   if (!input.code) throw invalidArgument('COMMAND-Gdsgs', 'Errors.User.Code.Empty');
   const pending = state.emailCode;
-  if (!pending || !state.email) throw failedPrecondition('COMMAND-Dg2z5', 'Errors.User.Code.NotFound');
+  if (!pending || !state.email || (pending.failedAttempts ?? 0) >= MAX_EMAIL_VERIFICATION_ATTEMPTS) {
+    throw failedPrecondition('COMMAND-Dg2z5', 'Errors.User.Code.NotFound');
+  }
   if (now.getTime() >= Date.parse(pending.expiresAt)) throw failedPrecondition('CODE-QvUQ4P', 'Errors.User.Code.Expired');
-  if (!constantTimeEqual(decrypt(pending.code), input.code)) throw invalidArgument('CODE-woT0xc', 'Errors.User.Code.Invalid');
-  return [{ type: UserEventType.EmailVerified, data: { email: state.email }, metadata: eventMetadata(input, state.orgId!) }];
+  const metadata = eventMetadata(input, state.orgId!);
+  if (!constantTimeEqual(decrypt(pending.code), input.code)) {
+    return { events: [{ type: UserEventType.EmailVerificationFailed, data: {}, metadata }], result: invalidArgument('CODE-woT0xc', 'Errors.User.Code.Invalid') };
+  }
+  return { events: [{ type: UserEventType.EmailVerified, data: { email: state.email }, metadata }], result: undefined };
 }
