@@ -82,6 +82,7 @@ const reducers: UserReducers = {
   // The events that change nothing shown still move the details.
   [UserEventType.EmailCodeAdded]: (event) => [touch(event)],
   [UserEventType.EmailCodeSent]: (event) => [touch(event)],
+  [UserEventType.EmailVerificationFailed]: (event) => [touch(event)],
   [UserEventType.OtpEmailCheckSucceeded]: (event) => [touch(event)],
   [UserEventType.OtpEmailCheckFailed]: (event) => [touch(event)],
   [UserEventType.OtpEmailChallengeSent]: (event) => [touch(event)],

@@ -109,7 +109,7 @@ describe('the CLI against a running server (embedded mode: no DATABASE_URL)', ()
 
     const badRole = await cli(['machine-user', 'create', '--name', 'x', '--role', 'ROOT', '--server', server.url], env);
     expect(badRole.code).toBe(1);
-    expect(badRole.stderr.trim()).toBe('error: --role: "ROOT" is not a role; use one of IAM_OWNER, ORG_OWNER, ORG_USER_MANAGER, IAM_LOGIN_CLIENT');
+    expect(badRole.stderr.trim()).toBe('error: --role: "ROOT" is not a role; use one of IAM_OWNER, IAM_OWNER_VIEWER, IAM_ORG_MANAGER, IAM_USER_MANAGER, IAM_LOGIN_CLIENT, ORG_OWNER, ORG_OWNER_VIEWER, ORG_USER_MANAGER');
   }, 60_000);
 
   it('machine-user tokens list|revoke and role remove: the revoked token and the removed role stop working', async () => {

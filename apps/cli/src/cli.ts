@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { useRolePermissions } from '#access';
 import { Injectable, Module } from '@nestjs/common';
 import { CommandFactory, CommandRunnerService, InjectCommander } from 'nest-commander';
 import { ConfigError, loadConfig } from '#config';
@@ -46,6 +47,8 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
     }
     throw err;
   }
+  // The CLI's direct backend runs commands here, so it checks permissions with the same table.
+  useRolePermissions(config.ROLE_PERMISSIONS);
   const context = new CliContext(config, io);
 
   @Module({ providers: [{ provide: CLI_CONTEXT, useValue: context }, ProgramName, ...COMMANDS, ...PROJECTION_COMMANDS] })

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { useRolePermissions } from '#access';
 import { NestFactory } from '@nestjs/core';
 import type { INestApplication } from '@nestjs/common';
 import { serveOnOnePort, type ServingApp } from '#api';
@@ -28,6 +29,8 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   // Owner-only DATA_DIR (tokens, keys, mail, the embedded database) before anything writes there.
   secureDataDir(config.DATA_DIR);
   recordBuildInfo({ version: packageVersion(), revision: process.env.BUILD_REVISION });
+  // The role table is process-wide: every permission check, in every command, reads it.
+  useRolePermissions(config.ROLE_PERMISSIONS);
   const database = await openSqlDatabase(config);
   let app: INestApplication | undefined;
   let serving: ServingApp;

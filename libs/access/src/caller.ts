@@ -1,15 +1,4 @@
-/** Roles as ZITADEL names them; each grants the permissions below. */
-export type Role = 'IAM_OWNER' | 'ORG_OWNER' | 'ORG_USER_MANAGER' | 'IAM_LOGIN_CLIENT';
-export const ROLES: readonly Role[] = ['IAM_OWNER', 'ORG_OWNER', 'ORG_USER_MANAGER', 'IAM_LOGIN_CLIENT'];
-
-export type Permission =
-  | 'user.read'
-  | 'user.write'
-  | 'user.credential.write'
-  | 'session.read'
-  | 'session.write'
-  | 'org.write'
-  | 'iam.write';
+import { INSTANCE_ROLES, rolePermissions, type Permission, type Role, type RolePermissionTable } from './role-permissions.js';
 
 /** A role held by a user: on one organization, or (orgId undefined) on the whole instance. */
 export interface RoleGrant {
@@ -27,25 +16,15 @@ export interface Caller {
   roles: readonly RoleGrant[];
 }
 
-const ALL: readonly Permission[] = ['user.read', 'user.write', 'user.credential.write', 'session.read', 'session.write', 'org.write', 'iam.write'];
-
-const GRANTS: Record<Role, { permissions: readonly Permission[]; everywhere: boolean }> = {
-  IAM_OWNER: { permissions: ALL, everywhere: true },
-  ORG_OWNER: { permissions: ALL.filter((p) => p !== 'iam.write'), everywhere: false },
-  ORG_USER_MANAGER: { permissions: ['user.read', 'user.write', 'user.credential.write'], everywhere: false },
-  IAM_LOGIN_CLIENT: { permissions: ['user.read', 'session.read', 'session.write'], everywhere: true },
-};
-
 /**
  * Whether the caller holds `permission` on `orgId` (the organization that owns the target).
- * An instance-wide role counts everywhere; an organization role counts only in that
+ * An instance-wide role (IAM_*) counts everywhere; an organization role counts only in that
  * organization. Acting on oneself is decided by the caller of this function, not here.
  */
-export function hasPermission(caller: Caller, permission: Permission, orgId: string | undefined): boolean {
+export function hasPermission(caller: Caller, permission: Permission, orgId: string | undefined, table: RolePermissionTable = rolePermissions()): boolean {
   return caller.roles.some((grant) => {
-    const { permissions, everywhere } = GRANTS[grant.role];
-    if (!permissions.includes(permission)) return false;
-    if (everywhere) return true;
+    if (!table[grant.role]?.includes(permission)) return false;
+    if (INSTANCE_ROLES.includes(grant.role)) return true;
     return orgId !== undefined && grant.orgId === orgId;
   });
 }

@@ -1,5 +1,6 @@
 import { permissionDenied } from '#errors';
-import { hasPermission, type Caller, type Permission } from './caller.js';
+import { hasPermission, type Caller } from './caller.js';
+import type { Permission } from './role-permissions.js';
 
 /**
  * Throws PermissionDenied `AUTH-AWfge` (ZITADEL's id) unless the caller holds `permission` on

@@ -7,7 +7,7 @@ import type { DetailsSchema } from '@zitadel/proto/zitadel/object/v2/object_pb.j
 import type { RequestChallenges } from '@zitadel/proto/zitadel/session/v2/challenge_pb.js';
 import type { SessionSchema } from '@zitadel/proto/zitadel/session/v2/session_pb.js';
 import type { Checks } from '@zitadel/proto/zitadel/session/v2/session_service_pb.js';
-import { callerOf } from './transport/caller-context.js';
+import { callerOf, commandContextOf } from './transport/caller-context.js';
 import type { SessionServiceImpl } from './transport/tokens.js';
 import { invalidArgument } from '#errors';
 import type { ObjectDetails } from '#kernel';
@@ -25,7 +25,7 @@ const toDetails = (details: ObjectDetails): MessageInitShape<typeof DetailsSchem
   resourceOwner: details.resourceOwner,
 });
 
-const context = (ctx: HandlerContext) => ({ caller: callerOf(ctx), correlationId: ctx.requestHeader.get('x-correlation-id') ?? undefined });
+const context = commandContextOf;
 
 const durationMs = (duration: Duration) => Number(duration.seconds) * 1000 + Math.floor(duration.nanos / 1_000_000);
 

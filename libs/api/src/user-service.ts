@@ -13,7 +13,7 @@ import { assertEmailUrlTemplate } from '#session';
 import { ListAuthMethodTypesQuery } from '#projections/users';
 import type { ProjectedUser } from '#projections/users';
 import { unlockUserMethod } from './unlock-user.method.js';
-import { callerOf } from './transport/caller-context.js';
+import { callerOf, commandContextOf } from './transport/caller-context.js';
 import type { UserServiceImpl } from './transport/tokens.js';
 import { type ObjectDetails } from '#kernel';
 
@@ -84,7 +84,7 @@ function toProtoUser(user: ProjectedUser, details: ObjectDetails) {
   };
 }
 
-const context = (ctx: HandlerContext) => ({ caller: callerOf(ctx), correlationId: ctx.requestHeader.get('x-correlation-id') ?? undefined });
+const context = commandContextOf;
 
 /**
  * zitadel.user.v2.UserService: each method turns the request into a command or query on the

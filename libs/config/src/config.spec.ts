@@ -103,4 +103,13 @@ describe('loadConfig', () => {
   it('never echoes a secret value in the error', () => {
     expect(errorOf({ ENCRYPTION_KEY: 'not-a-key-secret' })).not.toContain('not-a-key-secret');
   });
+
+  it('ROLE_PERMISSIONS replaces the role table; a malformed one stops the start with the reason', () => {
+    expect(loadConfig({}).ROLE_PERMISSIONS).toBeUndefined();
+    const config = loadConfig({ ROLE_PERMISSIONS: '[{"role": "IAM_LOGIN_CLIENT", "permissions": ["session.write"]}]' });
+    expect(config.ROLE_PERMISSIONS?.IAM_LOGIN_CLIENT).toEqual(['session.write']);
+    expect(config.ROLE_PERMISSIONS?.IAM_OWNER).toEqual([]);
+    expect(errorOf({ ROLE_PERMISSIONS: 'iam' })).toMatch(/^invalid configuration:\n  ROLE_PERMISSIONS: expected JSON/);
+    expect(errorOf({ ROLE_PERMISSIONS: '[{"role": "ROOT", "permissions": []}]' })).toMatch(/ROLE_PERMISSIONS: entry 0: "ROOT" is not a role/);
+  });
 });

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { parseRolePermissions } from '#access';
 
 /** A strict duration: a whole number and a unit (ms, s, m, h), e.g. "5m". */
 const duration = z
@@ -57,6 +58,16 @@ const encryptionKeys = z.string().transform((text, ctx) => {
   return keys;
 });
 
+/** ZITADEL's RolePermissionMappings as JSON: replaces the whole default table of #access. */
+const rolePermissions = z.string().transform((text, ctx) => {
+  try {
+    return parseRolePermissions(text);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    return z.NEVER;
+  }
+});
+
 const schema = z
   .object({
     PORT: integer(0, 65535).default(8080),
@@ -94,6 +105,7 @@ const schema = z
     LOCKOUT_MAX_OTP_ATTEMPTS: integer(0, 1000).default(5),
     OTP_EMAIL_MAX_SENDS_PER_WINDOW: integer(1, 1000).default(5),
     OTP_EMAIL_SEND_WINDOW: duration.default(600_000),
+    ROLE_PERMISSIONS: rolePermissions.optional(),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((env, ctx) => {

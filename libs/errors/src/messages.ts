@@ -47,6 +47,7 @@ const en: Record<string, string> = {
   'Errors.Token.Expiration.Invalid': 'Expiration date is invalid',
   'Errors.Token.KeysUnavailable': "The token issuer's keys are unavailable",
   'Errors.Org.NotFound': 'Organisation not found',
+  'Errors.Org.NotExisting': "Organisation doesn't exist",
   'Errors.Session.NotFound': 'Session does not exist',
   'Errors.Session.NotExisting': 'Session does not exist',
   'Errors.Session.Terminated': 'Session already terminated',

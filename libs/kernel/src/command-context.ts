@@ -6,6 +6,12 @@ import type { EventMetadata } from './event-metadata.js';
 export interface CommandContext {
   caller: Caller;
   correlationId?: string;
+  /**
+   * The organization the request names (`x-zitadel-orgid`), already known to exist; where a
+   * command creates something without being told the organization, it goes there instead of
+   * the caller's own.
+   */
+  requestOrgId?: string;
 }
 
 export function eventMetadata(context: CommandContext, resourceOwner: string): EventMetadata {

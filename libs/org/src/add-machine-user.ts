@@ -1,5 +1,5 @@
 import { Command } from '@nestjs/cqrs';
-import { ROLES, type Role, type RoleGrant } from '#access';
+import { INSTANCE_ROLES, ROLES, type RoleGrant } from '#access';
 import { requirePermission } from '#access';
 import { alreadyExists, invalidArgument, notFound } from '#errors';
 import type { EventStore, NewEvent } from '#eventstore';
@@ -14,9 +14,6 @@ import { assertUsername, claimUsername, releaseUsername } from '#user';
 
 export const MAX_MACHINE_NAME_LENGTH = 200;
 
-/** Roles that hold on the whole instance: granted without an organization. */
-export const INSTANCE_ROLES: readonly Role[] = ['IAM_OWNER', 'IAM_LOGIN_CLIENT'];
-
 export interface AddMachineUserInput {
   /** Unique in the instance, compared case-insensitively. */
   username: string;
@@ -26,8 +23,8 @@ export interface AddMachineUserInput {
   /** Defaults to the caller's organization. */
   orgId?: string;
   /**
-   * Instance roles (IAM_OWNER, IAM_LOGIN_CLIENT) are granted without orgId; organization
-   * roles (ORG_OWNER, ORG_USER_MANAGER) on `orgId`, by default the user's organization.
+   * Instance roles (IAM_*) are granted without orgId; organization roles (ORG_*) on `orgId`,
+   * by default the user's organization.
    */
   roles: RoleGrant[];
   context: CommandContext;
@@ -44,10 +41,9 @@ export interface AddMachineUserResult {
  * Creates a machine user: the username is claimed (libs/org/src/usernames.ts), then
  * `user.machine.added` and one `user.member.role.granted` per role go to `user-<userId>`.
  *
- * Permissions: `user.write` on the user's organization (IAM_OWNER, ORG_OWNER,
- * ORG_USER_MANAGER); and to hand out roles, more: an instance role needs `iam.write`
- * (IAM_OWNER), an organization role needs `org.write` on that organization (IAM_OWNER,
- * ORG_OWNER), so nobody creates a user mightier than themselves.
+ * Permissions (the role table in #access): `user.write` on the user's organization; and to
+ * hand out roles, more: an instance role needs `iam.write` (IAM_OWNER), an organization role
+ * `org.write` on that organization (IAM_OWNER, IAM_ORG_MANAGER, ORG_OWNER).
  */
 export class AddMachineUserCommand extends Command<AddMachineUserResult> {
   constructor(readonly input: AddMachineUserInput) {

@@ -1,10 +1,9 @@
 import { Command, Query } from '@nestjs/cqrs';
-import { requirePermission, ROLES, type Caller, type Role } from '#access';
+import { INSTANCE_ROLES, requirePermission, ROLES, type Caller, type Role } from '#access';
 import { failedPrecondition, invalidArgument, notFound } from '#errors';
 import type { EventStore, NewEvent, RecordedEvent } from '#eventstore';
 import { decideOnStream, eventMetadata, newCorrelationId, readStreamOf, type CommandContext, type ObjectDetails } from '#kernel';
 import { foldUser, UserEventType, userStream, type UserEvent, type UserState } from '#user';
-import { INSTANCE_ROLES } from './add-machine-user.js';
 
 /** A personal access token as operators see it: never the token, never its hash. */
 export interface PersonalAccessTokenInfo {

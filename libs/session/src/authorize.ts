@@ -38,8 +38,7 @@ export function authorizeSessionRead(caller: Caller, session: SessionState, sess
  * DeleteSession, as ZITADEL's proto says ("no permission required for own sessions or when
  * providing the current session token"): with a `session_token`, it must be the current one
  * (else PermissionDenied `COMMAND-sGr42`); without one, the checked user themself, or the
- * permission on the checked user's organization. ZITADEL's permission is `session.delete`, which
- * our roles do not have; `session.write` stands in for it (IAM_OWNER, ORG_OWNER, IAM_LOGIN_CLIENT).
+ * `session.delete` on the checked user's organization (ZITADEL's checkSessionTerminationPermission).
  */
 export function authorizeSessionDelete(caller: Caller, session: SessionState, sessionToken?: string): void {
   if (sessionToken !== undefined && sessionToken !== '') {
@@ -47,5 +46,5 @@ export function authorizeSessionDelete(caller: Caller, session: SessionState, se
     return;
   }
   if (session.user?.id === caller.userId) return;
-  if (!hasPermission(caller, 'session.write', session.user?.orgId)) throw denied();
+  if (!hasPermission(caller, 'session.delete', session.user?.orgId)) throw denied();
 }

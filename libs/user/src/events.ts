@@ -24,6 +24,7 @@ export const UserEventType = {
   EmailCodeAdded: 'user.email.code.added',
   EmailCodeSent: 'user.email.code.sent',
   EmailVerified: 'user.email.verified',
+  EmailVerificationFailed: 'user.email.verification.failed',
   OtpEmailAdded: 'user.otp.email.added',
   OtpEmailRemoved: 'user.otp.email.removed',
   OtpEmailCheckSucceeded: 'user.otp.email.check.succeeded',
@@ -67,6 +68,11 @@ export interface EmailCodeSent {
 export interface EmailVerified {
   type: typeof UserEventType.EmailVerified;
   data: { email: string };
+}
+/** A wrong code for the pending verification; after MAX_EMAIL_VERIFICATION_ATTEMPTS the code is void. */
+export interface EmailVerificationFailed {
+  type: typeof UserEventType.EmailVerificationFailed;
+  data: Record<string, never>;
 }
 export interface OtpEmailAdded {
   type: typeof UserEventType.OtpEmailAdded;
@@ -141,6 +147,7 @@ export type UserEvent =
   | EmailCodeAdded
   | EmailCodeSent
   | EmailVerified
+  | EmailVerificationFailed
   | OtpEmailAdded
   | OtpEmailRemoved
   | OtpEmailCheckSucceeded

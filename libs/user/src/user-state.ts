@@ -11,6 +11,8 @@ export interface PendingEmailCode {
   urlTemplate?: string;
   /** Sequence of the user.email.code.added event (the notifier's idempotency key). */
   sequence: number;
+  /** Wrong codes given for this code (user.email.verification.failed). */
+  failedAttempts?: number;
 }
 
 /** What the user's commands need to know, folded from the user stream. */
@@ -98,6 +100,8 @@ export function evolveUser(state: UserState, event: UserEvent, sequence = state.
       const { emailCode: _used, ...rest } = next;
       return { ...rest, email: event.data.email, emailVerified: true, verifiedEmail: event.data.email, emailEverVerified: true };
     }
+    case UserEventType.EmailVerificationFailed:
+      return state.emailCode ? { ...next, emailCode: { ...state.emailCode, failedAttempts: (state.emailCode.failedAttempts ?? 0) + 1 } } : next;
     case UserEventType.OtpEmailAdded:
       return { ...next, otpEmailAdded: true };
     case UserEventType.OtpEmailRemoved:

@@ -14,3 +14,19 @@ export function callerOf(ctx: HandlerContext): Caller {
   if (!caller) throw new Error('no caller in the handler context: the authentication interceptor did not run');
   return caller;
 }
+
+/**
+ * The organization of the call, from `x-zitadel-orgid` (header on REST, metadata on gRPC and
+ * Connect), as ZITADEL's authz context sets it. Undefined when the call names none.
+ */
+export const requestOrgKey = createContextKey<string | undefined>(undefined, { description: 'the organization of the request' });
+
+/** The metadata (header) naming the request's organization. */
+export const ORG_ID_HEADER = 'x-zitadel-orgid';
+
+/** What commands need of a call: who, its correlation id, its organization. */
+export function commandContextOf(ctx: HandlerContext): { caller: Caller; correlationId?: string; requestOrgId?: string } {
+  const requestOrgId = ctx.values.get(requestOrgKey);
+  const correlationId = ctx.requestHeader.get('x-correlation-id') ?? undefined;
+  return { caller: callerOf(ctx), ...(correlationId ? { correlationId } : {}), ...(requestOrgId ? { requestOrgId } : {}) };
+}

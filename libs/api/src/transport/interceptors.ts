@@ -1,9 +1,9 @@
 import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
 import { ErrorDetailSchema } from '@zitadel/proto/zitadel/message_pb.js';
 import type { Authenticator } from '#auth';
-import { grpcCodeOf, isDomainError, unauthenticated } from '#errors';
+import { grpcCodeOf, isDomainError, permissionDenied, unauthenticated } from '#errors';
 import type { Logger } from '#logging';
-import { callerKey } from './caller-context.js';
+import { callerKey, ORG_ID_HEADER, requestOrgKey } from './caller-context.js';
 import { InvalidAppendError } from '#eventstore';
 import { findUnstorable, notFoundFor, pathBoundFields } from './storable.js';
 import { validateMessage } from './validation.js';
@@ -46,22 +46,36 @@ export function toConnectError(err: unknown, procedure: string, logger: Logger):
 /** ZITADEL's auth interceptor answers a missing (or empty) header itself: a plain status, no ErrorDetail. */
 export const authHeaderMissing = () => new ConnectError('auth header missing', Code.Unauthenticated);
 
+/** Whether an organization exists (in the event streams, not a read model that may lag). */
+export type OrgExists = (orgId: string) => Promise<boolean>;
+
 /**
  * Every call needs `Authorization: Bearer ...` (without it: Unauthenticated "auth header
  * missing", as ZITADEL answers): the Authenticator turns the header into the
  * Caller (or throws Unauthenticated), and the Caller goes into the context under callerKey.
  * Without an Authenticator every call is Unauthenticated.
+ *
+ * Then the request's organization: `x-zitadel-orgid`, when given, must name an organization
+ * that exists (else PermissionDenied `AUTH-Bs7Ds`, as ZITADEL's authz answers); it goes into
+ * the context under requestOrgKey. Like ZITADEL, only existence is checked here: permissions
+ * are checked later, on the organization that owns the target.
  */
-export function authentication(authenticator: Authenticator | undefined): Interceptor {
+export function authentication(authenticator: Authenticator | undefined, orgExists?: OrgExists): Interceptor {
   const authn = authenticator ?? noAuthenticator;
   return (next) => async (req) => {
     // The front gate (front-gate.ts) authenticates HTTP requests before their bodies are read
     // and hands the Caller on; only calls that did not pass it (in-process) authenticate here.
-    if (req.contextValues.get(callerKey)) return next(req);
-    const authorization = req.header.get('authorization');
-    if (authorization === null || authorization === '') throw authHeaderMissing();
-    const caller = await authn.authenticate(authorization);
-    req.contextValues.set(callerKey, caller);
+    if (!req.contextValues.get(callerKey)) {
+      const authorization = req.header.get('authorization');
+      if (authorization === null || authorization === '') throw authHeaderMissing();
+      const caller = await authn.authenticate(authorization);
+      req.contextValues.set(callerKey, caller);
+    }
+    const orgId = req.header.get(ORG_ID_HEADER)?.trim();
+    if (orgId) {
+      if (!orgExists || !(await orgExists(orgId))) throw permissionDenied('AUTH-Bs7Ds', 'Errors.Org.NotExisting');
+      req.contextValues.set(requestOrgKey, orgId);
+    }
     return next(req);
   };
 }

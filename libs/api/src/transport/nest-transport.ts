@@ -4,6 +4,8 @@ import type { INestApplication, INestApplicationContext } from '@nestjs/common';
 import { expressConnectMiddleware } from '@connectrpc/connect-express';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import { AUTHENTICATOR, type Authenticator } from '#auth';
+import { EVENT_STORE, type EventStore } from '#eventstore';
+import { orgExists } from '#org';
 import type { Logger } from '#logging';
 import { accessLog } from './access-log.js';
 import { READINESS, type ReadinessProbe } from './health.js';
@@ -25,10 +27,12 @@ export function optionalProvider<T>(app: INestApplicationContext, token: symbol)
 
 /** The service implementations, the Authenticator and readiness, from the Nest container (each optional). */
 export function transportDependenciesFrom(app: INestApplicationContext, logger: Logger): TransportDependencies {
+  const store = optionalProvider<EventStore>(app, EVENT_STORE);
   return {
     userService: optionalProvider<UserServiceImpl>(app, USER_SERVICE_IMPL),
     sessionService: optionalProvider<SessionServiceImpl>(app, SESSION_SERVICE_IMPL),
     authenticator: optionalProvider<Authenticator>(app, AUTHENTICATOR),
+    ...(store ? { orgExists: (orgId: string) => orgExists(store, orgId) } : {}),
     readiness: optionalProvider<ReadinessProbe>(app, READINESS),
     logger,
   };

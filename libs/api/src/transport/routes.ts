@@ -7,7 +7,7 @@ import type { Logger } from '#logging';
 import { Health } from './gen/grpc/health/v1/health_pb.js';
 import { createHealthService, type ReadinessProbe } from './health.js';
 import { observeCall } from './access-log.js';
-import { authentication, errorConversion, validation } from './interceptors.js';
+import { authentication, errorConversion, validation, type OrgExists } from './interceptors.js';
 import { answerDecodingErrorsAsInvalidArgument } from './protocol-errors.js';
 import { ReflectionIndex, reflectionV1, reflectionV1alpha, ServerReflectionV1, ServerReflectionV1alpha } from './reflection.js';
 import type { SessionServiceImpl, UserServiceImpl } from './tokens.js';
@@ -17,6 +17,8 @@ export interface TransportDependencies {
   sessionService?: SessionServiceImpl;
   /** Missing → every call is Unauthenticated. */
   authenticator?: Authenticator;
+  /** Checks `x-zitadel-orgid`; missing → every call that names an organization is refused. */
+  orgExists?: OrgExists;
   /** Missing → grpc.health.v1.Health answers NOT_SERVING. */
   readiness?: ReadinessProbe;
   logger: Logger;
@@ -76,7 +78,7 @@ export function createRoutes(deps: TransportDependencies): Routes {
   };
   const api: Partial<ConnectRouterOptions> = {
     ...common,
-    interceptors: [errorConversion(deps.logger), observeCall, authentication(deps.authenticator), validation],
+    interceptors: [errorConversion(deps.logger), observeCall, authentication(deps.authenticator, deps.orgExists), validation],
   };
   const unauthenticated: Partial<ConnectRouterOptions> = { ...common, interceptors: [errorConversion(deps.logger), observeCall, validation] };
 

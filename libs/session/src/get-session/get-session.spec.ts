@@ -35,10 +35,11 @@ describe('session permissions', () => {
     outcome(() => authorizeSessionCreate(caller({ roles: [{ role: 'ORG_OWNER', orgId: ORG }] }))).thenFails('PermissionDenied', 'AUTH-AWfge');
   });
 
-  it('SetSession needs session.write on the checked user’s organization (instance-wide before a user is checked)', () => {
-    outcome(() => authorizeSessionWrite(caller({ roles: [{ role: 'ORG_OWNER', orgId: ORG }] }), session)).then(undefined);
-    outcome(() => authorizeSessionWrite(caller({ roles: [{ role: 'ORG_OWNER', orgId: OTHER_ORG }] }), session)).thenFails('PermissionDenied', 'AUTH-AWfge');
-    outcome(() => authorizeSessionWrite(caller({ roles: [{ role: 'ORG_OWNER', orgId: ORG }] }), bare)).thenFails('PermissionDenied', 'AUTH-AWfge');
+  it('SetSession needs session.write (ZITADEL grants it to IAM_OWNER and IAM_LOGIN_CLIENT, no organization role)', () => {
+    outcome(() => authorizeSessionWrite(caller({ roles: [{ role: 'IAM_LOGIN_CLIENT' }] }), session)).then(undefined);
+    outcome(() => authorizeSessionWrite(caller({ roles: [{ role: 'IAM_LOGIN_CLIENT' }] }), bare)).then(undefined);
+    outcome(() => authorizeSessionWrite(caller({ roles: [{ role: 'ORG_OWNER', orgId: ORG }] }), session)).thenFails('PermissionDenied', 'AUTH-AWfge');
+    outcome(() => authorizeSessionWrite(caller({ roles: [{ role: 'IAM_OWNER_VIEWER' }] }), bare)).thenFails('PermissionDenied', 'AUTH-AWfge');
     outcome(() => authorizeSessionWrite(caller({ roles: [{ role: 'ORG_USER_MANAGER', orgId: ORG }] }), session)).thenFails('PermissionDenied', 'AUTH-AWfge');
     outcome(() => authorizeSessionWrite(caller({ userId: USER }), session)).thenFails('PermissionDenied', 'AUTH-AWfge');
   });

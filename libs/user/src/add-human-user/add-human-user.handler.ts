@@ -22,7 +22,7 @@ export class AddHumanUserHandler implements ICommandHandler<AddHumanUserCommand>
 
   async execute({ input }: AddHumanUserCommand): Promise<AddHumanUserResult> {
     const userId = input.userId?.trim() || newId();
-    const orgId = input.orgId?.trim() || input.caller.orgId;
+    const orgId = input.orgId?.trim() || input.requestOrgId || input.caller.orgId;
     const plain = generateAlphanumericCode(EMAIL_CODE_LENGTH);
     const [orgEvents, userEvents] = await Promise.all([
       this.store.readStream(`org-${orgId}`),

@@ -41,7 +41,7 @@ describe('decideAddHumanUser', () => {
   });
 
   it('refuses an unknown organization, a caller without user.write there, and a taken id', () => {
-    expect(() => decideAddHumanUser(input(), facts({ orgExists: false }))).toThrow(expect.objectContaining({ kind: 'NotFound', id: 'COMMAND-0n8fs' }));
+    expect(() => decideAddHumanUser(input(), facts({ orgExists: false }))).toThrow(expect.objectContaining({ kind: 'PermissionDenied', id: 'AUTH-Bs7Ds' }));
     expect(() => decideAddHumanUser(input(), facts({ orgId: OTHER_ORG }))).toThrow(expect.objectContaining({ kind: 'PermissionDenied', id: 'AUTH-AWfge' }));
     expect(() => decideAddHumanUser(input(), facts({ existing: given(humanAdded()).state }))).toThrow(
       expect.objectContaining({ kind: 'AlreadyExists', id: 'COMMAND-7yiox' }),

@@ -1,6 +1,6 @@
 import { Command } from '@nestjs/cqrs';
 import { hasPermission } from '#access';
-import { alreadyExists, invalidArgument, notFound, permissionDenied } from '#errors';
+import { alreadyExists, invalidArgument, permissionDenied } from '#errors';
 import type { NewEvent } from '#eventstore';
 import { eventMetadata, type CommandContext } from '#kernel';
 import { assertEmail, type EmailVerification, type NewCode } from '../email-code.js';
@@ -14,7 +14,7 @@ export interface AddHumanUserInput extends CommandContext {
   userId?: string;
   /** Defaults to the email address, as in ZITADEL. */
   username?: string;
-  /** Defaults to the caller's organization. */
+  /** Defaults to the request's organization (`x-zitadel-orgid`), else the caller's. */
   orgId?: string;
   profile: Omit<Profile, 'displayName'> & { displayName?: string };
   email: string;
@@ -45,7 +45,9 @@ export interface AddHumanUserFacts {
 }
 
 export function decideAddHumanUser(input: AddHumanUserInput, facts: AddHumanUserFacts): NewEvent<UserEvent>[] {
-  if (!facts.orgExists) throw notFound('COMMAND-0n8fs', 'Errors.Org.NotFound');
+  // ZITADEL refuses an unknown organization before the method runs (the request field is the
+  // method's org_field), with the answer it gives for an unknown x-zitadel-orgid.
+  if (!facts.orgExists) throw permissionDenied('AUTH-Bs7Ds', 'Errors.Org.NotExisting');
   if (!hasPermission(input.caller, 'user.write', facts.orgId)) throw permissionDenied('AUTH-AWfge', 'Errors.Permission.Denied');
   if (facts.existing.version > 0) throw alreadyExists('COMMAND-7yiox', 'Errors.User.AlreadyExists');
   const email = assertEmail(input.email);

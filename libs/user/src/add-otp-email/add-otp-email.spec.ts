@@ -3,7 +3,7 @@ import { caller, emailChanged, emailVerified, given, humanAdded, machineAdded, O
 import { decideAddOtpEmail } from './add-otp-email.js';
 
 const self = caller({ userId: USER, kind: 'human' });
-const manager = caller({ roles: [{ role: 'ORG_USER_MANAGER', orgId: ORG }] });
+const manager = caller({ roles: [{ role: 'ORG_OWNER', orgId: ORG }] });
 const add = (who = self) => (state: Parameters<typeof decideAddOtpEmail>[0]) => decideAddOtpEmail(state, { userId: USER, caller: who });
 const added = [{ type: 'user.otp.email.added', data: {} }];
 
@@ -20,10 +20,11 @@ describe('decideAddOtpEmail', () => {
   it('refuses a caller without the permission on the user’s organization', () => {
     given(humanAdded(), emailVerified()).when(add(caller())).thenFails('PermissionDenied', 'AUTH-AWfge');
     given(humanAdded(OTHER_ORG), emailVerified()).when(add(manager)).thenFails('PermissionDenied', 'AUTH-AWfge');
-    // A login client may read users and run sessions, not change credentials.
+    // ZITADEL's ORG_USER_MANAGER manages users but not their credentials; its login client may.
     given(humanAdded(), emailVerified())
-      .when(add(caller({ roles: [{ role: 'IAM_LOGIN_CLIENT' }] })))
+      .when(add(caller({ roles: [{ role: 'ORG_USER_MANAGER', orgId: ORG }] })))
       .thenFails('PermissionDenied', 'AUTH-AWfge');
+    given(humanAdded(), emailVerified()).when(add(caller({ roles: [{ role: 'IAM_LOGIN_CLIENT' }] }))).then([{ type: 'user.otp.email.added', data: {} }]);
   });
 
   it('answers NotFound for an unknown user before looking at permissions', () => {

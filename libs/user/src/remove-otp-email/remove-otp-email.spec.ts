@@ -12,12 +12,12 @@ describe('decideRemoveOtpEmail', () => {
     given(humanAdded(), emailVerified(), otpEmailAdded()).when(remove()).then(removed);
   });
 
-  it('needs user.write when not self (an ORG_USER_MANAGER has it, a login client does not)', () => {
+  it('needs user.write when not self (an ORG_USER_MANAGER has it, an ORG_OWNER_VIEWER does not)', () => {
     given(humanAdded(), emailVerified(), otpEmailAdded())
       .when(remove(caller({ roles: [{ role: 'ORG_USER_MANAGER', orgId: ORG }] })))
       .then(removed);
     given(humanAdded(), emailVerified(), otpEmailAdded())
-      .when(remove(caller({ roles: [{ role: 'IAM_LOGIN_CLIENT' }] })))
+      .when(remove(caller({ roles: [{ role: 'ORG_OWNER_VIEWER', orgId: ORG }] })))
       .thenFails('PermissionDenied', 'AUTH-AWfge');
   });
 

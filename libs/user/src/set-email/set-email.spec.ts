@@ -72,8 +72,30 @@ describe('decideVerifyEmail', () => {
     { type: 'user.email.changed', data: { email: 'new@example.com' } },
     { type: 'user.email.code.added', data: { code: code.encrypted, expiresAt: '2026-01-01T11:00:00.000Z', sendEmail: false } },
   ];
-  const verify = (given: string, at = now) => (state: Parameters<typeof decideVerifyEmail>[0]) =>
-    decideVerifyEmail(state, { userId: USER, code: given, caller: self }, (v) => cipher.decrypt(v), at);
+  const decide = (state: Parameters<typeof decideVerifyEmail>[0], given: string, at = now, by = self) =>
+    decideVerifyEmail(state, { userId: USER, code: given, caller: by }, (v) => cipher.decrypt(v), at);
+  // A refusal that writes (a wrong code) is thrown here after its events were checked below.
+  const verify = (given: string, at = now, by = self) => (state: Parameters<typeof decideVerifyEmail>[0]) => {
+    const { events, result } = decide(state, given, at, by);
+    if (result) throw result;
+    return events;
+  };
+  const wrong: UserEvent = { type: 'user.email.verification.failed', data: {} };
+
+  it('checks no permission: the code is the proof (ZITADEL), for any caller, of any organization', () => {
+    const stranger = caller({ orgId: 'elsewhere', roles: [] });
+    given(...withCode()).when(verify('K3Y9ZQ', now, stranger)).then([{ type: 'user.email.verified', data: { email: 'new@example.com' } }]);
+    given().when(verify('K3Y9ZQ', now, stranger)).thenFails('NotFound', 'COMMAND-4g3xq');
+  });
+
+  it('writes a wrong code down and refuses it; after five the code is void until a new one', () => {
+    const state = given(...withCode()).state;
+    expect(decide(state, 'K3Y9ZX')).toMatchObject({ events: [{ type: 'user.email.verification.failed', data: {} }], result: { id: 'CODE-woT0xc' } });
+    given(...withCode(), wrong, wrong, wrong, wrong).when(verify('K3Y9ZQ')).then([{ type: 'user.email.verified', data: { email: 'new@example.com' } }]);
+    given(...withCode(), wrong, wrong, wrong, wrong, wrong).when(verify('K3Y9ZQ')).thenFails('FailedPrecondition', 'COMMAND-Dg2z5');
+    const renewed: UserEvent = { type: 'user.email.code.added', data: { code: code.encrypted, expiresAt: '2026-01-01T11:00:00.000Z', sendEmail: false } };
+    given(...withCode(), wrong, wrong, wrong, wrong, wrong, renewed).when(verify('K3Y9ZQ')).then([{ type: 'user.email.verified', data: { email: 'new@example.com' } }]);
+  });
 
   it('verifies the current address with the right code', () => {
     given(...withCode()).when(verify('K3Y9ZQ')).then([{ type: 'user.email.verified', data: { email: 'new@example.com' } }]);
@@ -94,7 +116,7 @@ describe('decideVerifyEmail', () => {
       given().state,
     );
     expect(state.emailCode).toBeUndefined();
-    expect(() => decideVerifyEmail(state, { userId: USER, code: 'K3Y9ZQ', caller: self }, (v) => cipher.decrypt(v), now)).toThrow(
+    expect(() => decide(state, 'K3Y9ZQ')).toThrow(
       expect.objectContaining({ id: 'COMMAND-eis9R' }),
     );
   });

@@ -22,13 +22,11 @@ describe('decideUnlockUser', () => {
     expect(state.otpEmailFailedChecks).toBe(0);
   });
 
-  it('refuses the locked user themself, and callers without user.write there', () => {
-    given(humanAdded(), locked())
-      .when(unlock(caller({ userId: USER, kind: 'human' })))
-      .thenFails('PermissionDenied', 'AUTH-AWfge');
+  it("lets the locked user unlock themself (as ZITADEL's checkPermissionUpdateUser), refuses callers without user.write there", () => {
+    given(humanAdded(), locked()).when(unlock(caller({ userId: USER, kind: 'human', roles: [] }))).then(unlocked);
     given(humanAdded(OTHER_ORG), locked()).when(unlock()).thenFails('PermissionDenied', 'AUTH-AWfge');
     given(humanAdded(), locked())
-      .when(unlock(caller({ roles: [{ role: 'IAM_LOGIN_CLIENT' }] })))
+      .when(unlock(caller({ roles: [{ role: 'ORG_OWNER_VIEWER', orgId: ORG }] })))
       .thenFails('PermissionDenied', 'AUTH-AWfge');
   });
 
@@ -38,7 +36,8 @@ describe('decideUnlockUser', () => {
     given(humanAdded(), locked(), { type: 'user.unlocked', data: {} }).when(unlock()).thenFails('FailedPrecondition', 'COMMAND-olb9vb0oca');
   });
 
-  it('does not tell a caller without the permission whether the user is locked', () => {
-    given(humanAdded(OTHER_ORG)).when(unlock()).thenFails('PermissionDenied', 'AUTH-AWfge');
+  it('checks the state before the permission, as ZITADEL: NotFound, then NotLocked, then PermissionDenied', () => {
+    given(humanAdded(OTHER_ORG)).when(unlock()).thenFails('FailedPrecondition', 'COMMAND-olb9vb0oca');
+    given(humanAdded(OTHER_ORG), locked()).when(unlock()).thenFails('PermissionDenied', 'AUTH-AWfge');
   });
 });

@@ -1,6 +1,6 @@
 import { Command } from '@nestjs/cqrs';
-import { hasPermission } from '#access';
-import { failedPrecondition, notFound, permissionDenied } from '#errors';
+import { failedPrecondition, notFound } from '#errors';
+import { authorizeOnUser } from '../authorize.js';
 import type { NewEvent } from '#eventstore';
 import { eventMetadata, type CommandContext } from '#kernel';
 import { UserEventType, type UserEvent } from '../events.js';
@@ -24,15 +24,13 @@ export const UNLOCK_USER_NOT_FOUND = 'COMMAND-x377t913pw';
 export const UNLOCK_USER_NOT_LOCKED = 'COMMAND-olb9vb0oca';
 
 /**
- * An administrator's act: `user.write` on the user's organization (or an instance-wide role).
- * Unlike ZITADEL's checkPermissionOnUser, acting on oneself is NOT enough: a locked user who
- * still holds a valid access token (an external issuer's JWT) must not lift their own lockout.
- * The permission is checked before "not locked", so a caller without it cannot learn whether a
- * user is locked (ZITADEL checks the state first). `user.unlocked` resets the failure count.
+ * ZITADEL's UnlockUserV2, in its order: unknown → NotFound, not locked → FailedPrecondition,
+ * then checkPermissionUpdateUser (the user themself, or `user.write` on the user's
+ * organization). `user.unlocked` resets the failure count.
  */
 export function decideUnlockUser(state: UserState, input: UnlockUserInput): NewEvent<UserEvent>[] {
   if (!state.exists) throw notFound(UNLOCK_USER_NOT_FOUND, 'Errors.User.NotFound');
-  if (!hasPermission(input.caller, 'user.write', state.orgId)) throw permissionDenied('AUTH-AWfge', 'Errors.Permission.Denied');
   if (!state.locked) throw failedPrecondition(UNLOCK_USER_NOT_LOCKED, 'Errors.User.NotLocked');
+  authorizeOnUser(input.caller, input.userId, state, 'user.write');
   return [{ type: UserEventType.Unlocked, data: {}, metadata: eventMetadata(input, state.orgId!) }];
 }

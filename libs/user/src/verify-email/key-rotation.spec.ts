@@ -17,7 +17,7 @@ describe('decideVerifyEmail across a key rotation', () => {
     { type: 'user.email.code.added', data: { code: sealer.encrypt('K3Y9ZQ'), expiresAt: '2026-01-01T11:00:00.000Z', sendEmail: false } },
   ];
   const verifyWith = (opener: CodeCipher) => (state: Parameters<typeof decideVerifyEmail>[0]) =>
-    decideVerifyEmail(state, { userId: USER, code: 'K3Y9ZQ', caller: self }, (v) => opener.decrypt(v), now);
+    decideVerifyEmail(state, { userId: USER, code: 'K3Y9ZQ', caller: self }, (v) => opener.decrypt(v), now).events;
 
   it('verifies a code sealed under the old key while the old key is still configured', () => {
     given(...pending(new CodeCipher([oldKey], 'old')))

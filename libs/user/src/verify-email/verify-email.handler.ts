@@ -2,8 +2,10 @@ import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { CODE_CIPHER, type CodeCipher } from '#crypto';
 import { EVENT_STORE, type EventStore } from '#eventstore';
-import { CLOCK, type Clock } from '#kernel';
-import { executeUserCommand } from '../execute-user-command.js';
+import { invalidArgument } from '#errors';
+import { CLOCK, decideOnStream, type Clock } from '#kernel';
+import { userStream } from '../events.js';
+import { foldUser } from '../user-state.js';
 import type { ObjectDetails } from '#kernel';
 import { decideVerifyEmail, VerifyEmailCommand } from './verify-email.js';
 
@@ -16,9 +18,13 @@ export class VerifyEmailHandler implements ICommandHandler<VerifyEmailCommand> {
   ) {}
 
   async execute({ input }: VerifyEmailCommand): Promise<ObjectDetails> {
-    const { details } = await executeUserCommand(this.store, input.userId, 'COMMAND-Sdf21', (state) =>
-      decideVerifyEmail(state, input, (value) => this.cipher.decrypt(value), this.clock.now()),
+    if (!input.userId) throw invalidArgument('COMMAND-Sdf21', 'Errors.User.UserIDMissing');
+    // A wrong code is written (it counts against the code) and then refused.
+    const { state, result: refusal, appended } = await decideOnStream(this.store, userStream(input.userId), foldUser, (s) =>
+      decideVerifyEmail(s, input, (value) => this.cipher.decrypt(value), this.clock.now()),
     );
-    return details;
+    if (refusal) throw refusal;
+    const last = appended[appended.length - 1]!;
+    return { sequence: last.sequence, changeDate: last.createdAt, resourceOwner: state.orgId! };
   }
 }
