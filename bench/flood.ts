@@ -129,8 +129,14 @@ async function main() {
   if (fromDist && !existsSync(entry[0]!)) throw new Error('run npm run build first');
   const child = spawn(process.execPath, entry, { cwd: root, env: { ...process.env, PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'warn', DATABASE_URL: '' }, stdio: ['ignore', 'ignore', 'inherit'] });
   process.once('exit', () => child.kill('SIGKILL'));
-  const stop = () => {
+  // The data directory goes once the server has exited (it writes while shutting down);
+  // a server that does not exit within 10 s is killed.
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
     child.kill('SIGTERM');
+    const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(kill);
     rmSync(dataDir, { recursive: true, force: true });
   };
   try {
@@ -209,7 +215,7 @@ async function main() {
     console.log(ok ? 'flood: targets met' : 'flood: TARGETS MISSED');
     process.exitCode = ok ? 0 : 1;
   } finally {
-    stop();
+    await stop();
   }
 }
 
