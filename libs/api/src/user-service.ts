@@ -11,6 +11,7 @@ import { AuthenticationMethodType } from '@zitadel/proto/zitadel/user/v2/user_se
 import { GetUserByIdQuery } from '#projections/users';
 import { ListAuthMethodTypesQuery } from '#projections/users';
 import type { ProjectedUser } from '#projections/users';
+import { listUsersMethod } from './list-users.js';
 import { unlockUserMethod } from './unlock-user.method.js';
 import { callerOf } from './transport/caller-context.js';
 import type { UserServiceImpl } from './transport/tokens.js';
@@ -129,6 +130,8 @@ export class UserServiceImplementation {
     },
 
     unlockUser: unlockUserMethod(this.commands),
+
+    listUsers: listUsersMethod(this.queries, toProtoUser),
 
     getUserByID: async (req, ctx) => {
       const view = await this.queries.execute(new GetUserByIdQuery({ userId: req.userId, caller: callerOf(ctx) }));
