@@ -3,7 +3,7 @@ import { createServerTransport } from '@zitadel/client/node';
 import { createUserServiceClient } from '@zitadel/client/v2';
 import { createAccessTokenInterceptor, createSessionClient, createUserClient } from '@zitadel/node/dist/api/index.js';
 import { TextQueryMethod } from '@zitadel/proto/zitadel/object/v2/object_pb.js';
-import { restClient, startTestServer, storeKinds, type TestServer } from '#test-support';
+import { createLogger, restClient, startTestServer, storeKinds, type TestServer } from '#test-support';
 
 // What a login UI calls around the factor: v2beta beside v2, ListUsers, session metadata and
 // ListSessions. One server for all of them (its start is most of the time).
@@ -34,7 +34,7 @@ describe.each(storeKinds())('what login UIs call (%s)', (kind) => {
   }
 
   beforeAll(async () => {
-    t = await startTestServer(kind);
+    t = await startTestServer(kind, {}, process.env.DEBUG_LOG ? createLogger('error', process.stderr) : undefined);
     call = restClient(t.url);
     defaultOrg = (await human('lu-alice')).details.resourceOwner;
     await human('lu-bob');
@@ -193,7 +193,7 @@ describe.each(storeKinds())('what login UIs call (%s)', (kind) => {
       expect(beta.result.map((u) => u.userId)).toEqual([ids['lu-dave']]);
     });
 
-    it('refuses an empty query and too deep a nesting over Connect, as ZITADEL', async () => {
+    it('refuses an empty query and too deep a nesting over Connect', async () => {
       const connect = async (body: unknown) => {
         const res = await fetch(`${t.url}/zitadel.user.v2.UserService/ListUsers`, {
           method: 'POST',
@@ -202,9 +202,10 @@ describe.each(storeKinds())('what login UIs call (%s)', (kind) => {
         });
         return { status: res.status, body: (await res.json()) as any };
       };
+      // The descriptors' rules refuse a query without a case before ZITADEL's own check would.
       const empty = await connect({ queries: [{}] });
       expect(empty.status).toBe(400);
-      expect(empty.body.message).toMatch(/\(GRPC-vR9nC\)$/);
+      expect(empty.body.message).toContain('invalid SearchQuery.Query: value is required');
       let deep: unknown = startsWithLu;
       for (let i = 0; i < 22; i++) deep = { notQuery: { query: deep } };
       const nested = await connect({ queries: [deep] });

@@ -129,9 +129,10 @@ export class UserServiceImplementation {
       return { details: toDetails(details) };
     },
 
-    unlockUser: unlockUserMethod(this.commands),
+    unlockUser: (req, ctx) => unlockUserMethod(this.commands)(req, ctx),
 
-    listUsers: listUsersMethod(this.queries, toProtoUser),
+    // Called per request: `this.queries` is not assigned yet while the fields initialize.
+    listUsers: (req, ctx) => listUsersMethod(this.queries, toProtoUser)(req, ctx),
 
     getUserByID: async (req, ctx) => {
       const view = await this.queries.execute(new GetUserByIdQuery({ userId: req.userId, caller: callerOf(ctx) }));
