@@ -4,5 +4,7 @@ export { GetUserByIdHandler } from './queries/get-user-by-id.handler.js';
 export { ListAuthMethodTypesHandler } from './queries/list-auth-method-types.handler.js';
 export * from './queries/get-user-by-id.query.js';
 export * from './queries/list-auth-method-types.query.js';
+export { ListUsersHandler } from './queries/list-users.handler.js';
+export * from './queries/list-users.query.js';
 export * from './user-projection.module.js';
 export * from './user-projection.js';

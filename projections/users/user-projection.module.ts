@@ -1,6 +1,7 @@
 import { Inject, Module, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { Migration } from 'kysely';
 import { SQL_DATABASE, type SqlDatabase, type Unlisten } from '#database';
+import { clockProvider } from '#kernel';
 import { EVENT_STORE, START, type EventStore } from '#eventstore';
 import { LOGGER, type Logger } from '#logging';
 import {
@@ -15,6 +16,7 @@ import {
 } from '#projections/runner';
 import { GetUserByIdHandler } from './queries/get-user-by-id.handler.js';
 import { ListAuthMethodTypesHandler } from './queries/list-auth-method-types.handler.js';
+import { ListUsersHandler } from './queries/list-users.handler.js';
 import { USER_READ_YOUR_WRITES } from './queries/read-your-writes.js';
 import { USER_PROJECTION_NAME, userProjection, userProjections } from './user-projection.js';
 
@@ -50,6 +52,8 @@ export { PROJECTION_RUNNER_HISTORY, projectionRunnerMigrations } from '#projecti
   providers: [
     GetUserByIdHandler,
     ListAuthMethodTypesHandler,
+    ListUsersHandler,
+    clockProvider,
     {
       provide: USER_ACTIVE_VERSIONS,
       inject: [SQL_DATABASE],

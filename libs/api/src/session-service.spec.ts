@@ -44,8 +44,12 @@ describe('toSessionChanges', () => {
     fails(() => toSessionChanges(create(ChecksSchema, { password: { password: 'x' } }), undefined, undefined, {}), 'Unimplemented', 'SESSION-Unimpl');
     fails(() => toSessionChanges(create(ChecksSchema, { totp: { code: '1' } }), undefined, undefined, {}), 'Unimplemented', 'SESSION-Unimpl');
     fails(() => toSessionChanges(undefined, create(RequestChallengesSchema, { otpSms: {} }), undefined, {}), 'Unimplemented', 'SESSION-Unimpl');
-    fails(() => toSessionChanges(undefined, undefined, undefined, { key: new Uint8Array([1]) }), 'Unimplemented', 'SESSION-Unimpl');
     fails(() => toSessionChanges(create(ChecksSchema, { user: {} }), undefined, undefined, {}), 'InvalidArgument', 'SESSION-UsrMis');
+  });
+
+  it('passes metadata on, empty values included (they remove keys)', () => {
+    const metadata = { key: new Uint8Array([1]), gone: new Uint8Array() };
+    expect(toSessionChanges(undefined, undefined, undefined, metadata)).toEqual({ metadata });
   });
 });
 

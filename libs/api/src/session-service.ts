@@ -32,8 +32,8 @@ const durationMs = (duration: Duration) => Number(duration.seconds) * 1000 + Mat
 /**
  * The proto's checks, challenges, lifetime and metadata → SessionChanges. This service
  * implements the user and OTP Email parts; any other check or challenge (password, WebAuthN,
- * IdP intent, TOTP, OTP SMS) and session metadata are refused with Unimplemented
- * `SESSION-Unimpl` rather than silently ignored. An OTP Email delivery type this code does
+ * IdP intent, TOTP, OTP SMS) is refused with Unimplemented `SESSION-Unimpl` rather than
+ * silently ignored. Metadata passes as it is (an empty value removes the key). An OTP Email delivery type this code does
  * not know is Unimplemented `SESSION-k3ng0`, as in ZITADEL.
  */
 export function toSessionChanges(
@@ -44,8 +44,8 @@ export function toSessionChanges(
 ): SessionChanges {
   if (checks && (checks.password || checks.webAuthN || checks.idpIntent || checks.totp || checks.otpSms)) throw unimplemented();
   if (challenges && (challenges.webAuthN || challenges.otpSms)) throw unimplemented();
-  if (Object.keys(metadata).length > 0) throw unimplemented();
   const changes: SessionChanges = {};
+  if (Object.keys(metadata).length > 0) changes.metadata = metadata;
   if (checks?.user || checks?.otpEmail) {
     changes.checks = {};
     if (checks.user) {
@@ -105,6 +105,7 @@ export function toProtoSession(view: SessionView): MessageInitShape<typeof Sessi
     },
     ...(view.userAgent ? { userAgent: { description: view.userAgent } } : {}),
     ...(view.expirationDate ? { expirationDate: timestampFromDate(view.expirationDate) } : {}),
+    metadata: view.metadata,
   };
 }
 

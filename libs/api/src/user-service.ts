@@ -12,6 +12,7 @@ import { GetUserByIdQuery } from '#projections/users';
 import { assertEmailUrlTemplate } from '#session';
 import { ListAuthMethodTypesQuery } from '#projections/users';
 import type { ProjectedUser } from '#projections/users';
+import { listUsersMethod } from './list-users.js';
 import { unlockUserMethod } from './unlock-user.method.js';
 import { callerOf, commandContextOf } from './transport/caller-context.js';
 import type { UserServiceImpl } from './transport/tokens.js';
@@ -142,7 +143,10 @@ export class UserServiceImplementation {
       return { details: toDetails(details) };
     },
 
-    unlockUser: unlockUserMethod(this.commands),
+    unlockUser: (req, ctx) => unlockUserMethod(this.commands)(req, ctx),
+
+    // Called per request: `this.queries` is not assigned yet while the fields initialize.
+    listUsers: (req, ctx) => listUsersMethod(this.queries, toProtoUser)(req, ctx),
 
     getUserByID: async (req, ctx) => {
       const view = await this.queries.execute(new GetUserByIdQuery({ userId: req.userId, caller: callerOf(ctx) }));

@@ -13,6 +13,7 @@ export const SessionEventType = {
   OtpEmailChecked: 'session.otp.email.checked',
   TokenSet: 'session.token.set',
   LifetimeSet: 'session.lifetime.set',
+  MetadataSet: 'session.metadata.set',
   Terminated: 'session.terminated',
 } as const;
 
@@ -58,6 +59,14 @@ export interface SessionLifetimeSet {
   type: typeof SessionEventType.LifetimeSet;
   data: { lifetimeMs: number; expiresAt: string };
 }
+/**
+ * The session's metadata after a change, whole (as ZITADEL's session.metadata.set): keys to
+ * base64 values. Written only when the request changed something.
+ */
+export interface SessionMetadataSet {
+  type: typeof SessionEventType.MetadataSet;
+  data: { metadata: Record<string, string> };
+}
 export interface SessionTerminated {
   type: typeof SessionEventType.Terminated;
   data: Record<string, never>;
@@ -71,6 +80,7 @@ export type SessionEvent =
   | SessionOtpEmailChecked
   | SessionTokenSet
   | SessionLifetimeSet
+  | SessionMetadataSet
   | SessionTerminated;
 
 export const sessionStream = (sessionId: string) => `session-${sessionId}`;

@@ -5,6 +5,7 @@ export * from './delete-session/delete-session.js';
 export * from './errors.js';
 export * from './get-session/get-session.js';
 export * from './otp-email-challenge/otp-email-challenge.js';
+export * from './metadata/set-metadata.js';
 export * from './otp-email-sent.js';
 export * from './session-changes.js';
 export * from './session-state.js';

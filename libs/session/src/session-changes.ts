@@ -18,6 +18,7 @@ import {
   decideOtpEmailChallengeOnUser,
   type OtpEmailDelivery,
 } from './otp-email-challenge/otp-email-challenge.js';
+import { decideMetadata, type MetadataChanges } from './metadata/set-metadata.js';
 import { assertCheckHasUser, decideOtpEmailChecked, decideOtpEmailCheckOnUser } from './otp-email-check/otp-email-check.js';
 import { SESSION_WRITE_RETRY } from './retry.js';
 import { evolveSession, foldSession, type SessionState } from './session-state.js';
@@ -34,6 +35,8 @@ export interface SessionChanges {
   challenges?: { otpEmail?: OtpEmailDelivery };
   /** The request's `lifetime`, in ms: the session expires that long after this change. */
   lifetimeMs?: number;
+  /** Keys to values; an empty value removes the key. */
+  metadata?: MetadataChanges;
 }
 
 export interface SessionChangeResult {
@@ -127,6 +130,16 @@ export class SessionChangeRunner {
       if (delivery.kind === 'return') returnedCode = plain;
     }
 
+    // After the checks and challenges, before the lifetime: ZITADEL's order.
+    let metadataAt: number | undefined;
+    if (changes.metadata) {
+      const event = decideMetadata(working, changes.metadata);
+      if (event) {
+        metadataAt = pending.length;
+        push(event);
+      }
+    }
+
     if (changes.lifetimeMs !== undefined) {
       if (!(changes.lifetimeMs > 0)) throw invalidArgument('SESSION-Lft0', 'Errors.Session.Lifetime.Invalid');
       push({
@@ -197,6 +210,15 @@ export class SessionChangeRunner {
           if (checkedChallenge !== undefined && fresh.otpEmailChallenge?.sequence !== checkedChallenge) {
             // The code was used (or replaced) by a concurrent request: a code works once.
             throw notFoundChallenge();
+          }
+          // The metadata event carries the whole map: decide it again on the latest metadata,
+          // so that a concurrent change of other keys is kept.
+          if (metadataAt !== undefined && changes.metadata) {
+            const again = decideMetadata(fresh, changes.metadata);
+            const events = pending.slice();
+            if (again) events[metadataAt] = { ...again, metadata: pending[metadataAt]!.metadata };
+            else events.splice(metadataAt, 1);
+            return { events, result: undefined };
           }
         }
         return { events: pending, result: undefined };

@@ -30,13 +30,15 @@ export interface SessionState {
   otpEmailCheckedAt?: string;
   token?: { tokenId: string; hash: string };
   expiresAt?: string;
+  /** Keys to base64 values (session.metadata.set). */
+  metadata: Readonly<Record<string, string>>;
   createdAt?: Date;
   changedAt?: Date;
   /** Sequence of the last event folded (0 = none): the expected revision of the next append. */
   version: number;
 }
 
-export const initialSessionState = (): SessionState => ({ exists: false, terminated: false, otpEmailSent: [], version: 0 });
+export const initialSessionState = (): SessionState => ({ exists: false, terminated: false, otpEmailSent: [], metadata: {}, version: 0 });
 
 /** Folds one session event. `metadata` gives the creator and the resource owner. */
 export function evolveSession(
@@ -79,6 +81,8 @@ export function evolveSession(
       return { ...next, token: { tokenId: event.data.tokenId, hash: event.data.hash } };
     case SessionEventType.LifetimeSet:
       return { ...next, expiresAt: event.data.expiresAt };
+    case SessionEventType.MetadataSet:
+      return { ...next, metadata: event.data.metadata };
     case SessionEventType.Terminated:
       return { ...next, terminated: true };
     default:

@@ -89,6 +89,8 @@ describe('around the API: server reflection, gRPC health and unknown routes, ove
           'grpc.reflection.v1alpha.ServerReflection',
           'zitadel.session.v2.SessionService',
           'zitadel.user.v2.UserService',
+          'zitadel.session.v2beta.SessionService',
+          'zitadel.user.v2beta.UserService',
         ].sort(),
       );
     });
@@ -160,6 +162,8 @@ describe('around the API: server reflection, gRPC health and unknown routes, ove
           'grpc.reflection.v1alpha.ServerReflection',
           'zitadel.session.v2.SessionService',
           'zitadel.user.v2.UserService',
+          'zitadel.session.v2beta.SessionService',
+          'zitadel.user.v2beta.UserService',
         ].sort(),
       );
       expect(Object.values(statuses).every((s) => s.status === ServingStatus.SERVING)).toBe(true);
@@ -234,8 +238,8 @@ describe('around the API: server reflection, gRPC health and unknown routes, ove
     const NOT_FOUND = { code: 5, message: 'Not Found' };
 
     it.each([
-      ['GET', '/v2beta/users'],
-      ['POST', '/v2beta/users/123/otp_email'],
+      ['GET', '/v3alpha/users'],
+      ['POST', '/v3alpha/users/123/otp_email'],
       ['GET', '/v2/no-such-resource'],
       ['GET', '/nowhere'],
       ['POST', '/healthz'],
@@ -248,7 +252,7 @@ describe('around the API: server reflection, gRPC health and unknown routes, ove
     });
 
     it.each([
-      ['GET', '/v2beta/users'],
+      ['GET', '/v3alpha/users'],
       ['GET', '/nowhere'],
     ])('HTTP/2 %s %s', async (method, path) => {
       const res = await h2Exchange(server.url, { ':method': method, ':path': path });

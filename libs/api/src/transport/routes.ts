@@ -1,7 +1,9 @@
 import type { DescService } from '@bufbuild/protobuf';
 import type { ConnectRouter, ConnectRouterOptions } from '@connectrpc/connect';
 import { SessionService } from '@zitadel/proto/zitadel/session/v2/session_service_pb.js';
+import { SessionService as SessionServiceV2beta } from '@zitadel/proto/zitadel/session/v2beta/session_service_pb.js';
 import { UserService } from '@zitadel/proto/zitadel/user/v2/user_service_pb.js';
+import { UserService as UserServiceV2beta } from '@zitadel/proto/zitadel/user/v2beta/user_service_pb.js';
 import type { Authenticator } from '#auth';
 import type { Logger } from '#logging';
 import { Health } from './gen/grpc/health/v1/health_pb.js';
@@ -11,6 +13,7 @@ import { authentication, errorConversion, validation, type OrgExists } from './i
 import { answerDecodingErrorsAsInvalidArgument } from './protocol-errors.js';
 import { ReflectionIndex, reflectionV1, reflectionV1alpha, ServerReflectionV1, ServerReflectionV1alpha } from './reflection.js';
 import type { SessionServiceImpl, UserServiceImpl } from './tokens.js';
+import { v2betaOf } from '../v2beta/bridge.js';
 
 export interface TransportDependencies {
   userService?: UserServiceImpl;
@@ -32,7 +35,7 @@ export interface TransportDependencies {
  * service added here is served, mapped to REST, described and reported on; its
  * implementation comes from `implementationOf`.
  */
-export const SERVED_SERVICES = [UserService, SessionService] as const;
+export const SERVED_SERVICES = [UserService, SessionService, UserServiceV2beta, SessionServiceV2beta] as const;
 
 /**
  * The protocol services every gRPC server of this kind offers besides its API: discovery
@@ -56,6 +59,11 @@ function implementationOf(service: DescService, deps: TransportDependencies): ob
       return deps.userService;
     case SessionService.typeName:
       return deps.sessionService;
+    // v2beta is answered by the v2 implementation (see v2betaOf), as ZITADEL serves both.
+    case UserServiceV2beta.typeName:
+      return v2betaOf(UserServiceV2beta, UserService, deps.userService);
+    case SessionServiceV2beta.typeName:
+      return v2betaOf(SessionServiceV2beta, SessionService, deps.sessionService);
     default:
       return undefined;
   }

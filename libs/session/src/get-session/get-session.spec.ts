@@ -18,7 +18,13 @@ describe('sessionView', () => {
         user: { verifiedAt: new Date('2026-01-01T00:00:00.000Z'), id: USER, loginName: 'ada', displayName: 'Ada Lovelace', organizationId: ORG },
         otpEmail: { verifiedAt: new Date('2026-01-01T00:01:00.000Z') },
       },
+      metadata: {},
     });
+  });
+
+  it('shows the metadata as raw values', () => {
+    const { state } = givenSession(sessionAdded(), { type: 'session.metadata.set', data: { metadata: { lang: Buffer.from('de').toString('base64') } } });
+    expect(sessionView('s1', state, undefined).metadata).toEqual({ lang: new Uint8Array(Buffer.from('de')) });
   });
 
   it('shows no factors before the user check', () => {

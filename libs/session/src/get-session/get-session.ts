@@ -28,6 +28,8 @@ export interface SessionView {
   };
   userAgent?: string;
   expirationDate?: Date;
+  /** Keys to raw values. */
+  metadata: Record<string, Uint8Array>;
 }
 
 /** zitadel.session.v2.SessionService.GetSession, read from the session stream itself (no projection). */
@@ -61,6 +63,7 @@ export function sessionView(id: string, session: SessionState, user: UserState |
     factors,
     ...(session.userAgent ? { userAgent: session.userAgent } : {}),
     ...(session.expiresAt ? { expirationDate: new Date(session.expiresAt) } : {}),
+    metadata: Object.fromEntries(Object.entries(session.metadata).map(([key, value]) => [key, new Uint8Array(Buffer.from(value, 'base64'))])),
   };
 }
 

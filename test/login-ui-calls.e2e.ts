@@ -1,0 +1,258 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createServerTransport } from '@zitadel/client/node';
+import { createUserServiceClient } from '@zitadel/client/v2';
+import { createAccessTokenInterceptor, createSessionClient, createUserClient } from '@zitadel/node/dist/api/index.js';
+import { TextQueryMethod } from '@zitadel/proto/zitadel/object/v2/object_pb.js';
+import { createLogger, restClient, startTestServer, storeKinds, type TestServer } from '#test-support';
+
+// What a login UI calls around the factor: v2beta beside v2, ListUsers, session metadata and
+// ListSessions. One server for all of them (its start is most of the time).
+describe.each(storeKinds())('what login UIs call (%s)', (kind) => {
+  let t: TestServer;
+  let call: ReturnType<typeof restClient>;
+  let defaultOrg: string;
+  let otherOrg: string;
+  let otherOrgManager: { userId: string; token: string };
+  const ids: Record<string, string> = {};
+
+  async function machineUser(role: string, orgId?: string) {
+    const res = await call('POST', '/admin/v1/machine-users', t.adminToken, { name: `m-${role}-${Math.random().toString(36).slice(2, 8)}`, role, ...(orgId ? { orgId } : {}) });
+    expect(res.status).toBe(201);
+    return res.body as { userId: string; token: string };
+  }
+
+  async function human(username: string, orgId?: string) {
+    const res = await call('POST', '/v2/users/human', t.adminToken, {
+      username,
+      ...(orgId ? { organization: { orgId } } : {}),
+      profile: { givenName: username.toUpperCase(), familyName: 'Test' },
+      email: { email: `${username}@example.com`, isVerified: true },
+    });
+    expect(res.status).toBe(200);
+    ids[username] = res.body.userId;
+    return res.body as { userId: string; details: { resourceOwner: string } };
+  }
+
+  beforeAll(async () => {
+    t = await startTestServer(kind, {}, process.env.DEBUG_LOG ? createLogger('error', process.stderr) : undefined);
+    call = restClient(t.url);
+    defaultOrg = (await human('lu-alice')).details.resourceOwner;
+    await human('lu-bob');
+    otherOrg = (await call('POST', '/admin/v1/orgs', t.adminToken, { name: 'Other' })).body.orgId;
+    await human('lu-carol', otherOrg);
+    otherOrgManager = await machineUser('ORG_USER_MANAGER', otherOrg);
+    // Starting a server (migrations, bootstrap) takes most of a minute on a busy machine.
+  }, 180_000);
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('runs the OTP Email flow through @zitadel/node over gRPC', async () => {
+    const auth = createAccessTokenInterceptor(t.adminToken);
+    const users = createUserClient(t.url, auth);
+    const sessions = createSessionClient(t.url, auth);
+
+    const added = await users.addHumanUser({
+      username: 'ada',
+      profile: { givenName: 'Ada', familyName: 'Lovelace' },
+      email: { email: 'ada@example.com', returnCode: {} },
+    });
+    expect(added.userId).toMatch(/^\d{18,19}$/);
+    expect(added.emailCode).toBeTruthy();
+    const userId = added.userId;
+    await users.verifyEmail({ userId, verificationCode: added.emailCode! });
+    const otp = await users.addOTPEmail({ userId });
+    expect(otp.details?.resourceOwner).toBe(added.details?.resourceOwner);
+    expect((await users.listAuthenticationMethodTypes({ userId })).authMethodTypes).toContain(7 /* AUTHENTICATION_METHOD_TYPE_OTP_EMAIL */);
+
+    const created = await sessions.createSession({
+      checks: { user: { loginName: 'ada' } },
+      challenges: { otpEmail: { returnCode: {} } },
+      metadata: {},
+    });
+    const code = created.challenges?.otpEmail;
+    expect(code).toMatch(/^\d{8}$/);
+    const checked = await sessions.setSession({ sessionId: created.sessionId, sessionToken: '', checks: { otpEmail: { code: code! } }, metadata: {} });
+    expect(checked.sessionToken).toBeTruthy();
+    const session = await sessions.getSession({ sessionId: created.sessionId });
+    expect(session.session?.factors?.user?.id).toBe(userId);
+    expect(session.session?.factors?.otpEmail?.verifiedAt).toBeInstanceOf(Date);
+
+    const removed = await users.removeOTPEmail({ userId });
+    expect(Number(removed.details!.sequence)).toBeGreaterThan(Number(otp.details!.sequence));
+    const user = await users.getUserByID({ userId });
+    expect(user.user?.username).toBe('ada');
+    expect(user.user?.human?.email?.isVerified).toBe(true);
+    await sessions.deleteSession({ sessionId: created.sessionId });
+  });
+
+  it('answers REST under /v2beta with the descriptors\' success codes and the same errors as v2', async () => {
+    const call = restClient(t.url);
+    const added = await call('POST', '/v2beta/users/human', t.adminToken, {
+      username: 'mary',
+      profile: { givenName: 'Mary', familyName: 'Jackson' },
+      email: { email: 'mary@example.com', isVerified: true },
+    });
+    expect(added.status).toBe(201);
+    const userId = added.body.userId as string;
+    const otp = await call('POST', `/v2beta/users/${userId}/otp_email`, t.adminToken, {});
+    expect(otp).toMatchObject({ status: 200, body: { details: { resourceOwner: added.body.details.resourceOwner } } });
+    const again = await call('POST', `/v2beta/users/${userId}/otp_email`, t.adminToken, {});
+    const v2again = await call('POST', `/v2/users/${userId}/otp_email`, t.adminToken, {});
+    expect(again.status).toBe(409);
+    expect(again).toEqual(v2again);
+    // UnlockUser of a user that is not locked: the same refusal on both versions, never a 500.
+    const unlock = await call('POST', `/v2beta/users/${userId}/unlock`, t.adminToken, {});
+    expect(unlock.status).toBeLessThan(500);
+    expect(unlock).toEqual(await call('POST', `/v2/users/${userId}/unlock`, t.adminToken, {}));
+    const session = await call('POST', '/v2beta/sessions', t.adminToken, { checks: { user: { userId } } });
+    expect(session.status).toBe(201);
+    const got = await call('GET', `/v2beta/sessions/${session.body.sessionId}`, t.adminToken);
+    expect(got).toMatchObject({ status: 200, body: { session: { id: session.body.sessionId, factors: { user: { id: userId, loginName: 'mary' } } } } });
+  });
+
+  it('answers Connect JSON on zitadel.user.v2beta.UserService', async () => {
+    const res = await fetch(`${t.url}/zitadel.user.v2beta.UserService/GetUserByID`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${t.adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ userId: '1' }),
+    });
+    expect(res.status).toBe(404);
+    expect(await res.json()).toMatchObject({ code: 'not_found' });
+  });
+
+  describe('ListUsers', () => {
+    const startsWithLu = { userNameQuery: { userName: 'lu-', method: 'TEXT_QUERY_METHOD_STARTS_WITH' } };
+    const names = (body: any) => (body.result ?? []).map((u: any) => u.username);
+
+    it('filters, sorts and pages over REST, with the total before paging', async () => {
+      const first = await call('POST', '/v2/users', t.adminToken, { query: { limit: 2, asc: true }, sortingColumn: 'USER_FIELD_NAME_USER_NAME', queries: [startsWithLu] });
+      expect(first.status).toBe(200);
+      expect(names(first.body)).toEqual(['lu-alice', 'lu-bob']);
+      expect(first.body.details.totalResult).toBe('3');
+      expect(first.body.sortingColumn).toBe('USER_FIELD_NAME_USER_NAME');
+      const second = await call('POST', '/v2/users', t.adminToken, { query: { offset: 2, limit: 2, asc: true }, sortingColumn: 'USER_FIELD_NAME_USER_NAME', queries: [startsWithLu] });
+      expect(names(second.body)).toEqual(['lu-carol']);
+      const descending = await call('POST', '/v2/users', t.adminToken, { sortingColumn: 'USER_FIELD_NAME_USER_NAME', queries: [startsWithLu] });
+      expect(names(descending.body)).toEqual(['lu-carol', 'lu-bob', 'lu-alice']);
+      const alice = descending.body.result[2];
+      expect(alice).toMatchObject({
+        userId: ids['lu-alice'],
+        state: 'USER_STATE_ACTIVE',
+        loginNames: ['lu-alice'],
+        preferredLoginName: 'lu-alice',
+        details: { resourceOwner: defaultOrg },
+        human: { profile: { givenName: 'LU-ALICE', familyName: 'Test' }, email: { email: 'lu-alice@example.com', isVerified: true } },
+      });
+    });
+
+    it('combines queries with and, or and not, and matches organization, type, state, ids and emails', async () => {
+      const list = async (queries: unknown[]) => {
+        const res = await call('POST', '/v2/users', t.adminToken, { query: { asc: true }, sortingColumn: 'USER_FIELD_NAME_USER_NAME', queries });
+        expect(res.status).toBe(200);
+        return names(res.body);
+      };
+      expect(
+        await list([
+          {
+            orQuery: {
+              queries: [
+                { loginNameQuery: { loginName: 'LU-ALICE', method: 'TEXT_QUERY_METHOD_EQUALS_IGNORE_CASE' } },
+                { emailQuery: { emailAddress: 'lu-carol@example.com' } },
+                { userNameQuery: { userName: 'bo', method: 'TEXT_QUERY_METHOD_CONTAINS' } },
+              ],
+            },
+          },
+          { notQuery: { query: { organizationIdQuery: { organizationId: otherOrg } } } },
+        ]),
+      ).toEqual(['lu-alice', 'lu-bob']);
+      expect(await list([startsWithLu, { organizationIdQuery: { organizationId: otherOrg } }])).toEqual(['lu-carol']);
+      expect(await list([startsWithLu, { typeQuery: { type: 'TYPE_MACHINE' } }])).toEqual([]);
+      expect(await list([startsWithLu, { typeQuery: { type: 'TYPE_HUMAN' } }, { stateQuery: { state: 'USER_STATE_ACTIVE' } }])).toHaveLength(3);
+      expect(await list([startsWithLu, { stateQuery: { state: 'USER_STATE_LOCKED' } }])).toEqual([]);
+      expect(await list([{ inUserIdsQuery: { userIds: [ids['lu-bob'], ids['lu-carol'], '404'] } }])).toEqual(['lu-bob', 'lu-carol']);
+      expect(await list([{ inUserEmailsQuery: { userEmails: ['lu-bob@example.com'] } }])).toEqual(['lu-bob']);
+      expect(await list([{ andQuery: { queries: [startsWithLu, { userNameQuery: { userName: '%', method: 'TEXT_QUERY_METHOD_CONTAINS' } }] } }])).toEqual([]);
+      expect(await list([{ andQuery: { queries: [] } }, startsWithLu])).toHaveLength(3);
+      expect(await list([{ orQuery: { queries: [] } }])).toEqual([]);
+    });
+
+    it('lists only users the caller may read: an organization manager sees its organization', async () => {
+      const res = await call('POST', '/v2/users', otherOrgManager.token, { queries: [startsWithLu] });
+      expect(res.status).toBe(200);
+      expect(names(res.body)).toEqual(['lu-carol']);
+      expect(res.body.details.totalResult).toBe('1');
+      const all = await call('POST', '/v2/users', otherOrgManager.token, {});
+      expect(all.body.result.map((u: any) => u.userId).sort()).toEqual([ids['lu-carol'], otherOrgManager.userId].sort());
+    });
+
+    it('answers gRPC through @zitadel/client (v2) and @zitadel/node (v2beta), and reads its own writes', async () => {
+      const users = createUserServiceClient(createServerTransport(t.adminToken, { baseUrl: t.url }));
+      await human('lu-dave');
+      const v2 = await users.listUsers({ queries: [{ query: { case: 'loginNameQuery', value: { loginName: 'lu-dave', method: TextQueryMethod.EQUALS } } }] });
+      expect(v2.result.map((u) => u.userId)).toEqual([ids['lu-dave']]);
+      expect(v2.details?.totalResult).toBe(1n);
+      const beta = await createUserClient(t.url, createAccessTokenInterceptor(t.adminToken)).listUsers({
+        queries: [{ loginNameQuery: { loginName: 'lu-dave', method: 0 } }],
+      });
+      expect(beta.result.map((u) => u.userId)).toEqual([ids['lu-dave']]);
+    });
+
+    it('refuses an empty query and too deep a nesting over Connect', async () => {
+      const connect = async (body: unknown) => {
+        const res = await fetch(`${t.url}/zitadel.user.v2.UserService/ListUsers`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${t.adminToken}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+        return { status: res.status, body: (await res.json()) as any };
+      };
+      // The descriptors' rules refuse a query without a case before ZITADEL's own check would.
+      const empty = await connect({ queries: [{}] });
+      expect(empty.status).toBe(400);
+      expect(empty.body.message).toContain('invalid SearchQuery.Query: value is required');
+      let deep: unknown = startsWithLu;
+      for (let i = 0; i < 22; i++) deep = { notQuery: { query: deep } };
+      const nested = await connect({ queries: [deep] });
+      expect(nested.status).toBe(400);
+      expect(nested.body.message).toMatch(/\(USER-zsQ97\)$/);
+    });
+  });
+
+  describe('session metadata', () => {
+    const b64 = (text: string) => Buffer.from(text).toString('base64');
+
+    it('is set by CreateSession and SetSession (an empty value removes a key) and read by GetSession, over REST and Connect', async () => {
+      const created = await call('POST', '/v2/sessions', t.adminToken, { checks: { user: { loginName: 'lu-alice' } }, metadata: { app: b64('console'), step: b64('1') } });
+      expect(created.status).toBe(201);
+      const id = created.body.sessionId as string;
+      const read = async () => (await call('GET', `/v2/sessions/${id}`, t.adminToken)).body.session.metadata;
+      expect(await read()).toEqual({ app: b64('console'), step: b64('1') });
+
+      const set = await call('PATCH', `/v2/sessions/${id}`, t.adminToken, { metadata: { step: b64('2'), app: '' } });
+      expect(set.status).toBe(200);
+      expect(set.body.sessionToken).toBeTruthy();
+      expect(await read()).toEqual({ step: b64('2') });
+
+      // Nothing changes: no event, no new token (as a SetSession without changes).
+      const same = await call('PATCH', `/v2/sessions/${id}`, t.adminToken, { metadata: { step: b64('2'), never: '' } });
+      expect(same.status).toBe(200);
+      expect(same.body.sessionToken ?? '').toBe('');
+      expect(same.body.details.sequence).toBe(set.body.details.sequence);
+
+      const connect = await fetch(`${t.url}/zitadel.session.v2.SessionService/GetSession`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${t.adminToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ sessionId: id }),
+      });
+      expect(((await connect.json()) as any).session.metadata).toEqual({ step: b64('2') });
+    });
+
+    it('is set and read over gRPC through @zitadel/node (v2beta)', async () => {
+      const sessions = createSessionClient(t.url, createAccessTokenInterceptor(t.adminToken));
+      const created = await sessions.createSession({ checks: { user: { loginName: 'lu-bob' } }, metadata: { lang: Buffer.from('de') } });
+      const got = await sessions.getSession({ sessionId: created.sessionId });
+      expect(Buffer.from(got.session!.metadata['lang']!).toString()).toBe('de');
+    });
+  });
+});
