@@ -43,13 +43,6 @@ interface Known5xx {
 }
 const KNOWN_5XX: readonly Known5xx[] = [
   {
-    // UserServiceImplementation builds `impl` in a field initializer, which runs before the
-    // constructor's parameter property `commands` is assigned: `unlockUserMethod(this.commands)`
-    // captures undefined, so every UnlockUser call throws a TypeError (Internal), whatever the id.
-    name: 'UnlockUser always answers Internal',
-    matches: (c, a) => c.procedure === '/zitadel.user.v2.UserService/UnlockUser' && (a.httpStatus === 500 || a.grpcStatus === 13),
-  },
-  {
     // Found with FUZZ_SEED=1 (case #709): Connect binary body 0a0e088080808080808080800110a001,
     // i.e. query { offset: 2^63, limit: 160 }, answers Internal; an offset beyond what the
     // read model's query takes must be InvalidArgument.
