@@ -1,2 +1,3 @@
 export * from './test-server.js';
 export * from './server-process.js';
+export * from './fuzz.js';

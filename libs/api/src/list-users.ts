@@ -98,12 +98,16 @@ export function toUserFilter(query: SearchQuery, level = 0): UserFilter {
  */
 export function listUsersMethod<User>(queries: QueryBus, toProtoUser: (user: ProjectedUser, details: ObjectDetails) => User) {
   return async (req: ListUsersRequest, ctx: HandlerContext) => {
+    const offset = req.query?.offset ?? 0n;
+    // PostgreSQL's OFFSET is a signed 64-bit integer and a JavaScript number is exact only to
+    // 2^53: an offset beyond that can only be a mistake, and must not reach the database.
+    if (offset > BigInt(Number.MAX_SAFE_INTEGER)) throw invalidArgument('QUERY-OffRg', 'Errors.Query.OffsetTooLarge');
     const filters = req.queries.map((query) => toUserFilter(query));
     const view = await queries.execute(
       new ListUsersQuery({
         caller: callerOf(ctx),
         filters,
-        offset: Number(req.query?.offset ?? 0n),
+        offset: Number(offset),
         limit: req.query?.limit ?? 0,
         asc: req.query?.asc ?? false,
         sortBy: SORT_COLUMNS[req.sortingColumn] ?? 'id',

@@ -60,6 +60,7 @@ const en: Record<string, string> = {
   'Errors.Crypto.DecryptFailed': 'A stored code could not be decrypted (key {keyId})',
   // The operators' admin routes (no ZITADEL counterpart).
   'Errors.Request.Invalid': 'invalid request: {problems}',
+  'Errors.Query.OffsetTooLarge': 'Offset is too large',
   'Errors.Projection.NotFound': 'there is no projection "{name}"; the projections are: {known}',
   'Errors.Projection.NoReplay': 'no replay of {name} has run in this server process',
   'Errors.Projection.ReplayRunning': 'a replay of {name} is already running; follow it, or cancel it',

@@ -169,6 +169,19 @@ describe('the edge: hostile input gets a client error and reaches no service', (
       expect(grpcStatus(answer)).toBe('3');
     });
 
+    it.each([
+      ['no message (a frame cut inside its header)', frame(Buffer.from([0x0a, 0x01, 0x61])).subarray(0, 3)],
+      ['two messages', Buffer.concat([frame(Buffer.from([0x0a, 0x01, 0x61])), frame(Buffer.from([0x0a, 0x01, 0x61]))])],
+    ])('a unary gRPC call with %s: grpc-status 3, not Unimplemented', async (_what, body) => {
+      const answer = await h2Exchange(
+        server.url,
+        { ':path': '/zitadel.user.v2.UserService/AddOTPEmail', 'content-type': 'application/grpc', te: 'trailers', authorization: `Bearer ${GOOD_TOKEN}` },
+        body,
+      );
+      expect(grpcStatus(answer)).toBe('3');
+      reachedNoService();
+    });
+
     it('gRPC-Web: grpc-status 3 in the trailer frame', async () => {
       const res = await fetch(`${server.url}/zitadel.user.v2.UserService/AddOTPEmail`, {
         method: 'POST',

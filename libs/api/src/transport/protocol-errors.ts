@@ -12,11 +12,19 @@ import type { UniversalHandler, UniversalServerRequest, UniversalServerResponse 
  */
 const CLIENT_FAULTS = [/^parse binary: /, /^decompression failed$/, /^received compressed envelope, but do not know how to decompress$/, /^invalid envelope/];
 
+/**
+ * connect-es answers a unary gRPC call whose request stream holds no message, or more than
+ * one, with Unimplemented, which would tell the client the method is not served. The method
+ * is served; the client sent a malformed request, so these become InvalidArgument too.
+ */
+const MISCODED_AS_UNIMPLEMENTED = [/^protocol error: missing input message for unary method$/, /^protocol error: received extra input message for unary method$/];
+
 export function isClientFault(message: string): boolean {
   return CLIENT_FAULTS.some((re) => re.test(message));
 }
 
 const INTERNAL = '13';
+const UNIMPLEMENTED = '12';
 const INVALID_ARGUMENT = '3';
 
 /** Wraps every handler of the router (call after all services are registered). */
@@ -51,9 +59,11 @@ function wrap(handler: UniversalHandler): UniversalHandler {
 }
 
 function fixGrpcTrailer(trailer: Headers): void {
-  if (trailer.get('grpc-status') !== INTERNAL) return;
+  const status = trailer.get('grpc-status');
+  if (status !== INTERNAL && status !== UNIMPLEMENTED) return;
   const message = safeDecode(trailer.get('grpc-message') ?? '');
-  if (isClientFault(message)) trailer.set('grpc-status', INVALID_ARGUMENT);
+  const faults = status === INTERNAL ? CLIENT_FAULTS : MISCODED_AS_UNIMPLEMENTED;
+  if (faults.some((re) => re.test(message))) trailer.set('grpc-status', INVALID_ARGUMENT);
 }
 
 function connectUnary(body: Buffer): Buffer | undefined {
