@@ -85,14 +85,14 @@ describe('decideVerifyEmail', () => {
   it('checks no permission: the code is the proof (ZITADEL), for any caller, of any organization', () => {
     const stranger = caller({ orgId: 'elsewhere', roles: [] });
     given(...withCode()).when(verify('K3Y9ZQ', now, stranger)).then([{ type: 'user.email.verified', data: { email: 'new@example.com' } }]);
-    given().when(verify('K3Y9ZQ', now, stranger)).thenFails('NotFound', 'COMMAND-4g3xq');
+    given().when(verify('K3Y9ZQ', now, stranger)).thenFails('NotFound', 'COMMAND-ieJ2e');
   });
 
   it('writes a wrong code down and refuses it; after five the code is void until a new one', () => {
     const state = given(...withCode()).state;
-    expect(decide(state, 'K3Y9ZX')).toMatchObject({ events: [{ type: 'user.email.verification.failed', data: {} }], result: { id: 'CODE-woT0xc' } });
+    expect(decide(state, 'K3Y9ZX')).toMatchObject({ events: [{ type: 'user.email.verification.failed', data: {} }], result: { id: 'COMMAND-eis9R' } });
     given(...withCode(), wrong, wrong, wrong, wrong).when(verify('K3Y9ZQ')).then([{ type: 'user.email.verified', data: { email: 'new@example.com' } }]);
-    given(...withCode(), wrong, wrong, wrong, wrong, wrong).when(verify('K3Y9ZQ')).thenFails('FailedPrecondition', 'COMMAND-Dg2z5');
+    given(...withCode(), wrong, wrong, wrong, wrong, wrong).when(verify('K3Y9ZQ')).thenFails('InvalidArgument', 'COMMAND-eis9R');
     const renewed: UserEvent = { type: 'user.email.code.added', data: { code: code.encrypted, expiresAt: '2026-01-01T11:00:00.000Z', sendEmail: false } };
     given(...withCode(), wrong, wrong, wrong, wrong, wrong, renewed).when(verify('K3Y9ZQ')).then([{ type: 'user.email.verified', data: { email: 'new@example.com' } }]);
   });
