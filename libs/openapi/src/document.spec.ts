@@ -4,7 +4,7 @@ import { openapiv2_field, openapiv2_operation } from '@zitadel/proto/protoc-gen-
 import { SessionService } from '@zitadel/proto/zitadel/session/v2/session_service_pb.js';
 import { UserService } from '@zitadel/proto/zitadel/user/v2/user_service_pb.js';
 import { restRoutesOf, SERVED_SERVICES } from '#api/transport';
-import { buildOpenApiDocument, BEARER_AUTH, STATUS_SCHEMA, type OpenApiDocument } from './document.js';
+import { buildOpenApiDocument, BEARER_AUTH, STATUS_SCHEMA, type OpenApiDocument, operationIdOf } from './document.js';
 import { NO_COMMENTS, parseDeclarationComments } from './proto-comments.js';
 
 type Json = { [key: string]: any };
@@ -43,7 +43,7 @@ describe('the OpenAPI document', () => {
       const operation = doc.paths[camel(route.template)]?.[route.verb.toLowerCase()];
       expect({ route: `${route.verb} ${route.template}`, operationId: operation?.operationId }).toEqual({
         route: `${route.verb} ${route.template}`,
-        operationId: `${route.service.name}_${route.method.name}`,
+        operationId: operationIdOf(route.service, route.method),
       });
       expect(Object.keys(operation!.responses)).toContain(String(route.successCode));
     }

@@ -139,7 +139,7 @@ function operationOf(route: RestRoute, binding: number, schemas: SchemaCollector
   if (route.body !== '*') parameters.push(...queryParameters(route, schemas));
 
   const operation: Operation = {
-    operationId: `${service.name}_${method.name}${binding > 1 ? binding : ''}`,
+    operationId: operationIdOf(service, method, binding),
     tags: annotation?.tags.length ? annotation.tags : [service.name],
     ...(summary ? { summary } : {}),
     ...(description ? { description } : {}),
@@ -309,4 +309,13 @@ function filesOf(services: readonly DescService[]): DescFile[] {
   };
   services.forEach((s) => visit(s.file));
   return [...all];
+}
+
+/**
+ * Unique in the document: v2 and v2beta serve services of the same name, so any version but v2
+ * (the package's last part) is added to the id; a further binding of a method gets its number.
+ */
+export function operationIdOf(service: { name: string; typeName: string }, method: { name: string }, binding = 1): string {
+  const version = service.typeName.split('.').at(-2);
+  return `${service.name}_${method.name}${version && version !== 'v2' ? `_${version}` : ''}${binding > 1 ? binding : ''}`;
 }
