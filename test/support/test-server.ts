@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createScratchDatabase } from '#database/testing';
+import { createScratchDatabase, seedEmbeddedDataDir } from '#database/testing';
 import { createLogger } from '#logging';
 export { createLogger };
 import { loadConfig } from '#config';
@@ -24,6 +24,9 @@ export interface TestServer {
 export async function startTestServer(kind: StoreKind, env: Record<string, string> = {}, logger = createLogger('silent')): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'e2e-'));
   const scratch = kind === 'server' ? await createScratchDatabase('e2e') : undefined;
+  // An initialized cluster saves each embedded server its initdb; the fresh start itself is
+  // covered by the suites that start the server process on a new data directory.
+  if (!scratch && !env.DATABASE_URL) await seedEmbeddedDataDir(dataDir);
   const config = loadConfig({
     PORT: '0',
     DATA_DIR: dataDir,

@@ -1,6 +1,6 @@
 import { chmodSync, lstatSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
+import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import lockfile from 'proper-lockfile';
@@ -158,9 +158,12 @@ function restrictTree(path: string): void {
   }
 }
 
-/** An embedded database with no files and no lock, for tests that need a fresh, private store. */
-export async function openInMemoryDatabase(): Promise<SqlDatabase> {
-  return wrapPGlite(await PGlite.create(), async () => undefined);
+/**
+ * An embedded database with no files and no lock, for tests that need a fresh, private store.
+ * `options` are PGlite's own (a data directory to start from, compiled modules to reuse).
+ */
+export async function openInMemoryDatabase(options: PGliteOptions = {}): Promise<SqlDatabase> {
+  return wrapPGlite(await PGlite.create(options), async () => undefined);
 }
 
 function wrapPGlite(pglite: PGlite, onClose: () => Promise<void>): SqlDatabase {

@@ -1,1 +1,2 @@
 export * from './scratch-database.js';
+export * from './pglite-templates.js';
