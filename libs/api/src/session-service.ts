@@ -5,9 +5,9 @@ import type { MessageInitShape } from '@bufbuild/protobuf';
 import { timestampFromDate, type Duration } from '@bufbuild/protobuf/wkt';
 import type { DetailsSchema } from '@zitadel/proto/zitadel/object/v2/object_pb.js';
 import type { RequestChallenges } from '@zitadel/proto/zitadel/session/v2/challenge_pb.js';
-import type { SessionSchema } from '@zitadel/proto/zitadel/session/v2/session_pb.js';
+import type { SessionSchema, UserAgent, UserAgentSchema } from '@zitadel/proto/zitadel/session/v2/session_pb.js';
 import type { Checks } from '@zitadel/proto/zitadel/session/v2/session_service_pb.js';
-import { callerOf, commandContextOf } from './transport/caller-context.js';
+import { callerOf, clientAddressKey, commandContextOf } from './transport/caller-context.js';
 import type { SessionServiceImpl } from './transport/tokens.js';
 import { invalidArgument } from '#errors';
 import type { ObjectDetails } from '#kernel';
@@ -17,6 +17,7 @@ import { SessionErrorId, unimplemented } from '#session';
 import { GetSessionQuery, type SessionView } from '#session';
 import type { SessionChangeResult, SessionChanges } from '#session';
 import { SetSessionCommand } from '#session';
+import type { SessionUserAgent } from '#session';
 
 /** Sequence 0 is a session that does not exist: no change date, as ZITADEL's DomainToDetailsPb leaves a zero date out. */
 const toDetails = (details: ObjectDetails): MessageInitShape<typeof DetailsSchema> => ({
@@ -81,6 +82,28 @@ export function toSessionChanges(
 
 const toChallenges = (result: SessionChangeResult) => (result.challenges?.otpEmail !== undefined ? { challenges: { otpEmail: result.challenges.otpEmail } } : {});
 
+/** zitadel.session.v2.UserAgent → the domain's (ZITADEL's userAgentToCommand); absent stays absent. */
+export function fromProtoUserAgent(agent: UserAgent | undefined): SessionUserAgent | undefined {
+  if (!agent) return undefined;
+  const header = Object.fromEntries(Object.entries(agent.header).map(([name, values]) => [name, [...values.values]]));
+  return {
+    ...(agent.fingerprintId !== undefined ? { fingerprintId: agent.fingerprintId } : {}),
+    ...(agent.ip !== undefined ? { ip: agent.ip } : {}),
+    ...(agent.description !== undefined ? { description: agent.description } : {}),
+    ...(Object.keys(header).length > 0 ? { header } : {}),
+  };
+}
+
+/** The domain's user agent → zitadel.session.v2.UserAgent (ZITADEL's userAgentToPb). */
+export function toProtoUserAgent(agent: SessionUserAgent): MessageInitShape<typeof UserAgentSchema> {
+  return {
+    ...(agent.fingerprintId ? { fingerprintId: agent.fingerprintId } : {}),
+    ...(agent.ip ? { ip: agent.ip } : {}),
+    ...(agent.description ? { description: agent.description } : {}),
+    header: Object.fromEntries(Object.entries(agent.header ?? {}).map(([name, values]) => [name, { values }])),
+  };
+}
+
 /** SessionView → zitadel.session.v2.Session. */
 export function toProtoSession(view: SessionView): MessageInitShape<typeof SessionSchema> {
   const user = view.factors.user;
@@ -103,7 +126,7 @@ export function toProtoSession(view: SessionView): MessageInitShape<typeof Sessi
         : {}),
       ...(view.factors.otpEmail ? { otpEmail: { verifiedAt: timestampFromDate(view.factors.otpEmail.verifiedAt) } } : {}),
     },
-    ...(view.userAgent ? { userAgent: { description: view.userAgent } } : {}),
+    ...(view.userAgent ? { userAgent: toProtoUserAgent(view.userAgent) } : {}),
     ...(view.expirationDate ? { expirationDate: timestampFromDate(view.expirationDate) } : {}),
     metadata: view.metadata,
   };
@@ -123,8 +146,11 @@ export class SessionServiceImplementation {
   readonly impl: SessionServiceImpl = {
     createSession: async (req, ctx) => {
       const changes = toSessionChanges(req.checks, req.challenges, req.lifetime, req.metadata);
-      const userAgent = req.userAgent?.description;
-      const result = await this.commands.execute(new CreateSessionCommand({ ...context(ctx), changes, ...(userAgent ? { userAgent } : {}) }));
+      const userAgent = fromProtoUserAgent(req.userAgent);
+      const clientIp = ctx.values.get(clientAddressKey);
+      const result = await this.commands.execute(
+        new CreateSessionCommand({ ...context(ctx), changes, ...(userAgent ? { userAgent } : {}), ...(clientIp ? { clientIp } : {}) }),
+      );
       return { details: toDetails(result.details), sessionId: result.sessionId, sessionToken: result.sessionToken, ...toChallenges(result) };
     },
 

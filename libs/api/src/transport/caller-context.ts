@@ -24,6 +24,13 @@ export const requestOrgKey = createContextKey<string | undefined>(undefined, { d
 /** The metadata (header) naming the request's organization. */
 export const ORG_ID_HEADER = 'x-zitadel-orgid';
 
+/**
+ * The address of the call's client: the connection's peer, or what a trusted proxy's
+ * X-Forwarded-For names (client-address.ts). Undefined for calls that did not come over a
+ * connection (in-process).
+ */
+export const clientAddressKey = createContextKey<string | undefined>(undefined, { description: 'the address of the client' });
+
 /** What commands need of a call: who, its correlation id, its organization. */
 export function commandContextOf(ctx: HandlerContext): { caller: Caller; correlationId?: string; requestOrgId?: string } {
   const requestOrgId = ctx.values.get(requestOrgKey);
