@@ -2,11 +2,12 @@ import { Inject, Injectable } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import type { HandlerContext } from '@connectrpc/connect';
 import type { MessageInitShape } from '@bufbuild/protobuf';
-import { timestampFromDate, type Duration } from '@bufbuild/protobuf/wkt';
+import { timestampDate, timestampFromDate, type Duration } from '@bufbuild/protobuf/wkt';
 import type { DetailsSchema } from '@zitadel/proto/zitadel/object/v2/object_pb.js';
 import type { RequestChallenges } from '@zitadel/proto/zitadel/session/v2/challenge_pb.js';
 import type { SessionSchema, UserAgent, UserAgentSchema } from '@zitadel/proto/zitadel/session/v2/session_pb.js';
-import type { Checks } from '@zitadel/proto/zitadel/session/v2/session_service_pb.js';
+import type { Checks, ListSessionsRequest } from '@zitadel/proto/zitadel/session/v2/session_service_pb.js';
+import { TimestampQueryMethod } from '@zitadel/proto/zitadel/object_pb.js';
 import { callerOf, clientAddressKey, commandContextOf } from './transport/caller-context.js';
 import type { SessionServiceImpl } from './transport/tokens.js';
 import { invalidArgument } from '#errors';
@@ -17,6 +18,7 @@ import { SessionErrorId, unimplemented } from '#session';
 import { GetSessionQuery, type SessionView } from '#session';
 import type { SessionChangeResult, SessionChanges } from '#session';
 import { SetSessionCommand } from '#session';
+import { ListSessionsQuery, type ListedSession, type SessionFilter, type TimestampMethod } from '#projections/sessions';
 import type { SessionUserAgent } from '#session';
 
 /** Sequence 0 is a session that does not exist: no change date, as ZITADEL's DomainToDetailsPb leaves a zero date out. */
@@ -80,6 +82,47 @@ export function toSessionChanges(
   return changes;
 }
 
+const TIMESTAMP_METHODS: Record<TimestampQueryMethod, TimestampMethod> = {
+  [TimestampQueryMethod.EQUALS]: 'equals',
+  [TimestampQueryMethod.GREATER]: 'greater',
+  [TimestampQueryMethod.GREATER_OR_EQUALS]: 'greaterOrEquals',
+  [TimestampQueryMethod.LESS]: 'less',
+  [TimestampQueryMethod.LESS_OR_EQUALS]: 'lessOrEquals',
+};
+
+/**
+ * zitadel.session.v2.SearchQuery → SessionFilter, as ZITADEL's sessionQueryToQuery: a creator
+ * query without an id means the caller; one with an empty id is InvalidArgument
+ * `GRPC-x8n24uh`. A user agent query needs a fingerprint id (ZITADEL would take the calling
+ * user agent's, which an API call here never has): without one, or with an empty one,
+ * InvalidArgument `GRPC-x8n23uh`. Anything else: `GRPC-Sfefs`.
+ */
+export function toSessionFilter(query: ListSessionsRequest['queries'][number], callerId: string): SessionFilter {
+  const q = query.query;
+  switch (q.case) {
+    case 'idsQuery':
+      return { ids: q.value.ids };
+    case 'userIdQuery':
+      return { userId: q.value.id };
+    case 'creationDateQuery':
+      return {
+        // A missing timestamp is Go's zero Timestamp: the epoch.
+        creationDate: q.value.creationDate ? timestampDate(q.value.creationDate) : new Date(0),
+        // A method this code does not know compares as EQUALS (ZITADEL's map lookup gives its zero value).
+        method: TIMESTAMP_METHODS[q.value.method] ?? 'equals',
+      };
+    case 'creatorQuery':
+      if (q.value.id === undefined) return { creator: callerId };
+      if (q.value.id !== '') return { creator: q.value.id };
+      throw invalidArgument('GRPC-x8n24uh', 'List.Query.Invalid');
+    case 'userAgentQuery':
+      if (q.value.fingerprintId) return { fingerprintId: q.value.fingerprintId };
+      throw invalidArgument('GRPC-x8n23uh', 'List.Query.Invalid');
+    default:
+      throw invalidArgument('GRPC-Sfefs', 'List.Query.Invalid');
+  }
+}
+
 const toChallenges = (result: SessionChangeResult) => (result.challenges?.otpEmail !== undefined ? { challenges: { otpEmail: result.challenges.otpEmail } } : {});
 
 /** zitadel.session.v2.UserAgent → the domain's (ZITADEL's userAgentToCommand); absent stays absent. */
@@ -104,8 +147,8 @@ export function toProtoUserAgent(agent: SessionUserAgent): MessageInitShape<type
   };
 }
 
-/** SessionView → zitadel.session.v2.Session. */
-export function toProtoSession(view: SessionView): MessageInitShape<typeof SessionSchema> {
+/** SessionView (GetSession) or a listed session (ListSessions) → zitadel.session.v2.Session. */
+export function toProtoSession(view: SessionView | ListedSession): MessageInitShape<typeof SessionSchema> {
   const user = view.factors.user;
   return {
     id: view.id,
@@ -166,6 +209,30 @@ export class SessionServiceImplementation {
         new GetSessionQuery({ caller: callerOf(ctx), sessionId: req.sessionId, ...(req.sessionToken ? { sessionToken: req.sessionToken } : {}) }),
       );
       return { session: toProtoSession(view) };
+    },
+
+    listSessions: async (req, ctx) => {
+      const caller = callerOf(ctx);
+      const offset = req.query?.offset ?? 0n;
+      // OFFSET is a signed 64-bit integer and a JavaScript number exact only to 2^53 (as ListUsers).
+      if (offset > BigInt(Number.MAX_SAFE_INTEGER)) throw invalidArgument('QUERY-OffRg', 'Errors.Query.OffsetTooLarge');
+      const view = await this.queries.execute(
+        new ListSessionsQuery({
+          caller,
+          filters: req.queries.map((query) => toSessionFilter(query, caller.userId)),
+          offset: Number(offset),
+          limit: req.query?.limit ?? 0,
+          asc: req.query?.asc ?? false,
+        }),
+      );
+      return {
+        details: {
+          totalResult: BigInt(view.details.totalResult),
+          processedSequence: BigInt(view.details.processedSequence),
+          timestamp: timestampFromDate(view.details.timestamp),
+        },
+        sessions: view.sessions.map(toProtoSession),
+      };
     },
 
     deleteSession: async (req, ctx) => {
