@@ -8,7 +8,7 @@ import type { RequestChallenges } from '@zitadel/proto/zitadel/session/v2/challe
 import type { SessionSchema, UserAgent, UserAgentSchema } from '@zitadel/proto/zitadel/session/v2/session_pb.js';
 import type { Checks, ListSessionsRequest } from '@zitadel/proto/zitadel/session/v2/session_service_pb.js';
 import { TimestampQueryMethod } from '@zitadel/proto/zitadel/object_pb.js';
-import { callerOf, clientAddressKey, commandContextOf } from './transport/caller-context.js';
+import { callerOf, clientAddressOf, commandContextOf } from './transport/caller-context.js';
 import type { SessionServiceImpl } from './transport/tokens.js';
 import { invalidArgument } from '#errors';
 import type { ObjectDetails } from '#kernel';
@@ -190,7 +190,7 @@ export class SessionServiceImplementation {
     createSession: async (req, ctx) => {
       const changes = toSessionChanges(req.checks, req.challenges, req.lifetime, req.metadata);
       const userAgent = fromProtoUserAgent(req.userAgent);
-      const clientIp = ctx.values.get(clientAddressKey);
+      const clientIp = clientAddressOf(ctx);
       const result = await this.commands.execute(
         new CreateSessionCommand({ ...context(ctx), changes, ...(userAgent ? { userAgent } : {}), ...(clientIp ? { clientIp } : {}) }),
       );

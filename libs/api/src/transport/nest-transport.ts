@@ -74,7 +74,7 @@ export function mountTransport(app: INestApplication, deps: TransportDependencie
   const contextValues = (req: Req) => {
     const values = gate.contextValues(req);
     const address = clientAddress(req.socket?.remoteAddress, req.headers['x-forwarded-for'], trusted);
-    if (address) values.set(clientAddressKey, address);
+    values.set(clientAddressKey, address ?? '');
     return values;
   };
   const gateway = createRestGateway({ routes, services: SERVED_SERVICES, logger: deps.logger, contextValues });
