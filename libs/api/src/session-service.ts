@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import type { HandlerContext } from '@connectrpc/connect';
 import type { MessageInitShape } from '@bufbuild/protobuf';
-import { timestampDate, timestampFromDate, type Duration } from '@bufbuild/protobuf/wkt';
+import { timestampDate, timestampFromDate, type Duration, type Timestamp } from '@bufbuild/protobuf/wkt';
 import type { DetailsSchema } from '@zitadel/proto/zitadel/object/v2/object_pb.js';
 import type { RequestChallenges } from '@zitadel/proto/zitadel/session/v2/challenge_pb.js';
 import type { SessionSchema, UserAgent, UserAgentSchema } from '@zitadel/proto/zitadel/session/v2/session_pb.js';
@@ -90,6 +90,14 @@ const TIMESTAMP_METHODS: Record<TimestampQueryMethod, TimestampMethod> = {
   [TimestampQueryMethod.LESS_OR_EQUALS]: 'lessOrEquals',
 };
 
+/** Timestamp's own range (years 1 to 9999); outside it a date cannot be compared in SQL: InvalidArgument `SESSION-QryTs`. */
+function queryableDate(timestamp: Timestamp): Date {
+  const date = timestampDate(timestamp);
+  const year = date.getUTCFullYear();
+  if (Number.isNaN(date.getTime()) || year < 1 || year > 9999) throw invalidArgument('SESSION-QryTs', 'List.Query.Invalid');
+  return date;
+}
+
 /**
  * zitadel.session.v2.SearchQuery → SessionFilter, as ZITADEL's sessionQueryToQuery: a creator
  * query without an id means the caller; one with an empty id is InvalidArgument
@@ -107,7 +115,7 @@ export function toSessionFilter(query: ListSessionsRequest['queries'][number], c
     case 'creationDateQuery':
       return {
         // A missing timestamp is Go's zero Timestamp: the epoch.
-        creationDate: q.value.creationDate ? timestampDate(q.value.creationDate) : new Date(0),
+        creationDate: q.value.creationDate ? queryableDate(q.value.creationDate) : new Date(0),
         // A method this code does not know compares as EQUALS (ZITADEL's map lookup gives its zero value).
         method: TIMESTAMP_METHODS[q.value.method] ?? 'equals',
       };
