@@ -164,6 +164,9 @@ for (const backend of backends) {
     it('combines ids, creator, fingerprint and creation date queries with and; pages with offset, limit and order', async () => {
       expect(ids(await list({ caller: loginClient, filters: [{ ids: ['s1', 's3', 's4', 'nope'] }] }))).toEqual(['s1', 's3']);
       expect(ids(await list({ caller: loginClient, filters: [{ ids: [] }] }))).toEqual([]);
+      // More ids than a statement may have parameters.
+      const many = Array.from({ length: 70_000 }, (_, i) => `x${i}`);
+      expect(ids(await list({ caller: loginClient, filters: [{ ids: [...many, 's2'] }] }))).toEqual(['s2']);
       expect(ids(await list({ caller: loginClient, filters: [{ creator: ADA }] }))).toEqual(['s5']);
       expect(ids(await list({ caller: loginClient, filters: [{ fingerprintId: 'fp-1' }] }))).toEqual(['s1', 's5']);
       expect(ids(await list({ caller: loginClient, filters: [{ fingerprintId: 'fp-1' }, { creator: CLIENT }] }))).toEqual(['s1']);

@@ -16,7 +16,8 @@ type Eb = ExpressionBuilder<SessionsReadModel, 'sessions'>;
 const COMPARISONS = { equals: '=', greater: '>', greaterOrEquals: '>=', less: '<', lessOrEquals: '<=' } as const satisfies Record<TimestampMethod, string>;
 
 export function sessionFilterCondition(eb: Eb, filter: SessionFilter): Expression<SqlBool> {
-  if ('ids' in filter) return filter.ids.length ? eb('sessions.id', 'in', [...filter.ids]) : eb.lit(false);
+  // One array parameter, not one per id: a request may name more ids than a statement has parameters.
+  if ('ids' in filter) return filter.ids.length ? eb('sessions.id', '=', eb.fn.any(eb.val([...new Set(filter.ids)]))) : eb.lit(false);
   if ('userId' in filter) return eb('sessions.user_id', '=', filter.userId);
   if ('creator' in filter) return eb('sessions.creator', '=', filter.creator);
   if ('fingerprintId' in filter) return eb('sessions.user_agent_fingerprint_id', '=', filter.fingerprintId);
