@@ -1,6 +1,7 @@
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createServerTransport } from '@zitadel/client/node';
-import { createUserServiceClient } from '@zitadel/client/v2';
+import { createSessionServiceClient, createUserServiceClient } from '@zitadel/client/v2';
 import { createAccessTokenInterceptor, createSessionClient, createUserClient } from '@zitadel/node/dist/api/index.js';
 import { TextQueryMethod } from '@zitadel/proto/zitadel/object/v2/object_pb.js';
 import { createLogger, restClient, startTestServer, storeKinds, type TestServer } from '#test-support';
@@ -34,7 +35,8 @@ describe.each(storeKinds())('what login UIs call (%s)', (kind) => {
   }
 
   beforeAll(async () => {
-    t = await startTestServer(kind, {}, process.env.DEBUG_LOG ? createLogger('error', process.stderr) : undefined);
+    // 127.0.0.2 (loopback too) is the one trusted proxy: a request from 127.0.0.1 is a client's own.
+    t = await startTestServer(kind, { TRUSTED_PROXIES: '127.0.0.2' }, process.env.DEBUG_LOG ? createLogger('error', process.stderr) : undefined);
     call = restClient(t.url);
     defaultOrg = (await human('lu-alice')).details.resourceOwner;
     await human('lu-bob');
@@ -253,6 +255,113 @@ describe.each(storeKinds())('what login UIs call (%s)', (kind) => {
       const created = await sessions.createSession({ checks: { user: { loginName: 'lu-bob' } }, metadata: { lang: Buffer.from('de') } });
       const got = await sessions.getSession({ sessionId: created.sessionId });
       expect(Buffer.from(got.session!.metadata['lang']!).toString()).toBe('de');
+    });
+  });
+  describe('ListSessions and the user agent', () => {
+    const b64 = (text: string) => Buffer.from(text).toString('base64');
+    const userAgent = { fingerprintId: 'fp-ls', ip: '198.51.100.23', description: 'Firefox on Linux', header: { 'accept-language': { values: ['de-CH', 'en'] } } };
+    let dave: string;
+    let aliceSessions: string[];
+
+    /** REST from a chosen local address (127.0.0.2 is the trusted proxy), with extra headers. */
+    function restFrom(localAddress: string, path: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
+      const url = new URL(path, t.url);
+      const payload = JSON.stringify(body);
+      return new Promise((resolve, reject) => {
+        const req = request(
+          { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', localAddress, headers: { authorization: `Bearer ${t.adminToken}`, 'content-type': 'application/json', ...headers } },
+          (res) => {
+            let text = '';
+            res.on('data', (chunk) => (text += String(chunk)));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+          },
+        );
+        req.on('error', reject);
+        req.end(payload);
+      });
+    }
+
+    beforeAll(async () => {
+      dave = ids['lu-dave'] ?? (await human('lu-dave')).userId;
+      const first = await call('POST', '/v2/sessions', t.adminToken, { checks: { user: { userId: ids['lu-alice'] } }, metadata: { app: b64('console') }, userAgent });
+      const second = await call('POST', '/v2/sessions', t.adminToken, { checks: { user: { loginName: 'lu-alice' } } });
+      expect([first.status, second.status]).toEqual([201, 201]);
+      aliceSessions = [first.body.sessionId, second.body.sessionId];
+      expect((await call('POST', '/v2/sessions', t.adminToken, { checks: { user: { userId: ids['lu-carol'] } } })).status).toBe(201);
+    });
+
+    it('lists a user\'s sessions by user id, with metadata and user agent, over REST, Connect and gRPC (v2 and v2beta)', async () => {
+      const byUser = { queries: [{ userIdQuery: { id: ids['lu-alice'] } }], query: { asc: true }, sortingColumn: 'SESSION_FIELD_NAME_CREATION_DATE' };
+      const rest = await call('POST', '/v2/sessions/search', t.adminToken, byUser);
+      expect(rest.status).toBe(200);
+      const listed = rest.body.sessions.filter((s: any) => aliceSessions.includes(s.id));
+      expect(listed.map((s: any) => s.id)).toEqual(aliceSessions);
+      expect(Number(rest.body.details.totalResult)).toBe(rest.body.sessions.length);
+      expect(listed[0]).toMatchObject({
+        factors: { user: { id: ids['lu-alice'], loginName: 'lu-alice', organizationId: defaultOrg } },
+        metadata: { app: b64('console') },
+        userAgent,
+      });
+
+      const connect = await fetch(`${t.url}/zitadel.session.v2.SessionService/ListSessions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${t.adminToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ queries: [{ idsQuery: { ids: aliceSessions } }] }),
+      });
+      expect(connect.status).toBe(200);
+      expect(((await connect.json()) as any).sessions.map((s: any) => s.id).sort()).toEqual([...aliceSessions].sort());
+
+      const grpc = createSessionServiceClient(createServerTransport(t.adminToken, { baseUrl: t.url }));
+      const v2 = await grpc.listSessions({ queries: [{ query: { case: 'userAgentQuery', value: { fingerprintId: 'fp-ls' } } }] });
+      expect(v2.sessions.map((s) => s.id)).toEqual([aliceSessions[0]]);
+      expect(v2.sessions[0]!.userAgent).toMatchObject({ fingerprintId: 'fp-ls', ip: '198.51.100.23', description: 'Firefox on Linux' });
+      expect(v2.sessions[0]!.userAgent!.header['accept-language']!.values).toEqual(['de-CH', 'en']);
+      const beta = await createSessionClient(t.url, createAccessTokenInterceptor(t.adminToken)).listSessions({ queries: [{ idsQuery: { ids: [aliceSessions[1]!] } }] });
+      expect(beta.sessions.map((s) => s.id)).toEqual([aliceSessions[1]]);
+      // Reads its own writes: a session created just now is listed at once.
+      const fresh = await call('POST', '/v2/sessions', t.adminToken, { checks: { user: { userId: dave } } });
+      const again = await call('POST', '/v2/sessions/search', t.adminToken, { queries: [{ userIdQuery: { id: dave } }] });
+      expect(again.body.sessions.map((s: any) => s.id)).toContain(fresh.body.sessionId);
+    });
+
+    it('a caller without session.read on the organization sees none of its sessions; its own organization\'s it does', async () => {
+      const other = await call('POST', '/v2/sessions/search', otherOrgManager.token, { queries: [{ userIdQuery: { id: ids['lu-alice'] } }] });
+      expect(other.status).toBe(200);
+      expect(other.body.sessions ?? []).toEqual([]);
+      expect(other.body.details.totalResult ?? '0').toBe('0');
+      const own = await call('POST', '/v2/sessions/search', otherOrgManager.token, {});
+      expect((own.body.sessions ?? []).map((s: any) => s.factors.user.id)).toEqual([ids['lu-carol']]);
+      const invalid = await call('POST', '/v2/sessions/search', t.adminToken, { queries: [{ creatorQuery: { id: '' } }] });
+      expect(invalid.status).toBe(400);
+      expect(invalid.body.message).toContain('GRPC-x8n24uh');
+    });
+
+    it('keeps the request\'s userAgent and reads it back through GetSession; without an ip, the client\'s address', async () => {
+      const got = await call('GET', `/v2/sessions/${aliceSessions[0]}`, t.adminToken);
+      expect(got.body.session.userAgent).toEqual(userAgent);
+      const plain = await call('POST', '/v2/sessions', t.adminToken, { userAgent: { description: 'curl' } });
+      const read = await call('GET', `/v2/sessions/${plain.body.sessionId}`, t.adminToken);
+      expect(read.body.session.userAgent).toEqual({ description: 'curl', ip: '127.0.0.1' });
+    });
+
+    it('takes the client\'s address from X-Forwarded-For only when the peer is a trusted proxy', async () => {
+      const forwarded = { 'x-forwarded-for': '203.0.113.9' };
+      const direct = await restFrom('127.0.0.1', '/v2/sessions', { userAgent: { description: 'direct' } }, forwarded);
+      const proxied = await restFrom('127.0.0.2', '/v2/sessions', { userAgent: { description: 'proxied' } }, forwarded);
+      expect([direct.status, proxied.status]).toEqual([201, 201]);
+      const ipOf = async (id: string) => (await call('GET', `/v2/sessions/${id}`, t.adminToken)).body.session.userAgent.ip;
+      expect(await ipOf(direct.body.sessionId)).toBe('127.0.0.1');
+      expect(await ipOf(proxied.body.sessionId)).toBe('203.0.113.9');
+      // The gateway's own hand-over of the address cannot be forged, over REST or Connect.
+      const forged = { 'grpc-metadata-x-gateway-client-address': '6.6.6.6', 'x-gateway-client-address': '6.6.6.6' };
+      const rest = await restFrom('127.0.0.1', '/v2/sessions', { userAgent: { description: 'forged' } }, forged);
+      expect(await ipOf(rest.body.sessionId)).toBe('127.0.0.1');
+      const connect = await fetch(`${t.url}/zitadel.session.v2.SessionService/CreateSession`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${t.adminToken}`, 'content-type': 'application/json', ...forged, ...forwarded },
+        body: JSON.stringify({ userAgent: { description: 'forged' } }),
+      });
+      expect(await ipOf(((await connect.json()) as any).sessionId)).toBe('127.0.0.1');
     });
   });
 });

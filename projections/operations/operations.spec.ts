@@ -16,6 +16,7 @@ import { GetUserByIdQuery } from '#projections/users';
 import { ListAuthMethodTypesQuery } from '#projections/users';
 import { USER_PROJECTION_RUNNER } from '#projections/users';
 import { userProjections } from '#projections/users';
+import { sessionProjections } from '#projections/sessions';
 import type { AuthMethodTypesView, UserView } from '#projections/users';
 import {
   formatStatus,
@@ -60,6 +61,8 @@ for (const backend of backends) {
     beforeAll(async () => {
       stores = await backend.open();
       await migrateProjections(stores.database.db, userProjections);
+      // `projections status` reports every read model; this suite exercises the users one.
+      await migrateProjections(stores.database.db, sessionProjections);
       await appendRandomHistory(stores.store, { seed: 99, users: 60, maxEvents: 10 });
     }, 60_000);
     afterAll(async () => {

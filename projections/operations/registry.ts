@@ -1,11 +1,13 @@
 import type { Kysely } from 'kysely';
 import { isMigrated } from '#database';
 import { projectionSchemas, type VersionedProjection } from '#projections/runner';
+import { sessionProjections } from '#projections/sessions';
 import { userProjections } from '#projections/users';
 
 /** Every read model the operators' commands know, by name. */
 export const VERSIONED_PROJECTIONS: Readonly<Record<string, VersionedProjection>> = {
   [userProjections.name]: userProjections,
+  [sessionProjections.name]: sessionProjections,
 };
 
 /** An operator named a read model that does not exist. */

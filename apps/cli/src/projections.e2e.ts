@@ -84,7 +84,10 @@ describe('projections commands through the running server (embedded mode: no DAT
     expect(run.stdout).toMatch(/version {5}1 \(projections\.users, projections\.user_auth_methods\)/);
     expect(run.stdout).toMatch(/lag {9}0 events, 0 s/);
     const json = await cli(['projections', 'status', '--json', '--server', server.url], env);
-    expect(JSON.parse(json.stdout)).toMatchObject([{ projection: 'users', state: 'running', activeVersion: 1, lag: { events: 0 } }]);
+    expect(JSON.parse(json.stdout)).toMatchObject([
+      { projection: 'users', state: 'running', activeVersion: 1, lag: { events: 0 } },
+      { projection: 'sessions', state: 'running', activeVersion: 1, lag: { events: 0 } },
+    ]);
   }, 60_000);
 
   it('projections replay users: progress on stderr, then the switch; the server reads and maintains the new version', async () => {
@@ -153,7 +156,7 @@ describe('projections commands through the running server (embedded mode: no DAT
   it('says what is wrong: an unknown read model, a token without the right', async () => {
     const unknown = await cli(['projections', 'verify', 'nope', '--server', server.url], env);
     expect(unknown.code).toBe(1);
-    expect(unknown.stderr.trim()).toBe('error: the server refused: there is no projection "nope"; the projections are: users (ADMIN-PrjNf)');
+    expect(unknown.stderr.trim()).toBe('error: the server refused: there is no projection "nope"; the projections are: users, sessions (ADMIN-PrjNf)');
     const manager = await cli(['machine-user', 'create', '--name', 'mgr', '--role', 'ORG_USER_MANAGER', '--server', server.url], env);
     const token = /^token: (\S+)$/m.exec(manager.stdout)![1]!;
     const denied = await cli(['projections', 'status', '--server', server.url, '--token', token], env);

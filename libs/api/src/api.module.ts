@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { SessionProjectionModule } from '#projections/sessions';
 import { UserProjectionModule } from '#projections/users';
 import { SessionModule } from '#session';
 import { UserModule } from '#user';
@@ -11,7 +12,7 @@ import { UserServiceImplementation } from './user-service.js';
  * the users read model, SessionService over the session commands.
  */
 @Module({
-  imports: [UserModule, UserProjectionModule, SessionModule],
+  imports: [UserModule, UserProjectionModule, SessionModule, SessionProjectionModule],
   providers: [
     UserServiceImplementation,
     { provide: USER_SERVICE_IMPL, useFactory: (service: UserServiceImplementation) => service.impl, inject: [UserServiceImplementation] },

@@ -7,10 +7,42 @@ import type { Authenticator } from '#auth';
 import { unauthenticated } from '#errors';
 import { SessionServiceImplementation } from './session-service.js';
 import { startTestServer, type TestServer } from '#api/testing';
-import { toSessionChanges } from './session-service.js';
+import { fromProtoUserAgent, toProtoUserAgent, toSessionChanges, toSessionFilter } from './session-service.js';
+import { SearchQuerySchema } from '@zitadel/proto/zitadel/session/v2/session_pb.js';
+import { UserAgentSchema } from '@zitadel/proto/zitadel/session/v2/session_pb.js';
 import { callerWith, startSessionTestApp, type SessionTestApp } from '#session/testing';
 
 const fails = (fn: () => unknown, kind: string, id: string) => expect(fn).toThrow(expect.objectContaining({ name: 'DomainError', kind, id }));
+
+describe('toSessionFilter (ListSessions queries)', () => {
+  const filter = (query: Parameters<typeof create<typeof SearchQuerySchema>>[1]) => () => toSessionFilter(create(SearchQuerySchema, query), 'caller-1');
+
+  it('maps each query as ZITADEL does: a creator query without an id is the caller', () => {
+    expect(filter({ query: { case: 'idsQuery', value: { ids: ['a', 'b'] } } })()).toEqual({ ids: ['a', 'b'] });
+    expect(filter({ query: { case: 'userIdQuery', value: { id: 'u' } } })()).toEqual({ userId: 'u' });
+    expect(filter({ query: { case: 'creatorQuery', value: {} } })()).toEqual({ creator: 'caller-1' });
+    expect(filter({ query: { case: 'creatorQuery', value: { id: 'c' } } })()).toEqual({ creator: 'c' });
+    expect(filter({ query: { case: 'userAgentQuery', value: { fingerprintId: 'fp' } } })()).toEqual({ fingerprintId: 'fp' });
+    expect(filter({ query: { case: 'creationDateQuery', value: { creationDate: { seconds: 60n }, method: 3 } } })()).toEqual({ creationDate: new Date(60_000), method: 'less' });
+  });
+
+  it('refuses an empty creator id, a user agent query without a fingerprint, a date outside Timestamp\'s range, and no query', () => {
+    fails(filter({ query: { case: 'creatorQuery', value: { id: '' } } }), 'InvalidArgument', 'GRPC-x8n24uh');
+    fails(filter({ query: { case: 'userAgentQuery', value: {} } }), 'InvalidArgument', 'GRPC-x8n23uh');
+    fails(filter({ query: { case: 'creationDateQuery', value: { creationDate: { seconds: 10n ** 15n }, method: 0 } } }), 'InvalidArgument', 'SESSION-QryTs');
+    fails(filter({}), 'InvalidArgument', 'GRPC-Sfefs');
+  });
+});
+
+describe('the user agent on the wire', () => {
+  it('crosses from the request to the domain and back unchanged', () => {
+    const wire = create(UserAgentSchema, { fingerprintId: 'fp', ip: '192.0.2.1', description: 'd', header: { accept: { values: ['a', 'b'] } } });
+    const domain = fromProtoUserAgent(wire);
+    expect(domain).toEqual({ fingerprintId: 'fp', ip: '192.0.2.1', description: 'd', header: { accept: ['a', 'b'] } });
+    expect(create(UserAgentSchema, toProtoUserAgent(domain!))).toEqual(wire);
+    expect(fromProtoUserAgent(undefined)).toBeUndefined();
+  });
+});
 
 describe('toSessionChanges', () => {
   it('maps the user check, the OTP Email check and challenge, and the lifetime', () => {

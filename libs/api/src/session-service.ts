@@ -2,12 +2,13 @@ import { Inject, Injectable } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import type { HandlerContext } from '@connectrpc/connect';
 import type { MessageInitShape } from '@bufbuild/protobuf';
-import { timestampFromDate, type Duration } from '@bufbuild/protobuf/wkt';
+import { timestampDate, timestampFromDate, type Duration, type Timestamp } from '@bufbuild/protobuf/wkt';
 import type { DetailsSchema } from '@zitadel/proto/zitadel/object/v2/object_pb.js';
 import type { RequestChallenges } from '@zitadel/proto/zitadel/session/v2/challenge_pb.js';
-import type { SessionSchema } from '@zitadel/proto/zitadel/session/v2/session_pb.js';
-import type { Checks } from '@zitadel/proto/zitadel/session/v2/session_service_pb.js';
-import { callerOf, commandContextOf } from './transport/caller-context.js';
+import type { SessionSchema, UserAgent, UserAgentSchema } from '@zitadel/proto/zitadel/session/v2/session_pb.js';
+import type { Checks, ListSessionsRequest } from '@zitadel/proto/zitadel/session/v2/session_service_pb.js';
+import { TimestampQueryMethod } from '@zitadel/proto/zitadel/object_pb.js';
+import { callerOf, clientAddressOf, commandContextOf } from './transport/caller-context.js';
 import type { SessionServiceImpl } from './transport/tokens.js';
 import { invalidArgument } from '#errors';
 import type { ObjectDetails } from '#kernel';
@@ -17,6 +18,8 @@ import { SessionErrorId, unimplemented } from '#session';
 import { GetSessionQuery, type SessionView } from '#session';
 import type { SessionChangeResult, SessionChanges } from '#session';
 import { SetSessionCommand } from '#session';
+import { ListSessionsQuery, type ListedSession, type SessionFilter, type TimestampMethod } from '#projections/sessions';
+import type { SessionUserAgent } from '#session';
 
 /** Sequence 0 is a session that does not exist: no change date, as ZITADEL's DomainToDetailsPb leaves a zero date out. */
 const toDetails = (details: ObjectDetails): MessageInitShape<typeof DetailsSchema> => ({
@@ -79,10 +82,81 @@ export function toSessionChanges(
   return changes;
 }
 
+const TIMESTAMP_METHODS: Record<TimestampQueryMethod, TimestampMethod> = {
+  [TimestampQueryMethod.EQUALS]: 'equals',
+  [TimestampQueryMethod.GREATER]: 'greater',
+  [TimestampQueryMethod.GREATER_OR_EQUALS]: 'greaterOrEquals',
+  [TimestampQueryMethod.LESS]: 'less',
+  [TimestampQueryMethod.LESS_OR_EQUALS]: 'lessOrEquals',
+};
+
+/** Timestamp's own range (years 1 to 9999); outside it a date cannot be compared in SQL: InvalidArgument `SESSION-QryTs`. */
+function queryableDate(timestamp: Timestamp): Date {
+  const date = timestampDate(timestamp);
+  const year = date.getUTCFullYear();
+  if (Number.isNaN(date.getTime()) || year < 1 || year > 9999) throw invalidArgument('SESSION-QryTs', 'List.Query.Invalid');
+  return date;
+}
+
+/**
+ * zitadel.session.v2.SearchQuery → SessionFilter, as ZITADEL's sessionQueryToQuery: a creator
+ * query without an id means the caller; one with an empty id is InvalidArgument
+ * `GRPC-x8n24uh`. A user agent query needs a fingerprint id (ZITADEL would take the calling
+ * user agent's, which an API call here never has): without one, or with an empty one,
+ * InvalidArgument `GRPC-x8n23uh`. Anything else: `GRPC-Sfefs`.
+ */
+export function toSessionFilter(query: ListSessionsRequest['queries'][number], callerId: string): SessionFilter {
+  const q = query.query;
+  switch (q.case) {
+    case 'idsQuery':
+      return { ids: q.value.ids };
+    case 'userIdQuery':
+      return { userId: q.value.id };
+    case 'creationDateQuery':
+      return {
+        // A missing timestamp is Go's zero Timestamp: the epoch.
+        creationDate: q.value.creationDate ? queryableDate(q.value.creationDate) : new Date(0),
+        // A method this code does not know compares as EQUALS (ZITADEL's map lookup gives its zero value).
+        method: TIMESTAMP_METHODS[q.value.method] ?? 'equals',
+      };
+    case 'creatorQuery':
+      if (q.value.id === undefined) return { creator: callerId };
+      if (q.value.id !== '') return { creator: q.value.id };
+      throw invalidArgument('GRPC-x8n24uh', 'List.Query.Invalid');
+    case 'userAgentQuery':
+      if (q.value.fingerprintId) return { fingerprintId: q.value.fingerprintId };
+      throw invalidArgument('GRPC-x8n23uh', 'List.Query.Invalid');
+    default:
+      throw invalidArgument('GRPC-Sfefs', 'List.Query.Invalid');
+  }
+}
+
 const toChallenges = (result: SessionChangeResult) => (result.challenges?.otpEmail !== undefined ? { challenges: { otpEmail: result.challenges.otpEmail } } : {});
 
-/** SessionView → zitadel.session.v2.Session. */
-export function toProtoSession(view: SessionView): MessageInitShape<typeof SessionSchema> {
+/** zitadel.session.v2.UserAgent → the domain's (ZITADEL's userAgentToCommand); absent stays absent. */
+export function fromProtoUserAgent(agent: UserAgent | undefined): SessionUserAgent | undefined {
+  if (!agent) return undefined;
+  const header = Object.fromEntries(Object.entries(agent.header).map(([name, values]) => [name, [...values.values]]));
+  return {
+    ...(agent.fingerprintId !== undefined ? { fingerprintId: agent.fingerprintId } : {}),
+    ...(agent.ip !== undefined ? { ip: agent.ip } : {}),
+    ...(agent.description !== undefined ? { description: agent.description } : {}),
+    ...(Object.keys(header).length > 0 ? { header } : {}),
+  };
+}
+
+/** The domain's user agent → zitadel.session.v2.UserAgent (ZITADEL's userAgentToPb). */
+export function toProtoUserAgent(agent: SessionUserAgent): MessageInitShape<typeof UserAgentSchema> {
+  return {
+    ...(agent.fingerprintId ? { fingerprintId: agent.fingerprintId } : {}),
+    ...(agent.ip ? { ip: agent.ip } : {}),
+    ...(agent.description ? { description: agent.description } : {}),
+    header: Object.fromEntries(Object.entries(agent.header ?? {}).map(([name, values]) => [name, { values }])),
+  };
+}
+
+/** SessionView (GetSession) or a listed session (ListSessions) → zitadel.session.v2.Session. */
+export function toProtoSession(view: SessionView | ListedSession): MessageInitShape<typeof SessionSchema> {
   const user = view.factors.user;
   return {
     id: view.id,
@@ -103,7 +177,7 @@ export function toProtoSession(view: SessionView): MessageInitShape<typeof Sessi
         : {}),
       ...(view.factors.otpEmail ? { otpEmail: { verifiedAt: timestampFromDate(view.factors.otpEmail.verifiedAt) } } : {}),
     },
-    ...(view.userAgent ? { userAgent: { description: view.userAgent } } : {}),
+    ...(view.userAgent ? { userAgent: toProtoUserAgent(view.userAgent) } : {}),
     ...(view.expirationDate ? { expirationDate: timestampFromDate(view.expirationDate) } : {}),
     metadata: view.metadata,
   };
@@ -123,8 +197,11 @@ export class SessionServiceImplementation {
   readonly impl: SessionServiceImpl = {
     createSession: async (req, ctx) => {
       const changes = toSessionChanges(req.checks, req.challenges, req.lifetime, req.metadata);
-      const userAgent = req.userAgent?.description;
-      const result = await this.commands.execute(new CreateSessionCommand({ ...context(ctx), changes, ...(userAgent ? { userAgent } : {}) }));
+      const userAgent = fromProtoUserAgent(req.userAgent);
+      const clientIp = clientAddressOf(ctx);
+      const result = await this.commands.execute(
+        new CreateSessionCommand({ ...context(ctx), changes, ...(userAgent ? { userAgent } : {}), ...(clientIp ? { clientIp } : {}) }),
+      );
       return { details: toDetails(result.details), sessionId: result.sessionId, sessionToken: result.sessionToken, ...toChallenges(result) };
     },
 
@@ -140,6 +217,30 @@ export class SessionServiceImplementation {
         new GetSessionQuery({ caller: callerOf(ctx), sessionId: req.sessionId, ...(req.sessionToken ? { sessionToken: req.sessionToken } : {}) }),
       );
       return { session: toProtoSession(view) };
+    },
+
+    listSessions: async (req, ctx) => {
+      const caller = callerOf(ctx);
+      const offset = req.query?.offset ?? 0n;
+      // OFFSET is a signed 64-bit integer and a JavaScript number exact only to 2^53 (as ListUsers).
+      if (offset > BigInt(Number.MAX_SAFE_INTEGER)) throw invalidArgument('QUERY-OffRg', 'Errors.Query.OffsetTooLarge');
+      const view = await this.queries.execute(
+        new ListSessionsQuery({
+          caller,
+          filters: req.queries.map((query) => toSessionFilter(query, caller.userId)),
+          offset: Number(offset),
+          limit: req.query?.limit ?? 0,
+          asc: req.query?.asc ?? false,
+        }),
+      );
+      return {
+        details: {
+          totalResult: BigInt(view.details.totalResult),
+          processedSequence: BigInt(view.details.processedSequence),
+          timestamp: timestampFromDate(view.details.timestamp),
+        },
+        sessions: view.sessions.map(toProtoSession),
+      };
     },
 
     deleteSession: async (req, ctx) => {

@@ -45,12 +45,19 @@ describe('loadConfig', () => {
     expect(config.PUBLIC_URL).toBe('http://localhost:9000');
   });
 
+  it('reads TRUSTED_PROXIES as a list of addresses and CIDR ranges, none by default', () => {
+    expect(loadConfig({}).TRUSTED_PROXIES).toEqual([]);
+    expect(loadConfig({ TRUSTED_PROXIES: '10.0.0.1, 10.1.0.0/16,fd00::/8' }).TRUSTED_PROXIES).toEqual(['10.0.0.1', '10.1.0.0/16', 'fd00::/8']);
+  });
+
   it('treats an empty variable as unset', () => {
     expect(loadConfig({ SMTP_URL: '', PORT: '' }).PORT).toBe(8080);
   });
 
   it.each([
     [{ PORT: 'eighty' }, /PORT: .*"eighty"/],
+    [{ TRUSTED_PROXIES: '10.0.0.1, 10.0.0.0/40' }, /TRUSTED_PROXIES: "10.0.0.0\/40" is not an IP address or CIDR range/],
+    [{ TRUSTED_PROXIES: 'proxy.local' }, /TRUSTED_PROXIES: "proxy.local" is not an IP address/],
     [{ PORT: '70000' }, /PORT:/],
     [{ OTP_EMAIL_CODE_TTL: '5 minutes' }, /OTP_EMAIL_CODE_TTL: expected a duration/],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL:/],

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseRolePermissions } from '#access';
 
@@ -58,6 +59,26 @@ const encryptionKeys = z.string().transform((text, ctx) => {
   return keys;
 });
 
+/**
+ * `10.0.0.1,10.1.0.0/16,fd00::/8`: the proxies whose X-Forwarded-For names the client. Each
+ * entry an IPv4 or IPv6 address, or one with a prefix length (CIDR).
+ */
+const addressList = z.string().transform((text, ctx) => {
+  const entries: string[] = [];
+  for (const entry of text.split(',').map((e) => e.trim()).filter(Boolean)) {
+    const [address, prefix, ...rest] = entry.split('/');
+    const kind = isIP(address ?? '');
+    const max = kind === 4 ? 32 : 128;
+    const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= max);
+    if (kind === 0 || !prefixOk || rest.length > 0) {
+      ctx.addIssue({ code: 'custom', message: `"${entry}" is not an IP address or CIDR range (e.g. 10.0.0.1 or 10.0.0.0/8)` });
+    } else {
+      entries.push(entry);
+    }
+  }
+  return entries;
+});
+
 /** ZITADEL's RolePermissionMappings as JSON: replaces the whole default table of #access. */
 const rolePermissions = z.string().transform((text, ctx) => {
   try {
@@ -106,6 +127,8 @@ const schema = z
     OTP_EMAIL_MAX_SENDS_PER_WINDOW: integer(1, 1000).default(5),
     OTP_EMAIL_SEND_WINDOW: duration.default(600_000),
     ROLE_PERMISSIONS: rolePermissions.optional(),
+    /** Proxies trusted to name the client in X-Forwarded-For (sessions' userAgent.ip); none by default. */
+    TRUSTED_PROXIES: addressList.default([]),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((env, ctx) => {

@@ -56,6 +56,7 @@ const en: Record<string, string> = {
   'Errors.Session.UserChangeNotPossible': 'User change not possible',
   'Errors.Session.Lifetime.Invalid': 'Session lifetime must be longer than zero',
   'Errors.Session.Unimplemented': 'This check or challenge is not implemented by this service',
+  'Errors.Session.UserAgent.TooLarge': 'The user agent is too large',
   'Errors.Crypto.UnknownKey': 'The code was sealed with a key this server does not have (key {keyId}); request a new code',
   'Errors.Crypto.DecryptFailed': 'A stored code could not be decrypted (key {keyId})',
   // The operators' admin routes (no ZITADEL counterpart).

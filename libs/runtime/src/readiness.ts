@@ -5,6 +5,7 @@ import { EVENT_STORE, type EventStore } from '#eventstore';
 import { LOGGER, type Logger } from '#logging';
 import { CONFIG, type Config } from '#config';
 import type { ProjectionStatus } from '#projections/runner';
+import { SESSION_PROJECTION_RUNNER } from '#projections/sessions';
 import { USER_PROJECTION_RUNNER } from '#projections/users';
 import { sqlSchemas } from './stores.js';
 
@@ -19,7 +20,7 @@ export interface ReadinessReport {
 }
 
 /** The projection runners of the process, by their provider tokens; each is optional (a module may leave one out). */
-const PROJECTION_RUNNERS: readonly symbol[] = [USER_PROJECTION_RUNNER];
+const PROJECTION_RUNNERS: readonly symbol[] = [USER_PROJECTION_RUNNER, SESSION_PROJECTION_RUNNER];
 
 /**
  * Whether the process can serve requests: the one definition behind GET /readyz and the gRPC

@@ -9,6 +9,7 @@ import {
   type EventStore,
 } from '#eventstore';
 import { notificationSchemas } from '#notification';
+import { sessionProjectionSchemas } from '#projections/sessions';
 import { userProjectionSchemas } from '#projections/users';
 import type { Config } from '#config';
 import { withAppendMetrics } from './event-store-metrics.js';
@@ -31,6 +32,7 @@ export function sqlSchemas(config: Pick<Config, 'EVENTSTORE'>): Record<string, R
   return {
     ...(config.EVENTSTORE === 'postgres' ? { [EVENT_STORE_HISTORY]: eventStoreMigrations } : {}),
     ...userProjectionSchemas,
+    ...sessionProjectionSchemas,
     ...notificationSchemas,
   };
 }

@@ -17,9 +17,48 @@ export const SessionEventType = {
   Terminated: 'session.terminated',
 } as const;
 
+/**
+ * The user agent a session was created from (ZITADEL's domain.UserAgent): what the
+ * CreateSession request's `userAgent` gave, the client's address filling in `ip` when the
+ * request gave none. `header` keeps the request's `userAgent.header` as it was given.
+ */
+export interface SessionUserAgent {
+  fingerprintId?: string;
+  ip?: string;
+  description?: string;
+  header?: Record<string, string[]>;
+}
+
+/**
+ * On disk `userAgent` is the user agent's description (the one field events had before the
+ * others); `fingerprintId`, `ip` and `header` are the rest, each optional, so older events
+ * (a description or nothing) still fold.
+ */
 export interface SessionAdded {
   type: typeof SessionEventType.Added;
-  data: { userAgent?: string };
+  data: { userAgent?: string; fingerprintId?: string; ip?: string; header?: Record<string, string[]> };
+}
+
+/** The user agent of a `session.added`, or undefined when it names none. */
+export function userAgentOfAdded(data: SessionAdded['data']): SessionUserAgent | undefined {
+  const agent: SessionUserAgent = {
+    ...(data.fingerprintId ? { fingerprintId: data.fingerprintId } : {}),
+    ...(data.ip ? { ip: data.ip } : {}),
+    ...(data.userAgent ? { description: data.userAgent } : {}),
+    ...(data.header && Object.keys(data.header).length > 0 ? { header: data.header } : {}),
+  };
+  return Object.keys(agent).length > 0 ? agent : undefined;
+}
+
+/** The payload of a `session.added` for a user agent (the inverse of userAgentOfAdded). */
+export function addedDataOf(agent: SessionUserAgent | undefined): SessionAdded['data'] {
+  if (!agent) return {};
+  return {
+    ...(agent.description ? { userAgent: agent.description } : {}),
+    ...(agent.fingerprintId ? { fingerprintId: agent.fingerprintId } : {}),
+    ...(agent.ip ? { ip: agent.ip } : {}),
+    ...(agent.header && Object.keys(agent.header).length > 0 ? { header: agent.header } : {}),
+  };
 }
 /** `loginName` is the username at the time of the check (unique in the instance). */
 export interface SessionUserChecked {

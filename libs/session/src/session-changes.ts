@@ -11,7 +11,7 @@ import type { ObjectDetails } from '#kernel';
 import { foldUser } from '#user';
 import { decideUserCheck } from './check-user/check-user.js';
 import { SessionErrorId, sessionTerminated, userChangeNotPossible } from './errors.js';
-import { SessionEventType, sessionStream, type SessionEvent } from './events.js';
+import { addedDataOf, SessionEventType, sessionStream, type SessionEvent, type SessionUserAgent } from './events.js';
 import {
   assertSessionHasUser,
   decideOtpEmailChallenge,
@@ -83,7 +83,7 @@ export class SessionChangeRunner {
     changes: SessionChanges,
     context: CommandContext,
     now: Date,
-    start?: { userAgent?: string },
+    start?: { userAgent?: SessionUserAgent },
   ): Promise<SessionChangeResult> {
     SessionChangeRunner.validate(changes);
     const ctx: CommandContext = { ...context, correlationId: context.correlationId ?? newCorrelationId() };
@@ -96,7 +96,7 @@ export class SessionChangeRunner {
       working = evolveSession(working, event, working.version + 1, undefined, metadata);
     };
 
-    if (start) push({ type: SessionEventType.Added, data: start.userAgent ? { userAgent: start.userAgent } : {} });
+    if (start) push({ type: SessionEventType.Added, data: addedDataOf(start.userAgent) });
 
     let checkedUserId: string | undefined;
     const userCheck = changes.checks?.user;

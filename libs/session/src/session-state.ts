@@ -1,6 +1,6 @@
 import type { RecordedEvent } from '#eventstore';
 import { asStreamEvents } from '#kernel';
-import { SessionEventType, type SessionEvent } from './events.js';
+import { SessionEventType, userAgentOfAdded, type SessionEvent, type SessionUserAgent } from './events.js';
 import { type EncryptedValue } from '#crypto';
 
 /** The current OTP Email challenge of a session (the latest `session.otp.email.challenged`). */
@@ -22,7 +22,7 @@ export interface SessionState {
   creator?: string;
   /** The organization the session belongs to: the checked user's, else the creator's. */
   resourceOwner?: string;
-  userAgent?: string;
+  userAgent?: SessionUserAgent;
   user?: { id: string; orgId: string; loginName: string; checkedAt: string };
   otpEmailChallenge?: OtpEmailChallenge;
   /** Sequences of challenges whose email the notifier sent. */
@@ -54,15 +54,17 @@ export function evolveSession(
     ...(createdAt ? { changedAt: createdAt } : {}),
   };
   switch (event.type) {
-    case SessionEventType.Added:
+    case SessionEventType.Added: {
+      const userAgent = userAgentOfAdded(event.data);
       return {
         ...next,
         exists: true,
         ...(createdAt ? { createdAt } : {}),
         ...(typeof metadata?.editor === 'string' ? { creator: metadata.editor } : {}),
         ...(typeof metadata?.resourceOwner === 'string' ? { resourceOwner: metadata.resourceOwner } : {}),
-        ...(event.data.userAgent ? { userAgent: event.data.userAgent } : {}),
+        ...(userAgent ? { userAgent } : {}),
       };
+    }
     case SessionEventType.UserChecked:
       return {
         ...next,

@@ -13,6 +13,7 @@ import { AdminModule } from '#server';
 import { ProjectionsAdminModule } from '#server';
 import { loadConfig } from '#config';
 import { InfrastructureModule } from '#runtime';
+import { SessionProjectionModule } from '#projections/sessions';
 import { UserProjectionModule } from '#projections/users';
 
 export interface ProjectionsTestServer {
@@ -51,6 +52,7 @@ export async function startProjectionsTestServer(dataDir: string, logger: Logger
           AdminModule,
           UserModule,
           UserProjectionModule,
+          SessionProjectionModule,
           ProjectionsAdminModule,
           MetricsModule,
         ],

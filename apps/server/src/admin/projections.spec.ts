@@ -61,8 +61,8 @@ describe('projection admin routes: refusals', () => {
       status: 404,
       body: {
         code: 5,
-        message: 'there is no projection "nope"; the projections are: users (ADMIN-PrjNf)',
-        details: [{ '@type': ERROR_DETAIL, id: 'ADMIN-PrjNf', message: 'there is no projection "nope"; the projections are: users' }],
+        message: 'there is no projection "nope"; the projections are: users, sessions (ADMIN-PrjNf)',
+        details: [{ '@type': ERROR_DETAIL, id: 'ADMIN-PrjNf', message: 'there is no projection "nope"; the projections are: users, sessions' }],
       },
     });
     expect(await call('DELETE', '/admin/v1/projections/nope/replay')).toMatchObject({ status: 404, body: { details: [{ id: 'ADMIN-PrjNf' }] } });

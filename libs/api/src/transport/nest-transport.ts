@@ -4,6 +4,7 @@ import type { INestApplication, INestApplicationContext } from '@nestjs/common';
 import { expressConnectMiddleware } from '@connectrpc/connect-express';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import { AUTHENTICATOR, type Authenticator } from '#auth';
+import { CONFIG, type Config } from '#config';
 import { EVENT_STORE, type EventStore } from '#eventstore';
 import { orgExists } from '#org';
 import type { Logger } from '#logging';
@@ -11,6 +12,8 @@ import { accessLog } from './access-log.js';
 import { READINESS, type ReadinessProbe } from './health.js';
 import { OnePortServer, type HttpLimits } from './one-port-server.js';
 import { createFrontGate } from './front-gate.js';
+import { clientAddressKey } from './caller-context.js';
+import { clientAddress, trustedProxies } from './client-address.js';
 import { createRestGateway, restPathMatcher, type Req, type Res } from './rest-gateway.js';
 import { createRoutes, READ_MAX_BYTES, SERVED_SERVICES, SERVICE_NAMES, type Routes, type TransportDependencies } from './routes.js';
 import { SESSION_SERVICE_IMPL, USER_SERVICE_IMPL, type SessionServiceImpl, type UserServiceImpl } from './tokens.js';
@@ -34,6 +37,7 @@ export function transportDependenciesFrom(app: INestApplicationContext, logger: 
     authenticator: optionalProvider<Authenticator>(app, AUTHENTICATOR),
     ...(store ? { orgExists: (orgId: string) => orgExists(store, orgId) } : {}),
     readiness: optionalProvider<ReadinessProbe>(app, READINESS),
+    trustedProxies: optionalProvider<Config>(app, CONFIG)?.TRUSTED_PROXIES ?? [],
     logger,
   };
 }
@@ -65,7 +69,14 @@ export function mountTransport(app: INestApplication, deps: TransportDependencie
     readMaxBytes: READ_MAX_BYTES,
     logger: deps.logger,
   });
-  const contextValues = (req: object) => gate.contextValues(req);
+  const trusted = trustedProxies(deps.trustedProxies ?? []);
+  // Every protocol's call gets the Caller the gate found and the address of its client.
+  const contextValues = (req: Req) => {
+    const values = gate.contextValues(req);
+    const address = clientAddress(req.socket?.remoteAddress, req.headers['x-forwarded-for'], trusted);
+    values.set(clientAddressKey, address ?? '');
+    return values;
+  };
   const gateway = createRestGateway({ routes, services: SERVED_SERVICES, logger: deps.logger, contextValues });
   const unknown = notServed(SERVICE_NAMES);
   // First: no API request's body is read before its token has been checked.

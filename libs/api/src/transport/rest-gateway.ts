@@ -24,6 +24,7 @@ import type { HttpRule } from '@zitadel/proto/google/api/http_pb.js';
 import { file_zitadel_message } from '@zitadel/proto/zitadel/message_pb.js';
 import { options as zitadelOptions } from '@zitadel/proto/zitadel/protoc_gen_zitadel/v2/options_pb.js';
 import type { Logger } from '#logging';
+import { clientAddressKey, GATEWAY_CLIENT_ADDRESS_HEADER } from './caller-context.js';
 import { jsonTooDeep, MAX_JSON_DEPTH } from './json-depth.js';
 import type { Routes } from './routes.js';
 import { errorHeaders, httpStatusOfCode, statusBody, type ErrorBodyDetail } from '#errors';
@@ -277,7 +278,13 @@ export function createRestGateway(options: RestGatewayOptions): NodeMiddleware {
       if (!res.writableEnded) abort.abort();
     });
     try {
-      const response = await transport.unary(route.method, abort.signal, undefined, forwardedHeaders(req), request, options.contextValues?.(req));
+      const values = options.contextValues?.(req);
+      const headers = forwardedHeaders(req);
+      // Set here whatever the request said: only the gateway speaks for the client's address.
+      headers.delete(GATEWAY_CLIENT_ADDRESS_HEADER);
+      const address = values?.get(clientAddressKey);
+      if (address) headers.set(GATEWAY_CLIENT_ADDRESS_HEADER, address);
+      const response = await transport.unary(route.method, abort.signal, undefined, headers, request, values);
       let json: JsonValue = toJson(route.method.output, response.message, { registry });
       if (route.responseBody) {
         const field = route.method.output.fields.find((f) => f.name === route.responseBody);

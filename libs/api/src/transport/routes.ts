@@ -27,6 +27,8 @@ export interface TransportDependencies {
   logger: Logger;
   /** Aborted when the server stops: health turns NOT_SERVING and ends its Watch streams. */
   shutdown?: AbortSignal;
+  /** TRUSTED_PROXIES: peers whose X-Forwarded-For names the client; missing → none. */
+  trustedProxies?: readonly string[];
 }
 
 /**

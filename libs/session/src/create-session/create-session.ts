@@ -5,10 +5,15 @@ import type { CommandContext } from '#kernel';
 import { authorizeSessionCreate } from '../authorize.js';
 import { SessionChangeRunner, type SessionChangeResult, type SessionChanges } from '../session-changes.js';
 import { initialSessionState } from '../session-state.js';
+import type { SessionUserAgent } from '../events.js';
+import { decideUserAgent } from '../user-agent.js';
 
 export interface CreateSessionInput extends CommandContext {
   changes: SessionChanges;
-  userAgent?: string;
+  /** The request's `userAgent`, as given. */
+  userAgent?: SessionUserAgent;
+  /** The address the call came from (the connection's, or a trusted proxy's X-Forwarded-For). */
+  clientIp?: string;
 }
 
 /** zitadel.session.v2.SessionService.CreateSession: a new session, its checks and challenges, and its first token. */
@@ -25,7 +30,8 @@ export class CreateSessionHandler implements ICommandHandler<CreateSessionComman
   async execute({ input }: CreateSessionCommand): Promise<SessionChangeResult> {
     authorizeSessionCreate(input.caller);
     SessionChangeRunner.validate(input.changes);
+    const userAgent = decideUserAgent(input.userAgent, input.clientIp);
     const now = this.runner.now();
-    return this.runner.run(newId(), initialSessionState(), input.changes, input, now, input.userAgent ? { userAgent: input.userAgent } : {});
+    return this.runner.run(newId(), initialSessionState(), input.changes, input, now, userAgent ? { userAgent } : {});
   }
 }

@@ -7,7 +7,7 @@ import { userStream, type UserEvent } from '#user';
 import { foldUser, type UserState } from '#user';
 import { authorizeSessionRead } from '../authorize.js';
 import { sessionNotFound } from '../errors.js';
-import { sessionStream, type SessionEvent } from '../events.js';
+import { sessionStream, type SessionEvent, type SessionUserAgent } from '../events.js';
 import { foldSession, type SessionState } from '../session-state.js';
 
 export interface GetSessionInput {
@@ -26,7 +26,7 @@ export interface SessionView {
     user?: { verifiedAt: Date; id: string; loginName: string; displayName: string; organizationId: string };
     otpEmail?: { verifiedAt: Date };
   };
-  userAgent?: string;
+  userAgent?: SessionUserAgent;
   expirationDate?: Date;
   /** Keys to raw values. */
   metadata: Record<string, Uint8Array>;
