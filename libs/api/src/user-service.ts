@@ -57,7 +57,7 @@ function checkedEmailVerification(verification: SetHumanEmail['verification']): 
 const PROTO_GENDERS: Record<Gender, ProtoGender> = { female: ProtoGender.FEMALE, male: ProtoGender.MALE, diverse: ProtoGender.DIVERSE };
 
 /** zitadel.user.v2.Gender → the event's gender; unspecified and values this code does not know are left out, as ZITADEL's genderToDomain does. */
-export function genderOf(gender: ProtoGender | undefined): Gender | undefined {
+function genderOf(gender: ProtoGender | undefined): Gender | undefined {
   return (Object.keys(PROTO_GENDERS) as Gender[]).find((g) => PROTO_GENDERS[g] === gender);
 }
 
@@ -79,9 +79,9 @@ function toProtoUser(user: ProjectedUser, details: ObjectDetails) {
     type: {
       case: 'human' as const,
       value: {
-        // ZITADEL's HumanToPb: the language tag "und" when none is set, and a phone message even without a number.
-        // ZITADEL's converter sets every optional profile field, so JSON has `nickName: ""` and
-        // `gender: "GENDER_UNSPECIFIED"` where nothing was given.
+        // ZITADEL's humanToPb sets every optional profile field (so JSON has `nickName: ""` and
+        // `gender: "GENDER_UNSPECIFIED"` where nothing was given), the language tag "und" when
+        // none is set, and a phone message even without a number.
         profile: {
           givenName: user.givenName ?? '',
           familyName: user.familyName ?? '',
