@@ -138,6 +138,11 @@ describe.each(storeKinds())('roles, permissions and the organization header (%s)
     const otherManager = await machineUser('ORG_USER_MANAGER', otherOrg);
     expect(await call('GET', path, otherManager, undefined, { 'x-zitadel-orgid': ownOrg })).toMatchObject({ status: 403 });
     expect(await call('GET', path, otherManager)).toMatchObject({ status: 200 });
+    // The same over gRPC, with the organization in the metadata.
+    const users = createClient(UserService, createGrpcTransport({ baseUrl: t.url }));
+    const auth = { authorization: `Bearer ${manager}` };
+    expect((await users.listAuthenticationMethodTypes({ userId }, { headers: auth })).authMethodTypes).toEqual([7 /* AUTHENTICATION_METHOD_TYPE_OTP_EMAIL */]);
+    await expect(users.listAuthenticationMethodTypes({ userId }, { headers: { ...auth, 'x-zitadel-orgid': otherOrg } })).rejects.toMatchObject({ code: 7, rawMessage: 'No matching permissions found (AUTH-AWfge)' });
   });
 
   it('x-zitadel-orgid puts AddHumanUser in that organization on REST, gRPC and Connect; an unknown one is 403 AUTH-Bs7Ds', async () => {
