@@ -126,6 +126,25 @@ describe.each(storeKinds())('roles, permissions and the organization header (%s)
     expect(await call('POST', `/v2/users/${userId}/otp_email`, manager, {})).toMatchObject({ status: 403, body: { message: 'No matching permissions found (AUTH-AWfge)' } });
   });
 
+  it('ListAuthenticationMethodTypes checks user.read on the request’s organization, not the user’s, as ZITADEL; GetUserByID on the user’s', async () => {
+    const manager = await machineUser('ORG_USER_MANAGER', ownOrg);
+    const { userId } = await human(otherOrg, { otp: true });
+    const path = `/v2/users/${userId}/authentication_methods`;
+    // The manager's own organization is the request's: it holds user.read there.
+    expect(await call('GET', path, manager)).toMatchObject({ status: 200, body: { authMethodTypes: ['AUTHENTICATION_METHOD_TYPE_OTP_EMAIL'] } });
+    expect(await call('GET', path, manager, undefined, { 'x-zitadel-orgid': otherOrg })).toMatchObject({ status: 403, body: { message: 'No matching permissions found (AUTH-AWfge)' } });
+    expect(await call('GET', `/v2/users/${userId}`, manager)).toMatchObject({ status: 403, body: { message: 'No matching permissions found (AUTH-AWfge)' } });
+    // A manager of the user's organization, asking in the name of another one, is refused.
+    const otherManager = await machineUser('ORG_USER_MANAGER', otherOrg);
+    expect(await call('GET', path, otherManager, undefined, { 'x-zitadel-orgid': ownOrg })).toMatchObject({ status: 403 });
+    expect(await call('GET', path, otherManager)).toMatchObject({ status: 200 });
+    // The same over gRPC, with the organization in the metadata.
+    const users = createClient(UserService, createGrpcTransport({ baseUrl: t.url }));
+    const auth = { authorization: `Bearer ${manager}` };
+    expect((await users.listAuthenticationMethodTypes({ userId }, { headers: auth })).authMethodTypes).toEqual([7 /* AUTHENTICATION_METHOD_TYPE_OTP_EMAIL */]);
+    await expect(users.listAuthenticationMethodTypes({ userId }, { headers: { ...auth, 'x-zitadel-orgid': otherOrg } })).rejects.toMatchObject({ code: 7, rawMessage: 'No matching permissions found (AUTH-AWfge)' });
+  });
+
   it('x-zitadel-orgid puts AddHumanUser in that organization on REST, gRPC and Connect; an unknown one is 403 AUTH-Bs7Ds', async () => {
     const headers = { 'x-zitadel-orgid': otherOrg };
     const body = () => ({ profile: { givenName: 'H', familyName: 'Eader' }, email: { email: `${unique()}@example.com` } });

@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { create } from '@bufbuild/protobuf';
-import { durationFromMs } from '@bufbuild/protobuf/wkt';
+import { durationFromMs, timestampDate } from '@bufbuild/protobuf/wkt';
 import { Code, ConnectError, createClient, type Interceptor } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
 import { createServerTransport } from '@zitadel/client/node';
 import { createSessionServiceClient, createUserServiceClient } from '@zitadel/client/v2';
 import { ErrorDetailSchema } from '@zitadel/proto/zitadel/message_pb.js';
 import { ReturnEmailVerificationCodeSchema, SendEmailVerificationCodeSchema } from '@zitadel/proto/zitadel/user/v2/email_pb.js';
+import { Gender } from '@zitadel/proto/zitadel/user/v2/user_pb.js';
 import { UserService } from '@zitadel/proto/zitadel/user/v2/user_service_pb.js';
 import { restClient, startTestServer, storeKinds, type TestServer } from '#test-support';
 
@@ -226,9 +227,61 @@ describe.each(storeKinds())('ZITADEL’s error ids over REST and gRPC (%s)', (ki
     expect(viaGrpc.details?.changeDate).toBeUndefined();
   });
 
-  it('answers GetUserByID with ZITADEL’s whole human: phone {} and preferredLanguage "und"', async () => {
+  it('answers GetUserByID with ZITADEL’s whole user: creation date, every profile field set, phone {}, over REST and gRPC', async () => {
     const res = await rest(f, 'GET', `/v2/users/${f.user.id}`);
     expect(res.status).toBe(200);
-    expect(res.body.user.human).toMatchObject({ phone: {}, profile: { givenName: 'Wire', familyName: 'Errors', preferredLanguage: 'und' } });
+    const details = { sequence: expect.stringMatching(/^\d+$/), changeDate: expect.any(String), creationDate: expect.any(String), resourceOwner: expect.any(String) };
+    expect(res.body).toEqual({
+      details,
+      user: {
+        userId: f.user.id,
+        details,
+        state: 'USER_STATE_ACTIVE',
+        username: f.user.username,
+        loginNames: [f.user.username],
+        preferredLoginName: f.user.username,
+        human: {
+          // ZITADEL's converter sets the optional fields even when empty: "" and GENDER_UNSPECIFIED are on the wire.
+          profile: { givenName: 'Wire', familyName: 'Errors', nickName: '', displayName: 'Wire Errors', preferredLanguage: 'und', gender: 'GENDER_UNSPECIFIED' },
+          email: { email: f.user.email, isVerified: true },
+          phone: {},
+        },
+      },
+    });
+    expect(res.body.user.details).toEqual(res.body.details);
+    // Created by the first event (AddHumanUser), changed by the last (VerifyEmail).
+    expect(Date.parse(res.body.details.creationDate)).toBeLessThan(Date.parse(res.body.details.changeDate));
+
+    const { user, details: grpcDetails } = await users(f).getUserByID({ userId: f.user.id });
+    expect(grpcDetails?.creationDate).toEqual(user?.details?.creationDate);
+    expect(timestampDate(grpcDetails!.creationDate!).toISOString()).toBe(new Date(res.body.details.creationDate).toISOString());
+    expect(user?.type.case).toBe('human');
+    const profile = user?.type.case === 'human' ? user.type.value.profile : undefined;
+    expect(profile).toMatchObject({ nickName: '', displayName: 'Wire Errors', preferredLanguage: 'und', gender: Gender.UNSPECIFIED });
+  });
+
+  it('keeps AddHumanUser’s gender: GetUserByID and ListUsers answer it, over REST and gRPC', async () => {
+    const u = users(f);
+    const viaGrpc = await u.addHumanUser({ username: 'gender-grpc', profile: { givenName: 'G', familyName: 'R', gender: Gender.FEMALE }, email: { email: 'g@example.com', verification: returnCode() } });
+    const viaRest = await rest(f, 'POST', '/v2/users/human', { username: 'gender-rest', profile: { givenName: 'G', familyName: 'R', gender: 'GENDER_DIVERSE' }, email: { email: 'g@example.com', returnCode: {} } });
+    expect(viaRest.status).toBe(200);
+    const got = await u.getUserByID({ userId: viaGrpc.userId });
+    expect(got.user?.type.case === 'human' && got.user.type.value.profile?.gender).toBe(Gender.FEMALE);
+    expect((await rest(f, 'GET', `/v2/users/${viaRest.body.userId}`)).body.user.human.profile.gender).toBe('GENDER_DIVERSE');
+    const listed = await rest(f, 'POST', '/v2/users', { queries: [{ inUserIdsQuery: { userIds: [viaGrpc.userId, viaRest.body.userId] } }], sortingColumn: 'USER_FIELD_NAME_USER_NAME', query: { asc: true } });
+    expect(listed.status).toBe(200);
+    expect(listed.body.result.map((r: any) => [r.username, r.human.profile.gender, typeof r.details.creationDate])).toEqual([
+      ['gender-grpc', 'GENDER_FEMALE', 'string'],
+      ['gender-rest', 'GENDER_DIVERSE', 'string'],
+    ]);
+  });
+
+  it('answers ListAuthenticationMethodTypes for a user that does not exist with 200 and no types, as ZITADEL', async () => {
+    const res = await rest(f, 'GET', `/v2/users/${UNKNOWN}/authentication_methods`);
+    // totalResult 0 and the empty list are proto3 defaults, left out of the JSON.
+    expect(res).toEqual({ status: 200, body: { details: { timestamp: expect.any(String) } } });
+    const viaGrpc = await users(f).listAuthenticationMethodTypes({ userId: UNKNOWN });
+    expect(viaGrpc.authMethodTypes).toEqual([]);
+    expect(viaGrpc.details?.totalResult).toBe(0n);
   });
 });

@@ -4,7 +4,6 @@ import {
   TableNode,
   type Kysely,
   type KyselyPlugin,
-  type Migration,
   type PluginTransformQueryArgs,
   type PluginTransformResultArgs,
   type QueryExecutorProvider,
@@ -17,9 +16,11 @@ import type { ProjectionTable, VersionTarget } from './projection.js';
 /**
  * A read model's tables, each declared once: its columns (SQL type, null or not, default), its
  * key, the column that makes its changes idempotent (`sequence`) and its indexes. From that one
- * declaration come the kysely row types (`DatabaseOf`), the DDL of every set of its tables
- * (the migration of version 1, a replay's `_vN` tables, verify's scratch tables), the columns
- * `projections verify` hashes, and what the change applier (apply-changes.ts) writes.
+ * declaration come the kysely row types (`DatabaseOf`), the DDL of a replay's `_vN` tables and
+ * of verify's scratch tables, the columns `projections verify` hashes, and what the change
+ * applier (apply-changes.ts) writes. Version 1's tables come from the read model's migrations,
+ * written out as they ran (a deployed database keeps what a migration made), and each later
+ * change of a declaration gets a forward migration that brings every version's tables to it.
  */
 
 export type SqlType = 'text' | 'boolean' | 'integer' | 'timestamptz';
@@ -224,15 +225,6 @@ export async function dropTables(db: QueryExecutorProvider, names: TableNames, o
   for (const name of names.all().reverse()) {
     await (ifExists ? sql`drop table if exists ${sql.table(name)}` : sql`drop table ${sql.table(name)}`).execute(db);
   }
-}
-
-/** The migration that creates version 1's tables (as declared when the database is migrated). */
-export function createTablesMigration(model: ReadModel): Migration {
-  const names = new TableNames(model, { version: 1 });
-  return {
-    up: (db) => createTables(db, names),
-    down: (db) => dropTables(db, names, { ifExists: false }),
-  };
 }
 
 /**

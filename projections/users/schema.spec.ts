@@ -3,12 +3,12 @@ import { sql, type Kysely } from 'kysely';
 import { describeWhen } from '#test-kit';
 import { migrateProjections } from '#projections/runner';
 import { backends, type TestStores } from '#projections/testing';
+import { USER_PROJECTION_HISTORY, userProjectionMigrations } from './schema.js';
 import { userProjections } from './user-projection.js';
 
 /**
- * Version 1's tables as migration 0001 made them when it was written out by hand: what every
- * deployed database holds. The migration is now made from the table declarations (schema.ts);
- * it must keep making exactly this.
+ * Version 1's tables as migration 0001 made them when it was first written out by hand: what
+ * every database deployed before migration 0002 holds. 0001 must keep making exactly this.
  */
 const pinnedVersion1 = (schema: string) => [
   `create schema ${schema}`,
@@ -61,6 +61,9 @@ async function shape(db: Kysely<object>, schema: string, suffix = '') {
   return { columns: normalize(columns.rows as Array<Record<string, unknown>>), constraints: normalize(constraints.rows as Array<Record<string, unknown>>), indexes: normalize(indexes.rows) };
 }
 
+/** Migration 0001 alone: what every database deployed before 0002 holds. */
+const only0001 = { historyTable: USER_PROJECTION_HISTORY, migrations: { '0001_users': userProjectionMigrations['0001_users']! } };
+
 for (const backend of backends) {
   describeWhen(backend.available, backend.reason, `user read model tables on ${backend.label}`, () => {
     let stores: TestStores;
@@ -77,17 +80,56 @@ for (const backend of backends) {
     it('migration 0001 makes version 1 exactly as the hand-written migration did: names, types, nulls, defaults, keys, indexes', async () => {
       const db = stores.database.db;
       for (const statement of pinnedVersion1(pinned)) await sql.raw(statement).execute(db);
-      await migrateProjections(db, userProjections);
+      await migrateProjections(db, only0001);
       const expected = await shape(db, pinned);
       expect(expected.columns).toHaveLength(22);
       expect(await shape(db, 'projections')).toEqual(expected);
     });
 
-    it('a replay version and a scratch set have the same shape under their own names', async () => {
+    it('migration 0002 appends the nullable gender column to version 1; nothing else changes', async () => {
       const db = stores.database.db;
       for (const statement of pinnedVersion1(pinned)) await sql.raw(statement).execute(db);
+      await sql.raw(`alter table ${pinned}.users add column gender text`).execute(db);
       await migrateProjections(db, userProjections);
       const expected = await shape(db, pinned);
+      expect(expected.columns).toHaveLength(23);
+      expect(expected.columns.at(-1)).toMatchObject({ table_name: 'users', column_name: 'gender', data_type: 'text', is_nullable: 'YES', column_default: null });
+      expect(await shape(db, 'projections')).toEqual(expected);
+    });
+
+    it('migration 0002 on a database with rows and a replay\'s version: every version\'s users table gets gender, null in the rows it holds', async () => {
+      const db = stores.database.db;
+      await migrateProjections(db, only0001);
+      // A replay's version 7, made by the build before 0002 (the same shape as version 1 then).
+      await sql`create table projections.users_v7 (like projections.users including all)`.execute(db);
+      for (const table of ['projections.users', 'projections.users_v7']) {
+        await sql`
+          insert into ${sql.table(table)} (id, org_id, username, kind, sequence, change_date, creation_date)
+          values ('200000000000000001', 'org-1', 'ada', 'human', 3, '2026-01-02T03:04:05Z', '2026-01-01T00:00:00Z')`.execute(db);
+      }
+      try {
+        expect(await migrateProjections(db, userProjections)).toEqual(['projection_users/0002_users_gender']);
+        for (const table of ['projections.users', 'projections.users_v7']) {
+          const { rows } = await sql<Record<string, unknown>>`select id, username, sequence, gender from ${sql.table(table)}`.execute(db);
+          expect(rows).toEqual([{ id: '200000000000000001', username: 'ada', sequence: 3, gender: null }]);
+        }
+        // The migrated replay version has the columns a replay makes now.
+        const columnsOf = async (table: string) =>
+          (await sql<{ column_name: string; data_type: string; is_nullable: string }>`
+            select column_name, data_type, is_nullable from information_schema.columns
+            where table_schema = 'projections' and table_name = ${table} order by ordinal_position`.execute(db)).rows;
+        await userProjections.createTables(db, { version: 8 });
+        expect(await columnsOf('users_v7')).toEqual(await columnsOf('users_v8'));
+      } finally {
+        await sql`drop table if exists projections.users_v7`.execute(db);
+        await userProjections.dropTables(db, { version: 8 });
+      }
+    });
+
+    it('a replay version and a scratch set have the same shape as the migrated version 1, under their own names', async () => {
+      const db = stores.database.db;
+      await migrateProjections(db, userProjections);
+      const expected = await shape(db, 'projections');
       await userProjections.createTables(db, { version: 7 });
       await userProjections.createTables(db, { scratch: 'shape_check' });
       try {

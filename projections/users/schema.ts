@@ -1,7 +1,6 @@
-import type { Kysely, Migration } from 'kysely';
+import type { Kysely } from 'kysely';
 import {
   column,
-  createTablesMigration,
   defineReadModel,
   defineTable,
   readModelDb,
@@ -16,8 +15,9 @@ export const USER_PROJECTION_HISTORY = 'projection_users';
 
 /**
  * users: one row per user. `sequence` and `change_date` are those of the last event reduced
- * for the user (details on read); `state` is 'active' or 'locked'; `kind` 'human' or
- * 'machine'. No check constraints on values: a read model must never refuse an event, and new
+ * for the user (details on read), `creation_date` the time of its first; `state` is 'active'
+ * or 'locked'; `kind` 'human' or 'machine'; `gender` 'female', 'male', 'diverse' or null
+ * (unspecified). No check constraints on values: a read model must never refuse an event, and new
  * states should not need a migration.
  */
 export const usersTable = defineTable('users', {
@@ -40,6 +40,9 @@ export const usersTable = defineTable('users', {
     sequence: column.integer(),
     change_date: column.timestamptz(),
     creation_date: column.timestamptz(),
+    // Added by migration 0002, which appends it to existing tables: declared last, so a
+    // replay's tables have their columns in the same order as a migrated version 1.
+    gender: column.text().nullable(),
   },
   key: ['id'],
   sequence: 'sequence',
@@ -60,12 +63,11 @@ export const userAuthMethodsTable = defineTable('user_auth_methods', {
 
 /**
  * The user read model's tables, declared once. Version 1 (`projections.users`,
- * `projections.user_auth_methods`) is what migration 0001 made; a replay builds
+ * `projections.user_auth_methods`) is what the migrations (migrations.ts) made; a replay builds
  * `projections.users_v<N>` and `projections.user_auth_methods_v<N>`, verify scratch tables
- * with its own suffix, all from these declarations. A change of shape is made here and rolled
- * out with a replay. Migration 0001 makes version 1 from these declarations too, and deployed
- * databases hold what it made: schema.spec.ts pins that shape, so a change here fails it until
- * 0001 is written out as it was and the change gets a migration of its own.
+ * with its own suffix, all from these declarations. A change of shape is made here and gets a
+ * forward migration that brings every existing version's tables to it (schema.spec.ts checks
+ * that migrated tables and declared ones have the same shape).
  */
 export const usersReadModel = defineReadModel('projections', [usersTable, userAuthMethodsTable]);
 
@@ -83,6 +85,4 @@ export function usersReadModelDb(db: Kysely<object>, version: number): Kysely<Us
   return readModelDb(db, userTables({ version }));
 }
 
-export const userProjectionMigrations: Record<string, Migration> = {
-  '0001_users': createTablesMigration(usersReadModel),
-};
+export { userProjectionMigrations } from './migrations.js';

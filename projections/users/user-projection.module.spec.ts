@@ -23,17 +23,17 @@ const UNKNOWN = '200000000000000099';
 
 const humanAdded: UserEvent = {
   type: UserEventType.HumanAdded,
-  data: { username: 'ada', orgId: ORG, profile: { givenName: 'Ada', familyName: 'Lovelace', displayName: 'Ada Lovelace' }, email: 'ada@example.com' },
+  data: { username: 'ada', orgId: ORG, profile: { givenName: 'Ada', familyName: 'Lovelace', displayName: 'Ada Lovelace', gender: 'female' }, email: 'ada@example.com' },
 };
 
 function caller(userId: string, orgId: string, roles: RoleGrant[] = []): Caller {
   return { userId, orgId, instanceId: 'instance-1', kind: 'human', roles };
 }
 const self = caller(ADA, ORG);
-/** A manager of the user's organization, calling from another organization: allowed (the user's org decides). */
+/** A manager of the user's organization, calling from another organization: GetUserByID allows (the user's org decides). */
 const managerOfUsersOrg = caller('300000000000000001', OTHER_ORG, [{ role: 'ORG_USER_MANAGER', orgId: ORG }]);
 const loginClient = caller('300000000000000002', OTHER_ORG, [{ role: 'IAM_LOGIN_CLIENT' }]);
-/** A manager of its own organization only: denied (ZITADEL, checking the caller's org, would allow). */
+/** A manager of its own organization only: GetUserByID denies; ListAuthMethodTypes, checking the request's org as ZITADEL does, allows. */
 const managerOfOwnOrg = caller('300000000000000003', OTHER_ORG, [{ role: 'ORG_USER_MANAGER', orgId: OTHER_ORG }]);
 const nobody = caller('300000000000000004', ORG);
 
@@ -100,7 +100,7 @@ for (const backend of backends) {
     it('GetUserById: the caller reads itself, with details of the last event reduced for the user', async () => {
       const view = await queries.execute(new GetUserByIdQuery({ userId: ADA, caller: self }));
       expect(view).toEqual({
-        details: { sequence: 3, changeDate: ada[2]!.createdAt, resourceOwner: ORG },
+        details: { sequence: 3, changeDate: ada[2]!.createdAt, resourceOwner: ORG, creationDate: ada[0]!.createdAt },
         user: {
           id: ADA,
           orgId: ORG,
@@ -110,6 +110,7 @@ for (const backend of backends) {
           givenName: 'Ada',
           familyName: 'Lovelace',
           displayName: 'Ada Lovelace',
+          gender: 'female',
           email: 'ada@example.com',
           emailVerified: true,
           otpEmail: true,
@@ -123,9 +124,10 @@ for (const backend of backends) {
     it('GetUserById: a caller with user.read on the user\'s organization, or everywhere, reads a machine user', async () => {
       for (const who of [managerOfUsersOrg, loginClient]) {
         const view = await queries.execute(new GetUserByIdQuery({ userId: ROBOT, caller: who }));
-        expect(view.details).toEqual({ sequence: 1, changeDate: robot[0]!.createdAt, resourceOwner: ORG });
+        expect(view.details).toEqual({ sequence: 1, changeDate: robot[0]!.createdAt, resourceOwner: ORG, creationDate: robot[0]!.createdAt });
         expect(view.user).toMatchObject({ id: ROBOT, kind: 'machine', machineName: 'Robot', emailVerified: false, otpEmail: false });
         expect(view.user).not.toHaveProperty('email');
+        expect(view.user).not.toHaveProperty('gender');
       }
     });
 
@@ -153,9 +155,16 @@ for (const backend of backends) {
       });
     });
 
-    it('ListAuthMethodTypes: self and permitted callers see the READY factors with list details', async () => {
-      for (const who of [self, managerOfUsersOrg, loginClient]) {
-        expect(await queries.execute(new ListAuthMethodTypesQuery({ userId: ADA, caller: who }))).toEqual({
+    it('ListAuthMethodTypes: self and callers with user.read on the request\'s organization see the READY factors with list details', async () => {
+      const asked = [
+        { caller: self },
+        { caller: loginClient },
+        // ZITADEL checks the request's organization (x-zitadel-orgid, else the caller's own), not the user's.
+        { caller: managerOfOwnOrg },
+        { caller: managerOfUsersOrg, requestOrgId: ORG },
+      ];
+      for (const who of asked) {
+        expect(await queries.execute(new ListAuthMethodTypesQuery({ userId: ADA, ...who }))).toEqual({
           details: { totalResult: 1, processedSequence: 3, timestamp: ada[2]!.createdAt },
           types: ['OTP_EMAIL'],
         });
@@ -166,15 +175,20 @@ for (const backend of backends) {
       });
     });
 
-    it('ListAuthMethodTypes: 403, 404 and 400 ids', async () => {
-      await expect(queries.execute(new ListAuthMethodTypesQuery({ userId: ADA, caller: managerOfOwnOrg }))).rejects.toMatchObject({
-        kind: 'PermissionDenied',
-        id: 'AUTH-AWfge',
-      });
-      await expect(queries.execute(new ListAuthMethodTypesQuery({ userId: UNKNOWN, caller: loginClient }))).rejects.toMatchObject({
-        kind: 'NotFound',
-        id: 'QUERY-Dfbg2',
-      });
+    it('ListAuthMethodTypes: an unknown user has no factors (200, empty list); 403 and 400 ids', async () => {
+      const before = Date.now();
+      const unknown = await queries.execute(new ListAuthMethodTypesQuery({ userId: UNKNOWN, caller: loginClient }));
+      expect(unknown).toMatchObject({ details: { totalResult: 0, processedSequence: 0 }, types: [] });
+      expect(unknown.details.timestamp.getTime()).toBeGreaterThanOrEqual(before);
+      // Without user.read on the request's organization: denied, whether the user exists or not.
+      for (const userId of [ADA, UNKNOWN]) {
+        for (const who of [{ caller: managerOfUsersOrg }, { caller: managerOfOwnOrg, requestOrgId: ORG }, { caller: nobody }]) {
+          await expect(queries.execute(new ListAuthMethodTypesQuery({ userId, ...who }))).rejects.toMatchObject({
+            kind: 'PermissionDenied',
+            id: 'AUTH-AWfge',
+          });
+        }
+      }
       await expect(queries.execute(new ListAuthMethodTypesQuery({ userId: '', caller: self }))).rejects.toMatchObject({
         kind: 'InvalidArgument',
         id: 'QUERY-Lm8aT',
@@ -190,7 +204,7 @@ for (const backend of backends) {
         types: [],
       });
       const view = await queries.execute(new GetUserByIdQuery({ userId: ADA, caller: self }));
-      expect(view.details).toEqual({ sequence: 4, changeDate: removed!.createdAt, resourceOwner: ORG });
+      expect(view.details).toEqual({ sequence: 4, changeDate: removed!.createdAt, resourceOwner: ORG, creationDate: ada[0]!.createdAt });
       expect(view.user.otpEmail).toBe(false);
     });
 

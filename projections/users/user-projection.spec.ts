@@ -17,7 +17,7 @@ const humanAdded: UserEvent = {
   data: {
     username: 'ada',
     orgId: ORG,
-    profile: { givenName: 'Ada', familyName: 'Lovelace', displayName: 'Ada Lovelace', nickName: 'countess', preferredLanguage: 'en' },
+    profile: { givenName: 'Ada', familyName: 'Lovelace', displayName: 'Ada Lovelace', nickName: 'countess', preferredLanguage: 'en', gender: 'female' },
     email: 'ada@example.com',
   },
 };
@@ -80,6 +80,7 @@ for (const backend of backends) {
         sequence: 1,
         change_date: added!.createdAt,
         creation_date: added!.createdAt,
+        gender: 'female',
       });
       expect(await authMethods(db, ADA)).toEqual([]);
 
@@ -122,6 +123,7 @@ for (const backend of backends) {
         sequence: 1,
         change_date: added!.createdAt,
         creation_date: added!.createdAt,
+        gender: null,
       });
     });
 

@@ -52,6 +52,7 @@ const reducers: UserReducers = {
         display_name: event.data.profile.displayName,
         nick_name: event.data.profile.nickName ?? null,
         preferred_language: event.data.profile.preferredLanguage ?? null,
+        gender: event.data.profile.gender ?? null,
         email: event.data.email,
       }),
     ),

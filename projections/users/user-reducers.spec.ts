@@ -36,6 +36,7 @@ describe('user read model reducers: event → row changes', () => {
           display_name: 'Ada Lovelace',
           nick_name: null,
           preferred_language: null,
+          gender: null,
           email: 'ada@example.com',
           email_verified: false,
           otp_email: false,
@@ -45,6 +46,13 @@ describe('user read model reducers: event → row changes', () => {
         },
       },
     ]);
+  });
+
+  it('given HumanAdded with a gender, then the row has it; written before events had one, it is null (unspecified)', () => {
+    const profile = { givenName: 'Ada', familyName: 'Lovelace', displayName: 'Ada Lovelace' };
+    const added = (p: typeof profile & { gender?: 'diverse' }): UserEvent => ({ type: UserEventType.HumanAdded, data: { username: 'ada', orgId: 'org-1', profile: p, email: 'a@b.c' } });
+    expect(reduce(added({ ...profile, gender: 'diverse' }))).toMatchObject([{ op: 'insert', row: { gender: 'diverse' } }]);
+    expect(reduce(added(profile))).toMatchObject([{ op: 'insert', row: { gender: null } }]);
   });
 
   it('given OtpEmailAdded, then the guarded update of the user and, only if it applies, the factor row', () => {

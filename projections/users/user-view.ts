@@ -1,4 +1,5 @@
 import type { ObjectDetails } from '#kernel';
+import { GENDERS, type Gender } from '#user/events';
 import type { UserRow } from './schema.js';
 
 /** Factor types as ZITADEL's AuthenticationMethodType names them, without the prefix. */
@@ -37,6 +38,8 @@ export interface ProjectedUser {
   displayName?: string;
   nickName?: string;
   preferredLanguage?: string;
+  /** Absent: unspecified. */
+  gender?: Gender;
   /** The current address, verified or not (humans). */
   email?: string;
   emailVerified: boolean;
@@ -48,6 +51,7 @@ export interface ProjectedUser {
   sequence: number;
   /** Time of the last event reduced for the user. */
   changeDate: Date;
+  /** Time of the user's first event (user.human.added / user.machine.added). */
   creationDate: Date;
 }
 
@@ -84,6 +88,8 @@ export function toProjectedUser(row: UserRow): ProjectedUser {
     ...optional('displayName', row.display_name),
     ...optional('nickName', row.nick_name),
     ...optional('preferredLanguage', row.preferred_language),
+    // A value this code does not know (from a later release's events) reads as unspecified.
+    ...((GENDERS as readonly (string | null)[]).includes(row.gender) ? { gender: row.gender as Gender } : {}),
     ...optional('email', row.email),
     emailVerified: row.email_verified,
     otpEmail: row.otp_email,
@@ -96,5 +102,5 @@ export function toProjectedUser(row: UserRow): ProjectedUser {
 }
 
 export function detailsOf(row: UserRow): ObjectDetails {
-  return { sequence: Number(row.sequence), changeDate: row.change_date, resourceOwner: row.org_id };
+  return { sequence: Number(row.sequence), changeDate: row.change_date, resourceOwner: row.org_id, creationDate: row.creation_date };
 }

@@ -119,8 +119,8 @@ export function listUsersMethod<User>(queries: QueryBus, toProtoUser: (user: Pro
         processedSequence: BigInt(view.details.processedSequence),
         timestamp: timestampFromDate(view.details.timestamp),
       },
-      sortingColumn: req.sortingColumn,
-      result: view.users.map((user) => toProtoUser(user, { sequence: user.sequence, changeDate: user.changeDate, resourceOwner: user.orgId })),
+      // ZITADEL answers without `sortingColumn` (the response has the field but its ListUsers never sets it).
+      result: view.users.map((user) => toProtoUser(user, { sequence: user.sequence, changeDate: user.changeDate, resourceOwner: user.orgId, creationDate: user.creationDate })),
     };
   };
 }

@@ -5,8 +5,8 @@ import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { DetailsSchema } from '@zitadel/proto/zitadel/object/v2/object_pb.js';
 import type { SetHumanEmail } from '@zitadel/proto/zitadel/user/v2/email_pb.js';
-import { AddHumanUserCommand, AddOtpEmailCommand, RemoveOtpEmailCommand, SetEmailCommand, VerifyEmailCommand, type EmailVerification } from '#user';
-import { UserState as ProtoUserState } from '@zitadel/proto/zitadel/user/v2/user_pb.js';
+import { AddHumanUserCommand, AddOtpEmailCommand, RemoveOtpEmailCommand, SetEmailCommand, VerifyEmailCommand, type EmailVerification, type Gender } from '#user';
+import { Gender as ProtoGender, UserState as ProtoUserState } from '@zitadel/proto/zitadel/user/v2/user_pb.js';
 import { AuthenticationMethodType } from '@zitadel/proto/zitadel/user/v2/user_service_pb.js';
 import { GetUserByIdQuery } from '#projections/users';
 import { assertEmailUrlTemplate } from '#session';
@@ -17,13 +17,15 @@ import { unlockUserMethod } from './unlock-user.method.js';
 import { callerOf, commandContextOf } from './transport/caller-context.js';
 import type { UserServiceImpl } from './transport/tokens.js';
 import { type ObjectDetails } from '#kernel';
+import type { Caller } from '#access';
 
-/** Domain details → zitadel.object.v2.Details (uint64 sequence, Timestamp change date). */
+/** Domain details → zitadel.object.v2.Details (uint64 sequence, Timestamp dates; a creation date only on reads). */
 export function toDetails(details: ObjectDetails): MessageInitShape<typeof DetailsSchema> {
   return {
     sequence: BigInt(details.sequence),
     changeDate: timestampFromDate(details.changeDate),
     resourceOwner: details.resourceOwner,
+    ...(details.creationDate ? { creationDate: timestampFromDate(details.creationDate) } : {}),
   };
 }
 
@@ -52,7 +54,14 @@ function checkedEmailVerification(verification: SetHumanEmail['verification']): 
   return result;
 }
 
-/** The read model's user → zitadel.user.v2.User (human or machine). */
+const PROTO_GENDERS: Record<Gender, ProtoGender> = { female: ProtoGender.FEMALE, male: ProtoGender.MALE, diverse: ProtoGender.DIVERSE };
+
+/** zitadel.user.v2.Gender → the event's gender; unspecified and values this code does not know are left out, as ZITADEL's genderToDomain does. */
+function genderOf(gender: ProtoGender | undefined): Gender | undefined {
+  return (Object.keys(PROTO_GENDERS) as Gender[]).find((g) => PROTO_GENDERS[g] === gender);
+}
+
+/** The read model's user → zitadel.user.v2.User (human or machine), as ZITADEL's UserToPb. */
 function toProtoUser(user: ProjectedUser, details: ObjectDetails) {
   const common = {
     userId: user.id,
@@ -70,13 +79,16 @@ function toProtoUser(user: ProjectedUser, details: ObjectDetails) {
     type: {
       case: 'human' as const,
       value: {
-        // ZITADEL's HumanToPb: the language tag "und" when none is set, and a phone message even without a number.
+        // ZITADEL's humanToPb sets every optional profile field (so JSON has `nickName: ""` and
+        // `gender: "GENDER_UNSPECIFIED"` where nothing was given), the language tag "und" when
+        // none is set, and a phone message even without a number.
         profile: {
           givenName: user.givenName ?? '',
           familyName: user.familyName ?? '',
-          ...(user.nickName ? { nickName: user.nickName } : {}),
-          ...(user.displayName ? { displayName: user.displayName } : {}),
+          nickName: user.nickName ?? '',
+          displayName: user.displayName ?? '',
           preferredLanguage: user.preferredLanguage || 'und',
+          gender: user.gender ? PROTO_GENDERS[user.gender] : ProtoGender.UNSPECIFIED,
         },
         email: { email: user.email ?? '', isVerified: user.emailVerified },
         phone: {},
@@ -86,6 +98,12 @@ function toProtoUser(user: ProjectedUser, details: ObjectDetails) {
 }
 
 const context = commandContextOf;
+
+/** Who asks, and the organization the request names (x-zitadel-orgid), for a query that checks permissions on it. */
+function requestOf(ctx: HandlerContext): { caller: Caller; requestOrgId?: string } {
+  const { caller, requestOrgId } = commandContextOf(ctx);
+  return { caller, ...(requestOrgId ? { requestOrgId } : {}) };
+}
 
 /**
  * zitadel.user.v2.UserService: each method turns the request into a command or query on the
@@ -102,6 +120,7 @@ export class UserServiceImplementation {
     addHumanUser: async (req, ctx) => {
       const org = req.organization?.org;
       const verification = checkedEmailVerification(req.email?.verification ?? { case: undefined });
+      const gender = genderOf(req.profile?.gender);
       const result = await this.commands.execute(
         new AddHumanUserCommand({
           ...context(ctx),
@@ -114,6 +133,7 @@ export class UserServiceImplementation {
             ...(req.profile?.displayName ? { displayName: req.profile.displayName } : {}),
             ...(req.profile?.nickName ? { nickName: req.profile.nickName } : {}),
             ...(req.profile?.preferredLanguage ? { preferredLanguage: req.profile.preferredLanguage } : {}),
+            ...(gender ? { gender } : {}),
           },
           email: req.email?.email ?? '',
           verification,
@@ -154,7 +174,7 @@ export class UserServiceImplementation {
     },
 
     listAuthenticationMethodTypes: async (req, ctx) => {
-      const view = await this.queries.execute(new ListAuthMethodTypesQuery({ userId: req.userId, caller: callerOf(ctx) }));
+      const view = await this.queries.execute(new ListAuthMethodTypesQuery({ userId: req.userId, ...requestOf(ctx) }));
       return {
         details: {
           totalResult: BigInt(view.details.totalResult),

@@ -5,4 +5,6 @@ export interface ObjectDetails {
   changeDate: Date;
   /** The organization that owns the object. */
   resourceOwner: string;
+  /** On read: the time of the object's first event. Manipulations leave it out, as ZITADEL's do. */
+  creationDate?: Date;
 }

@@ -9,12 +9,18 @@
 import type { Role } from '#access';
 import type { EncryptedValue } from '#crypto';
 
+/** ZITADEL's genders other than unspecified; an event without one means unspecified. */
+export const GENDERS = ['female', 'male', 'diverse'] as const;
+export type Gender = (typeof GENDERS)[number];
+
 export type Profile = {
   givenName: string;
   familyName: string;
   displayName: string;
   nickName?: string;
   preferredLanguage?: string;
+  /** Absent: unspecified (every event written before the field existed folds so). */
+  gender?: Gender;
 };
 
 export const UserEventType = {

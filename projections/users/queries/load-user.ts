@@ -13,15 +13,9 @@ export function requireUserId(userId: string, missingIdErrorId: string): void {
   if (!userId) throw invalidArgument(missingIdErrorId, 'Errors.User.UserIDMissing');
 }
 
-/**
- * The read side's check, in the commands' order: an empty id is InvalidArgument, an unknown
- * user NotFound, then the caller must be the user or hold `user.read` on the user's
- * organization. Unlike ZITADEL (which checks the caller's own org for
- * ListAuthenticationMethodTypes), the user's org decides, as for the commands.
- */
-export async function loadUserForCaller(db: Kysely<UsersReadModel>, userId: string, caller: Caller, missingIdErrorId: string): Promise<LoadedUser> {
-  requireUserId(userId, missingIdErrorId);
-  const row = await db
+/** The user's row with its READY factor types, read in one statement; undefined when there is no such user. */
+export async function loadUserWithAuthMethods(db: Kysely<UsersReadModel>, userId: string): Promise<LoadedUser | undefined> {
+  return db
     .selectFrom('users as u')
     .selectAll('u')
     .select((eb) =>
@@ -37,6 +31,15 @@ export async function loadUserForCaller(db: Kysely<UsersReadModel>, userId: stri
     )
     .where('u.id', '=', userId)
     .executeTakeFirst();
+}
+
+/**
+ * GetUserByID's check, in ZITADEL's order: an empty id is InvalidArgument, an unknown user
+ * NotFound, then the caller must be the user or hold `user.read` on the user's organization.
+ */
+export async function loadUserForCaller(db: Kysely<UsersReadModel>, userId: string, caller: Caller, missingIdErrorId: string): Promise<LoadedUser> {
+  requireUserId(userId, missingIdErrorId);
+  const row = await loadUserWithAuthMethods(db, userId);
   if (!row) throw notFound('QUERY-Dfbg2', 'Errors.User.NotFound');
   if (caller.userId !== userId && !hasPermission(caller, 'user.read', row.org_id)) {
     throw permissionDenied('AUTH-AWfge', 'Errors.Permission.Denied');

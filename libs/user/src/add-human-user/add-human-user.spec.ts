@@ -40,6 +40,13 @@ describe('decideAddHumanUser', () => {
     expect(events[0]).toMatchObject({ data: { username: 'ada' } });
   });
 
+  it('keeps a gender in the profile; an unspecified one leaves the field out of the event', () => {
+    const withGender = decideAddHumanUser(input({ profile: { givenName: 'Ada', familyName: 'Lovelace', gender: 'female' } }), facts());
+    expect(withGender[0]).toMatchObject({ data: { profile: { gender: 'female' } } });
+    const without = decideAddHumanUser(input(), facts());
+    expect(without[0]!.type === 'user.human.added' && 'gender' in without[0]!.data.profile).toBe(false);
+  });
+
   it('refuses an unknown organization, a caller without user.write there, and a taken id', () => {
     expect(() => decideAddHumanUser(input(), facts({ orgExists: false }))).toThrow(expect.objectContaining({ kind: 'PermissionDenied', id: 'AUTH-Bs7Ds' }));
     expect(() => decideAddHumanUser(input(), facts({ orgId: OTHER_ORG }))).toThrow(expect.objectContaining({ kind: 'PermissionDenied', id: 'AUTH-AWfge' }));

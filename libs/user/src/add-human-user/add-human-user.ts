@@ -61,6 +61,7 @@ export function decideAddHumanUser(input: AddHumanUserInput, facts: AddHumanUser
     displayName: input.profile.displayName?.trim() || `${givenName} ${familyName}`,
     ...(input.profile.nickName ? { nickName: input.profile.nickName } : {}),
     ...(input.profile.preferredLanguage ? { preferredLanguage: input.profile.preferredLanguage } : {}),
+    ...(input.profile.gender ? { gender: input.profile.gender } : {}),
   };
   const metadata = eventMetadata(input, facts.orgId);
   return [
