@@ -27,6 +27,7 @@ const KILLS = Math.max(1, Math.floor(Number(process.env.CRASH_KILLS)) || 1);
 const ACKS_BEFORE_KILL = 25;
 const REQUEST_TIMEOUT_MS = 15_000;
 const LOAD_TIMEOUT_MS = 60_000;
+const STOP_MS = 30_000;
 const SUITE_MS = 300_000;
 
 interface Registration {
@@ -53,6 +54,16 @@ async function userStatus(url: string, token: string, userId: string): Promise<n
   const res = await fetch(`${url}/v2/users/${userId}`, { headers: authorized(token), signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
   await res.arrayBuffer();
   return res.status;
+}
+
+/** SIGTERM; a server that has not exited within `ms` gets SIGKILL (and the test its exit code, null). */
+async function stopWithin(server: RunningServer, ms: number): Promise<number | null> {
+  const timer = setTimeout(() => server.child.kill('SIGKILL'), ms);
+  try {
+    return await stopServerProcess(server);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Runs `work` over `items`, `concurrency` at a time. */
@@ -221,7 +232,7 @@ describe('registrations across kill -9 of the server process', () => {
       if (again !== 200) burned.push({ username: r.username, status: again });
     });
     expect(burned).toEqual([]);
-    expect(await stopServerProcess(server)).toBe(0);
+    expect(await stopWithin(server, STOP_MS)).toBe(0);
 
     // And in the store itself: no claim without its user.
     const database = await openDatabase();
