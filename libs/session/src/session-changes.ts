@@ -5,7 +5,7 @@ import { generateNumericCode } from '#crypto';
 import { aborted, failedPrecondition, internal, invalidArgument, notFound, type DomainError } from '#errors';
 import { EVENT_STORE, WrongExpectedVersionError, type AppendedEvent, type EventStore, type NewEvent, type StreamAppend } from '#eventstore';
 import { usernameHolder } from '#user';
-import { assertAppendable, backoffDelayMs, CLOCK, decideOnStream, eventMetadata, readStreamOf, type Clock, type CommandContext } from '#kernel';
+import { assertAppendable, backoffDelayMs, CLOCK, decideOnStream, DEFAULT_ATTEMPTS, eventMetadata, readStreamOf, type Clock, type CommandContext } from '#kernel';
 import { newCorrelationId } from '#kernel';
 import { userStream, type UserEvent } from '#user';
 import type { ObjectDetails } from '#kernel';
@@ -251,7 +251,7 @@ export class SessionChangeRunner {
     halves: readonly UserHalf[],
     decideSession: (fresh: SessionState) => NewEvent<SessionEvent>[],
   ): Promise<AppendedEvent[]> {
-    const attempts = SESSION_WRITE_RETRY.attempts ?? 1;
+    const attempts = SESSION_WRITE_RETRY.attempts ?? DEFAULT_ATTEMPTS;
     for (let attempt = 1; ; attempt++) {
       try {
         // A check and a challenge for the same user are one part: decided one after the other
