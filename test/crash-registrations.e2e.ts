@@ -245,7 +245,7 @@ describe('registrations across kill -9 of the server process', () => {
     const orphans = orphanedClaims(events);
     expect(orphans).toEqual([]);
     console.log(
-      `crash-registrations (${name}): ${KILLS} kills, ${acknowledged.length} acknowledged, ` +
+      `crash-registrations (${name}): kill -9 ×${KILLS}, ${acknowledged.length} acknowledged, ` +
         `${inFlight.length} in flight (${committed} of them committed), ${orphans.length} orphaned claims`,
     );
   }
