@@ -1,5 +1,6 @@
 import type { Role } from '#access';
 import { isDomainError } from '#errors';
+import type { UsernameSweep } from '#user';
 
 /** What the CLI's commands need, wherever the work is done (the database, or the server). */
 export interface AdminBackend {
@@ -9,6 +10,7 @@ export interface AdminBackend {
   listTokens(userId: string): Promise<{ tokens: { tokenId: string; createdAt: string; expiresAt?: string }[] }>;
   revokeToken(userId: string, tokenId: string): Promise<unknown>;
   removeRole(userId: string, role: Role, orgId?: string): Promise<unknown>;
+  sweepUsernames(): Promise<UsernameSweep>;
   close(): Promise<void>;
 }
 

@@ -10,6 +10,7 @@ import { TokenAuthenticator } from '#auth';
 import { createScratchDatabase, NO_SERVER_REASON, serverDatabaseUrl } from '#database/testing';
 import { orgStream } from '#org';
 import { testBackend, type TestStores } from '#eventstore/testing';
+import { sql } from 'kysely';
 import { startAdminTestServer, type AdminTestServer } from '#server/testing';
 
 // The CLI as operators run it: a process started from source, as `npm run cli` does.
@@ -137,6 +138,16 @@ describe('the CLI against a running server (embedded mode: no DATABASE_URL)', ()
     await expect(authenticator.authenticate(`Bearer ${token}`)).rejects.toMatchObject({ kind: 'Unauthenticated', id: 'AUTH-7fs1e' });
   }, 300_000);
 
+  it('usernames sweep, through the server: keeps a claim without its user while it is younger than the claim TTL', async () => {
+    const username = `young-ghost-${Date.now()}`;
+    await server.store.append(`username-${username}`, [{ type: 'username.claimed', data: { userId: 'ghost-1', username } }], 'no_stream');
+    const run = await cli(['usernames', 'sweep', '--server', server.url], env);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(new RegExp(`^kept ${username}: claimed for user ghost-1 at \\S+, younger than the claim TTL \\(run again later\\)$`, 'm'));
+    expect(run.stderr).toMatch(/^0 released, 1 kept$/m);
+    expect(await server.store.readStream(`username-${username}`)).toHaveLength(1);
+  }, 60_000);
+
   it('says to start the server when none is running', async () => {
     const run = await cli(['org', 'create', '--name', 'x'], { ...env, PORT: String(await closedPort()) });
     expect(run.code).toBe(1);
@@ -206,4 +217,23 @@ describeWhen(Boolean(serverDatabaseUrl), NO_SERVER_REASON, 'the CLI on server Po
     const admin = readFileSync(join(serverDataDir, 'admin.pat'), 'utf8').trim();
     await expect(new TokenAuthenticator(t.store).authenticate(`Bearer ${admin}`)).resolves.toMatchObject({ roles: [{ role: 'IAM_OWNER' }] });
   }, 300_000);
+
+  it('usernames sweep, on the database: frees a claim without its user older than the claim TTL, once', async () => {
+    await bootstrapInstance({ store: t.store, dataDir: tempDir() });
+    const env = { DATABASE_URL: t.url!, ENCRYPTION_KEY, DATA_DIR: tempDir() };
+    const username = `old-ghost-${Date.now()}`;
+    await t.store.append(`username-${username}`, [{ type: 'username.claimed', data: { userId: 'ghost-2', username } }], 'no_stream');
+    // As if the registration had died two minutes ago: the claim's time is the store's.
+    await sql`update eventstore.events set created_at = created_at - interval '2 minutes' where stream = ${`username-${username}`}`.execute(t.database.db);
+
+    const run = await cli(['usernames', 'sweep'], env);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(new RegExp(`^released ${username}: claimed for user ghost-2 at \\S+, the user never appeared$`, 'm'));
+    expect((await t.store.readStream(`username-${username}`)).map((e) => e.type)).toEqual(['username.claimed', 'username.released']);
+    expect((await t.store.readStream('user-ghost-2')).map((e) => e.type)).toEqual(['user.registration.abandoned']);
+
+    const again = await cli(['usernames', 'sweep', '--json'], env);
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout)).toEqual({ released: [], pending: [] });
+  }, 120_000);
 });

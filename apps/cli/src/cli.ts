@@ -27,7 +27,7 @@ export const processIo: CliIo = {
 class ProgramName {
   constructor(@InjectCommander() commander: { name(name: string): unknown; description(text: string): unknown }) {
     commander.name(CLI_NAME);
-    commander.description('Operators\' CLI: organizations, machine users, and the read models (projections status|replay|verify)');
+    commander.description('Operators\' CLI: organizations, machine users, username claims (usernames sweep), and the read models (projections status|replay|verify)');
   }
 }
 

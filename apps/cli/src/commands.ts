@@ -202,6 +202,54 @@ export class MachineUserCommand extends CommandRunner {
   }
 }
 
+@SubCommand({
+  name: 'sweep',
+  description:
+    'free, once, every username claim whose user never appeared (a crash between the claim and the user), older than the claim TTL; prints what it released and what it kept; idempotent',
+})
+export class UsernamesSweepCommand extends ConnectedCommand {
+  constructor(@Inject(CLI_CONTEXT) cli: CliContext) {
+    super(cli);
+  }
+
+  async run(_args: string[], options: ConnectionOptions & { json?: boolean }): Promise<void> {
+    await this.cli.withBackend(options, async (backend) => {
+      const sweep = await backend.sweepUsernames();
+      if (options.json) {
+        this.cli.output.out(JSON.stringify(sweep, null, 2));
+        return;
+      }
+      for (const claim of sweep.released) {
+        this.cli.output.out(`released ${claim.username}: claimed for user ${claim.userId} at ${claim.claimedAt}, the user never appeared`);
+      }
+      for (const claim of sweep.pending) {
+        this.cli.output.out(`kept ${claim.username}: claimed for user ${claim.userId} at ${claim.claimedAt}, younger than the claim TTL (run again later)`);
+      }
+      this.cli.output.err(
+        sweep.released.length + sweep.pending.length === 0
+          ? 'no username claim without its user'
+          : `${sweep.released.length} released, ${sweep.pending.length} kept`,
+      );
+    });
+  }
+
+  @Option({ flags: '--json', description: 'print the released and kept claims as JSON' })
+  parseJson() {
+    return true;
+  }
+}
+
+@Command({ name: 'usernames', description: 'username claims', subCommands: [UsernamesSweepCommand] })
+export class UsernamesCommand extends CommandRunner {
+  constructor(@Inject(CLI_CONTEXT) private readonly cli: CliContext) {
+    super();
+  }
+  async run(): Promise<void> {
+    this.command.outputHelp();
+    this.cli.exitCode = 2;
+  }
+}
+
 export const COMMANDS = [
   OrgCommand,
   OrgCreateCommand,
@@ -212,4 +260,6 @@ export const COMMANDS = [
   MachineUserTokensRevokeCommand,
   MachineUserRoleCommand,
   MachineUserRoleRemoveCommand,
+  UsernamesCommand,
+  UsernamesSweepCommand,
 ];

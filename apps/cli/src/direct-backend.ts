@@ -7,6 +7,7 @@ import type { EventStore } from '#eventstore';
 import type { Logger } from '#logging';
 import { readInstance } from '#org';
 import { OrgModule } from '#org';
+import { UsernameClaimsModule, type UsernameSweep } from '#user';
 import { AdminOperations } from '#runtime';
 import type { Config } from '#config';
 import { InfrastructureModule } from '#runtime';
@@ -19,7 +20,7 @@ export class DirectAdminModule {
   static forRoot(infrastructure: Parameters<typeof InfrastructureModule.forRoot>[0]): DynamicModule {
     return {
       module: DirectAdminModule,
-      imports: [InfrastructureModule.forRoot(infrastructure), OrgModule],
+      imports: [InfrastructureModule.forRoot(infrastructure), OrgModule, UsernameClaimsModule],
       providers: [AdminOperations],
     };
   }
@@ -64,6 +65,11 @@ export class DirectBackend implements AdminBackend {
   async removeRole(userId: string, role: Role, orgId?: string): Promise<unknown> {
     const { operations, caller } = await this.prepare();
     return operations.removeRole(caller, userId, role, orgId);
+  }
+
+  async sweepUsernames(): Promise<UsernameSweep> {
+    const { operations, caller } = await this.prepare();
+    return operations.sweepUsernameClaims(caller);
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Role } from '#access';
+import type { UsernameSweep } from '#user';
 import { CliError, type AdminBackend } from './backend.js';
 
 export const ADMIN_TOKEN_FILE = 'admin.pat';
@@ -56,6 +57,10 @@ export class HttpBackend implements AdminBackend {
   removeRole(userId: string, role: Role, orgId?: string): Promise<unknown> {
     const query = orgId ? `?orgId=${encodeURIComponent(orgId)}` : '';
     return callAdmin(this.server, this.token, 'DELETE', `/admin/v1/machine-users/${encodeURIComponent(userId)}/roles/${encodeURIComponent(role)}${query}`);
+  }
+
+  sweepUsernames(): Promise<UsernameSweep> {
+    return this.post('/admin/v1/usernames/sweep', {});
   }
 
   async close(): Promise<void> {}

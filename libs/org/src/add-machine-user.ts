@@ -1,16 +1,16 @@
 import { Command } from '@nestjs/cqrs';
 import { INSTANCE_ROLES, ROLES, type RoleGrant } from '#access';
 import { requirePermission } from '#access';
-import { alreadyExists, invalidArgument, notFound } from '#errors';
-import type { EventStore, NewEvent } from '#eventstore';
-import { eventMetadata, type CommandContext, type EventMetadata } from '#kernel';
+import { aborted, alreadyExists, invalidArgument, notFound } from '#errors';
+import { WrongExpectedVersionError, type AppendedEvent, type EventStore, type NewEvent, type StreamAppend } from '#eventstore';
+import { assertAppendable, eventMetadata, type CommandContext, type EventMetadata } from '#kernel';
 import { decideOnStream, newCorrelationId } from '#kernel';
 import { UserEventType, userStream, type UserEvent } from '#user';
 import type { ObjectDetails } from '#kernel';
 import { foldUser } from '#user';
 import { newId } from '#kernel';
 import { orgExists } from './org-state.js';
-import { assertUsername, claimUsername, releaseUsername } from '#user';
+import { assertUsername, claimUsername, planUsernameClaim, releaseUsername } from '#user';
 
 export const MAX_MACHINE_NAME_LENGTH = 200;
 
@@ -38,8 +38,9 @@ export interface AddMachineUserResult {
 }
 
 /**
- * Creates a machine user: the username is claimed (libs/org/src/usernames.ts), then
- * `user.machine.added` and one `user.member.role.granted` per role go to `user-<userId>`.
+ * Creates a machine user: the username claim (#user's usernames) and `user.machine.added` with
+ * one `user.member.role.granted` per role on `user-<userId>`, in one multi-stream append where
+ * the store has it (a crash never leaves the claim without its user), else the claim first.
  *
  * Permissions (the role table in #access): `user.write` on the user's organization; and to
  * hand out roles, more: an instance role needs `iam.write` (IAM_OWNER), an organization role
@@ -114,17 +115,55 @@ export async function addMachineUser(store: EventStore, input: AddMachineUserInp
 
   const userId = input.userId ?? newId();
   const metadata = eventMetadata({ ...input.context, correlationId: input.context.correlationId ?? newCorrelationId() }, orgId);
+  const events = machineUserEvents({ username, name, description, orgId, roles }, metadata);
+  const appended = store.appendMany
+    ? await claimAndCreate(store, username, userId, metadata, { stream: userStream(userId), events, expectedRevision: 'no_stream' })
+    : await claimThenCreate(store, username, userId, metadata, events);
+  const last = appended[appended.length - 1]!;
+  return { userId, details: { sequence: last.sequence, changeDate: last.createdAt, resourceOwner: orgId } };
+}
+
+const CLAIM_ATTEMPTS = 5;
+const userAlreadyExists = () => alreadyExists('COMMAND-7yiox', 'Errors.User.AlreadyExists');
+
+/** The claim and the user in one multi-stream append (PostgreSQL, PGlite): both or neither. */
+async function claimAndCreate(store: EventStore, username: string, userId: string, metadata: EventMetadata, user: StreamAppend): Promise<AppendedEvent[]> {
+  for (let attempt = 1; ; attempt++) {
+    const parts = [...(await planUsernameClaim(store, username, userId, metadata)), user];
+    assertAppendable(parts);
+    try {
+      const results = await store.appendMany!(parts);
+      return results[results.length - 1]!.events;
+    } catch (err) {
+      if (!(err instanceof WrongExpectedVersionError)) throw err;
+      if (err.stream === user.stream) throw userAlreadyExists();
+      // Another claim of the name came first: decide again.
+      if (attempt >= CLAIM_ATTEMPTS) throw aborted('COMMAND-Conc1', 'Errors.ConcurrentWrite');
+    }
+  }
+}
+
+/**
+ * Without multi-stream appends (EventStoreDB): the claim first, then the user; a crash in
+ * between leaves a claim that frees itself after USERNAME_CLAIM_TTL_MS (see #user's usernames).
+ */
+async function claimThenCreate(
+  store: EventStore,
+  username: string,
+  userId: string,
+  metadata: EventMetadata,
+  events: NewEvent<UserEvent>[],
+): Promise<AppendedEvent[]> {
   await claimUsername(store, username, userId, metadata);
-  let appended;
+  let appended: AppendedEvent[];
   try {
     ({ appended } = await decideOnStream(store, userStream(userId), foldUser, (state) => {
-      if (state.exists || state.abandoned) throw alreadyExists('COMMAND-7yiox', 'Errors.User.AlreadyExists');
-      return { events: machineUserEvents({ username, name, description, orgId, roles }, metadata), result: undefined };
+      if (state.exists || state.abandoned) throw userAlreadyExists();
+      return { events, result: undefined };
     }));
   } catch (err) {
     await releaseUsername(store, username, userId, metadata).catch(() => undefined);
     throw err;
   }
-  const last = appended[appended.length - 1]!;
-  return { userId, details: { sequence: last.sequence, changeDate: last.createdAt, resourceOwner: orgId } };
+  return appended;
 }

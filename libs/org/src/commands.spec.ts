@@ -4,7 +4,7 @@ import { Global, Module, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { CommandBus } from '@nestjs/cqrs';
 import type { Caller, RoleGrant } from '#access';
-import { EVENT_STORE } from '#eventstore';
+import { EVENT_STORE, PostgresEventStore } from '#eventstore';
 import { userStream } from '#user';
 import { foldUser } from '#user';
 import { addMachineUser, AddMachineUserCommand } from './add-machine-user.js';
@@ -13,7 +13,7 @@ import { createOrg, CreateOrgCommand } from './create-org.js';
 import { usernameStream } from '#user';
 import { orgStream } from './events.js';
 import { OrgModule } from './org.module.js';
-import { testBackend, type TestStores } from '#eventstore/testing';
+import { FailingAppendStore, testBackend, type TestStores } from '#eventstore/testing';
 import { claimUsername, releaseUsername, usernameHolder } from '#user';
 
 const INSTANCE = '100000000000000001';
@@ -75,6 +75,35 @@ describe('organization and machine-user commands', () => {
       expect(state).toMatchObject({ exists: true, kind: 'machine', username: 'Build-Bot', orgId: DEFAULT_ORG });
       expect(state.roles).toEqual([{ role: 'ORG_USER_MANAGER', orgId: DEFAULT_ORG }, { role: 'IAM_LOGIN_CLIENT' }]);
       expect(await usernameHolder(t.store, 'build-bot')).toBe(userId);
+    });
+
+    it('writes the claim and the user in one append: a failure at its commit leaves neither', async () => {
+      let failCommit = true;
+      const failingCommit = new PostgresEventStore(t.database, {
+        beforeCommit: async () => {
+          if (!failCommit) return;
+          failCommit = false;
+          throw new Error('simulated failure at commit');
+        },
+      });
+      const input = { username: 'atomic-bot', name: 'Atomic bot', roles: [], context: { caller: iamOwner } };
+      const before = (await t.store.readAll()).length;
+      await expect(addMachineUser(failingCommit, { ...input, userId: '100000000000000777' })).rejects.toThrow('simulated failure at commit');
+      expect((await t.store.readAll()).length).toBe(before);
+      expect(await t.store.readStream(userStream('100000000000000777'))).toEqual([]);
+      const { userId } = await addMachineUser(failingCommit, input);
+      expect(await usernameHolder(t.store, 'atomic-bot')).toBe(userId);
+      await failingCommit.close();
+    });
+
+    it('without multi-stream appends (EventStoreDB): the claim first, given back when the user cannot be written', async () => {
+      const singleStream = new FailingAppendStore(t.store);
+      singleStream.failNextAppend((stream) => stream.startsWith('user-'));
+      const input = { username: 'one-by-one', name: 'One by one', roles: [], context: { caller: iamOwner } };
+      await expect(addMachineUser(singleStream, input)).rejects.toThrow('simulated crash');
+      expect(await usernameHolder(t.store, 'one-by-one')).toBeUndefined();
+      const { userId } = await addMachineUser(singleStream, input);
+      expect(await usernameHolder(t.store, 'one-by-one')).toBe(userId);
     });
 
     it('refuses a username that is taken, whatever its case: AlreadyExists, and writes no user', async () => {

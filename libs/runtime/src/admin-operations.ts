@@ -5,6 +5,7 @@ import { AddMachineUserCommand } from '#org';
 import { AddPersonalAccessTokenCommand } from '#org';
 import { CreateOrgCommand } from '#org';
 import { ListPersonalAccessTokensQuery, RemoveMemberRoleCommand, RemovePersonalAccessTokenCommand } from '#org';
+import { SweepUsernameClaimsCommand, type UsernameSweep } from '#user';
 
 export interface CreateMachineUserRequest {
   name: string;
@@ -85,5 +86,10 @@ export class AdminOperations {
   async removeRole(caller: Caller, userId: string, role: Role, orgId?: string): Promise<{ userId: string; role: Role; orgId?: string }> {
     await this.bus.execute(new RemoveMemberRoleCommand({ userId, role, ...(orgId ? { orgId } : {}), context: { caller } }));
     return { userId, role, ...(orgId ? { orgId } : {}) };
+  }
+
+  /** Frees the username claims whose user never appeared (older than the claim TTL); idempotent. */
+  async sweepUsernameClaims(caller: Caller): Promise<UsernameSweep> {
+    return this.bus.execute(new SweepUsernameClaimsCommand({ caller }));
   }
 }

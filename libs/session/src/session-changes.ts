@@ -1,14 +1,15 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable } from '@nestjs/common';
 import { CODE_CIPHER, type CodeCipher } from '#crypto';
 import { generateNumericCode } from '#crypto';
-import { aborted, failedPrecondition, internal, invalidArgument, notFound } from '#errors';
-import { EVENT_STORE, type EventStore, type NewEvent } from '#eventstore';
+import { aborted, failedPrecondition, internal, invalidArgument, notFound, type DomainError } from '#errors';
+import { EVENT_STORE, WrongExpectedVersionError, type AppendedEvent, type EventStore, type NewEvent, type StreamAppend } from '#eventstore';
 import { usernameHolder } from '#user';
-import { assertAppendable, CLOCK, decideOnStream, eventMetadata, readStreamOf, type Clock, type CommandContext } from '#kernel';
+import { assertAppendable, backoffDelayMs, CLOCK, decideOnStream, DEFAULT_ATTEMPTS, eventMetadata, readStreamOf, type Clock, type CommandContext } from '#kernel';
 import { newCorrelationId } from '#kernel';
 import { userStream, type UserEvent } from '#user';
 import type { ObjectDetails } from '#kernel';
-import { foldUser } from '#user';
+import { evolveUser, foldUser, type UserState } from '#user';
 import { decideUserCheck } from './check-user/check-user.js';
 import { SessionErrorId, sessionTerminated, userChangeNotPossible } from './errors.js';
 import { addedDataOf, SessionEventType, sessionStream, type SessionEvent, type SessionUserAgent } from './events.js';
@@ -28,6 +29,16 @@ import { assertUrlTemplate } from './url-template.js';
 
 /** `checks.user`: by id, or by login name (the username, unique in the instance). */
 export type UserSearch = { userId: string } | { loginName: string };
+
+/**
+ * One request's write to a user stream (an OTP check's outcome, a challenge's send count),
+ * decided on the user's latest state; `failure` is a failed check, thrown once its events are
+ * written.
+ */
+interface UserHalf {
+  userId: string;
+  decide(user: UserState): { events: NewEvent<UserEvent>[]; failure?: DomainError };
+}
 
 /** What CreateSession and SetSession may change, in domain terms (the proto's Checks and RequestChallenges). */
 export interface SessionChanges {
@@ -53,10 +64,10 @@ export interface SessionChangeResult {
  * the user check, the OTP Email check, then the OTP Email challenge, then the lifetime, and a
  * new token. All of the session's events are decided (codes generated and encrypted) and
  * checked as the store will check them before anything is written. Then the writes that
- * concern the USER stream (check outcomes, lockout, the send-limit count) happen, each with the
- * user stream's expected revision; the session's events follow in one append with the session
- * stream's expected revision, re-validated against the latest session if another writer came
- * first (a code used meanwhile is refused there).
+ * concern the USER stream (check outcomes, lockout, the send-limit count), decided on the
+ * user's latest state, and the session's events, re-validated against the latest session if
+ * another writer came first (a code used meanwhile is refused there): in one multi-stream
+ * append where the store has one, else the user stream first (see writeUserFirst).
  */
 @Injectable()
 export class SessionChangeRunner {
@@ -155,14 +166,14 @@ export class SessionChangeRunner {
     push({ type: SessionEventType.TokenSet, data: { tokenId: token.tokenId, hash: token.hash } });
     assertAppendable([{ stream: sessionStream(sessionId), events: pending, expectedRevision: loaded.version }]);
 
+    // The user-stream halves, each decided on the user's latest state when it is written.
+    const userHalves: UserHalf[] = [];
     if (otpCheck && checkOn) {
       const { userId, challenge } = checkOn;
-      const { result: failure } = await decideOnStream(
-        this.store,
-        userStream(userId),
-        foldUser,
-        (user) =>
-          decideOtpEmailCheckOnUser(user, {
+      userHalves.push({
+        userId,
+        decide: (user) => {
+          const { events, result } = decideOtpEmailCheckOnUser(user, {
             ...ctx,
             sessionId,
             challenge,
@@ -170,19 +181,15 @@ export class SessionChangeRunner {
             now,
             maxAttempts: this.settings.lockoutMaxOtpAttempts,
             decrypt: (value) => this.cipher.decrypt(value),
-          }),
-        SESSION_WRITE_RETRY,
-      );
-      // The failure is on the user stream now (and the lockout, if reached); the session gets nothing.
-      if (failure) throw failure;
+          });
+          return { events, ...(result ? { failure: result } : {}) };
+        },
+      });
     }
-
     if (delivery && challengeFor) {
-      await decideOnStream(
-        this.store,
-        userStream(challengeFor),
-        foldUser,
-        (user) => ({
+      userHalves.push({
+        userId: challengeFor,
+        decide: (user) => ({
           events: decideOtpEmailChallengeOnUser(user, {
             ...ctx,
             sessionId,
@@ -191,40 +198,36 @@ export class SessionChangeRunner {
             maxSends: this.settings.otpEmailMaxSendsPerWindow,
             windowMs: this.settings.otpEmailSendWindowMs,
           }),
-          result: undefined,
         }),
-        SESSION_WRITE_RETRY,
-      );
+      });
     }
 
-    const { appended } = await decideOnStream(
-      this.store,
-      sessionStream(sessionId),
-      foldSession,
-      (fresh) => {
-        if (fresh.version !== loaded.version) {
-          // Another change came first: the events above were decided on an older session.
-          if (start) throw aborted('SESSION-IdUsed', 'Errors.ConcurrentWrite');
-          if (fresh.terminated) throw sessionTerminated();
-          if (checkedUserId && fresh.user && fresh.user.id !== checkedUserId) throw userChangeNotPossible();
-          if (checkedChallenge !== undefined && fresh.otpEmailChallenge?.sequence !== checkedChallenge) {
-            // The code was used (or replaced) by a concurrent request: a code works once.
-            throw notFoundChallenge();
-          }
-          // The metadata event carries the whole map: decide it again on the latest metadata,
-          // so that a concurrent change of other keys is kept.
-          if (metadataAt !== undefined && changes.metadata) {
-            const again = decideMetadata(fresh, changes.metadata);
-            const events = pending.slice();
-            if (again) events[metadataAt] = { ...again, metadata: pending[metadataAt]!.metadata };
-            else events.splice(metadataAt, 1);
-            return { events, result: undefined };
-          }
-        }
-        return { events: pending, result: undefined };
-      },
-      SESSION_WRITE_RETRY,
-    );
+    // The session's events, re-validated against the latest session when another writer came first.
+    const decideSession = (fresh: SessionState): NewEvent<SessionEvent>[] => {
+      if (fresh.version === loaded.version) return pending;
+      // Another change came first: the events above were decided on an older session.
+      if (start) throw aborted('SESSION-IdUsed', 'Errors.ConcurrentWrite');
+      if (fresh.terminated) throw sessionTerminated();
+      if (checkedUserId && fresh.user && fresh.user.id !== checkedUserId) throw userChangeNotPossible();
+      if (checkedChallenge !== undefined && fresh.otpEmailChallenge?.sequence !== checkedChallenge) {
+        // The code was used (or replaced) by a concurrent request: a code works once.
+        throw notFoundChallenge();
+      }
+      // The metadata event carries the whole map: decide it again on the latest metadata,
+      // so that a concurrent change of other keys is kept.
+      if (metadataAt !== undefined && changes.metadata) {
+        const again = decideMetadata(fresh, changes.metadata);
+        const events = pending.slice();
+        if (again) events[metadataAt] = { ...again, metadata: pending[metadataAt]!.metadata };
+        else events.splice(metadataAt, 1);
+        return events;
+      }
+      return pending;
+    };
+
+    const appended = this.store.appendMany
+      ? await this.writeTogether(sessionId, userHalves, decideSession)
+      : await this.writeUserFirst(sessionId, userHalves, decideSession);
     const last = appended[appended.length - 1];
     if (!last) throw internal('SESSION-NoEv1', 'Errors.Internal');
     return {
@@ -233,6 +236,93 @@ export class SessionChangeRunner {
       sessionToken: token.token,
       ...(returnedCode !== undefined ? { challenges: { otpEmail: returnedCode } } : {}),
     };
+  }
+
+  /**
+   * Where the store appends several streams at once (PostgreSQL, PGlite): the user halves and
+   * the session's events in one `appendMany`, all or nothing, so a success is never recorded on
+   * the user without its check on the session, nor a send counted without its challenge. Every
+   * attempt reads the user and the session again and decides again; a conflict on either
+   * stream is another attempt. A failed check writes only the user stream (the count, the
+   * lockout) and is then thrown: the session gets nothing.
+   */
+  private async writeTogether(
+    sessionId: string,
+    halves: readonly UserHalf[],
+    decideSession: (fresh: SessionState) => NewEvent<SessionEvent>[],
+  ): Promise<AppendedEvent[]> {
+    const attempts = SESSION_WRITE_RETRY.attempts ?? DEFAULT_ATTEMPTS;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        // A check and a challenge for the same user are one part: decided one after the other
+        // on the user's state, the second on the state the first leaves.
+        const users = new Map<string, { state: UserState; readAt: number; events: NewEvent<UserEvent>[] }>();
+        for (const half of halves) {
+          const stream = userStream(half.userId);
+          let user = users.get(stream);
+          if (!user) {
+            const state = foldUser(await readStreamOf<UserEvent>(this.store, stream));
+            user = { state, readAt: state.version, events: [] };
+            users.set(stream, user);
+          }
+          const { events, failure } = half.decide(user.state);
+          if (failure) {
+            await this.store.append(stream, [...user.events, ...events], user.readAt);
+            throw failure;
+          }
+          user.events.push(...events);
+          user.state = events.reduce((state: UserState, event) => evolveUser(state, event), user.state);
+        }
+        const session = foldSession(await readStreamOf<SessionEvent>(this.store, sessionStream(sessionId)));
+        const parts: StreamAppend[] = [
+          ...[...users].filter(([, user]) => user.events.length > 0).map(([stream, user]) => ({ stream, events: user.events, expectedRevision: user.readAt })),
+          { stream: sessionStream(sessionId), events: decideSession(session), expectedRevision: session.version },
+        ];
+        const results = await this.store.appendMany!(parts);
+        return results[results.length - 1]!.events;
+      } catch (err) {
+        if (!(err instanceof WrongExpectedVersionError)) throw err;
+        if (attempt >= attempts) throw aborted('COMMAND-Conc1', 'Errors.ConcurrentWrite');
+        const delay = backoffDelayMs(SESSION_WRITE_RETRY.backoff, attempt);
+        if (delay > 0) await sleep(delay);
+      }
+    }
+  }
+
+  /**
+   * Without multi-stream appends (EventStoreDB): each user half on the user stream first, each
+   * with that stream's expected revision, then the session's events with the session's. A crash
+   * or a failed session append in between leaves the user half alone: a success without the
+   * session's check (the same correct code works again, single use being the session's), or a
+   * send counted without its challenge (the limit errs on the safe side). See docs/sessions.md.
+   */
+  private async writeUserFirst(
+    sessionId: string,
+    halves: readonly UserHalf[],
+    decideSession: (fresh: SessionState) => NewEvent<SessionEvent>[],
+  ): Promise<AppendedEvent[]> {
+    for (const half of halves) {
+      const { result: failure } = await decideOnStream(
+        this.store,
+        userStream(half.userId),
+        foldUser,
+        (user) => {
+          const { events, failure } = half.decide(user);
+          return { events, result: failure };
+        },
+        SESSION_WRITE_RETRY,
+      );
+      // The failure is on the user stream now (and the lockout, if reached); the session gets nothing.
+      if (failure) throw failure;
+    }
+    const { appended } = await decideOnStream(
+      this.store,
+      sessionStream(sessionId),
+      foldSession,
+      (fresh) => ({ events: decideSession(fresh), result: undefined }),
+      SESSION_WRITE_RETRY,
+    );
+    return appended;
   }
 
   private async resolveUser(search: UserSearch): Promise<string> {

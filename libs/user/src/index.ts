@@ -9,3 +9,4 @@ export * from './unlock-user/unlock-user.js';
 export * from './user-state.js';
 export * from './user.module.js';
 export * from './usernames.js';
+export * from './sweep-username-claims/sweep-username-claims.js';

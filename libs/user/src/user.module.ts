@@ -4,6 +4,7 @@ import { AddHumanUserHandler } from './add-human-user/add-human-user.handler.js'
 import { AddOtpEmailHandler } from './add-otp-email/add-otp-email.handler.js';
 import { RemoveOtpEmailHandler } from './remove-otp-email/remove-otp-email.handler.js';
 import { SetEmailHandler } from './set-email/set-email.handler.js';
+import { SweepUsernameClaimsHandler } from './sweep-username-claims/sweep-username-claims.handler.js';
 import { UnlockUserHandler } from './unlock-user/unlock-user.handler.js';
 import { VerifyEmailHandler } from './verify-email/verify-email.handler.js';
 
@@ -17,3 +18,13 @@ import { VerifyEmailHandler } from './verify-email/verify-email.handler.js';
   providers: [clockProvider, AddHumanUserHandler, SetEmailHandler, VerifyEmailHandler, AddOtpEmailHandler, RemoveOtpEmailHandler, UnlockUserHandler],
 })
 export class UserModule {}
+
+/**
+ * The operators' sweep of username claims without their user (SweepUsernameClaimsCommand), on
+ * its own: it needs only EVENT_STORE (and CLOCK), so the CLI's direct backend can import it
+ * without the code cipher the other user commands need.
+ */
+@Module({
+  providers: [clockProvider, SweepUsernameClaimsHandler],
+})
+export class UsernameClaimsModule {}

@@ -56,6 +56,8 @@ export interface UsernameClaimState {
   holder?: string;
   /** When the holder's claim was recorded (the store's clock). */
   claimedAt?: Date;
+  /** The name as the holder wrote it. */
+  username?: string;
   version: number;
 }
 
@@ -63,7 +65,9 @@ export function foldUsernameClaim(events: readonly RecordedEvent<UsernameEvent>[
   let state: UsernameClaimState = { version: 0 };
   for (const event of events) {
     const version = event.sequence;
-    if (event.type === UsernameEventType.UsernameClaimed) state = { holder: event.data.userId, claimedAt: event.createdAt, version };
+    if (event.type === UsernameEventType.UsernameClaimed) {
+      state = { holder: event.data.userId, claimedAt: event.createdAt, username: event.data.username, version };
+    }
     else if (event.type === UsernameEventType.UsernameReleased) state = { version };
     else state = { ...state, version }; // a type written by a newer version: nothing we know changes
   }
@@ -119,19 +123,41 @@ export async function planUsernameClaim(
   const claimed: NewEvent<UsernameEvent> = { type: UsernameEventType.UsernameClaimed, data: { userId, username: name }, metadata };
   if (claim.holder === undefined) return [{ stream, events: [claimed], expectedRevision: claim.version }];
 
+  const plan = await planAbandonedClaimRelease(store, stream, { ...claim, holder: claim.holder }, name, metadata, options, [claimed]);
+  if ('keep' in plan) throw usernameTaken();
+  return plan.release;
+}
+
+/**
+ * What becomes of another user's claim: kept while it is younger than `ttlMs` or its user
+ * exists; otherwise released: the fence on the holder's user stream (unless it is there
+ * already), then `username.released {abandoned: true}` and `then` (a new claim) on the claim
+ * stream, with the revision the claim was read at.
+ */
+export async function planAbandonedClaimRelease(
+  store: EventStore,
+  stream: string,
+  claim: UsernameClaimState & { holder: string },
+  username: string,
+  metadata: EventMetadata,
+  options: ClaimOptions = {},
+  then: readonly NewEvent<UsernameEvent>[] = [],
+): Promise<{ release: StreamAppend[] } | { keep: 'young' | 'held' }> {
   const now = options.now ?? new Date();
   const ttlMs = options.ttlMs ?? USERNAME_CLAIM_TTL_MS;
-  if (!claim.claimedAt || claim.claimedAt.getTime() + ttlMs > now.getTime()) throw usernameTaken();
+  if (!claim.claimedAt || claim.claimedAt.getTime() + ttlMs > now.getTime()) return { keep: 'young' };
   const orphan = await userNeverAppeared(store, claim.holder);
-  if (!orphan) throw usernameTaken();
-  return [
-    ...(orphan.fenced ? [] : [abandonedFence(claim.holder, name, metadata)]),
-    {
-      stream,
-      events: [{ type: UsernameEventType.UsernameReleased, data: { userId: claim.holder, abandoned: true }, metadata }, claimed],
-      expectedRevision: claim.version,
-    },
-  ];
+  if (!orphan) return { keep: 'held' };
+  return {
+    release: [
+      ...(orphan.fenced ? [] : [abandonedFence(claim.holder, username, metadata)]),
+      {
+        stream,
+        events: [{ type: UsernameEventType.UsernameReleased, data: { userId: claim.holder, abandoned: true }, metadata }, ...then],
+        expectedRevision: claim.version,
+      },
+    ],
+  };
 }
 
 function abandonedFence(userId: string, username: string, metadata: EventMetadata): StreamAppend {

@@ -15,6 +15,8 @@ import { CreateMachineUserBody, CreateOrgBody, MachineUserParams, RemoveRoleQuer
  *   GET    /admin/v1/machine-users/:userId/tokens                          → 200 {tokens: [{tokenId, createdAt, expiresAt?}]}
  *   DELETE /admin/v1/machine-users/:userId/tokens/:tokenId                 → 200 {userId, tokenId}: revoked
  *   DELETE /admin/v1/machine-users/:userId/roles/:role[?orgId=]           → 200 {userId, role, orgId?}: taken away
+ *   POST   /admin/v1/usernames/sweep                                      → 200 {released: [...], pending: [...]}:
+ *          username claims without their user, older than the claim TTL, freed (idempotent)
  * Bodies are checked by the ValidationPipe (./requests.ts); errors are answered by the
  * ApiExceptionFilter as the REST API answers them (401, 403, 400, 404, 409).
  */
@@ -56,5 +58,11 @@ export class AdminController {
   @Delete('machine-users/:userId/roles/:role')
   removeRole(@AuthenticatedCaller() caller: Caller, @Param() params: RoleParams, @Query() query: RemoveRoleQuery) {
     return this.operations.removeRole(caller, params.userId, params.role, query.orgId ?? undefined);
+  }
+
+  @Post('usernames/sweep')
+  @HttpCode(200)
+  sweepUsernames(@AuthenticatedCaller() caller: Caller) {
+    return this.operations.sweepUsernameClaims(caller);
   }
 }

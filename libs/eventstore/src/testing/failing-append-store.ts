@@ -6,27 +6,56 @@ import type {
   Position,
   ReadAllOptions,
   RecordedEvent,
+  StreamAppend,
   WaitOptions,
 } from '#eventstore';
 
 /**
  * A real event store with one test hook: `failNextAppend(predicate)` makes the next append to a
  * matching stream throw once (a crash between two appends), before anything is written.
+ *
+ * By default it has no `appendMany`, whatever the inner store has: the callers then take their
+ * path for stores without multi-stream appends (EventStoreDB). With `multiStream` (which a test
+ * may switch) it passes `appendMany` through, and a multi-stream append with a matching part
+ * fails as a whole.
  */
 export class FailingAppendStore implements EventStore {
   private failing?: { matches: (stream: string) => boolean; error: Error };
-  constructor(private readonly inner: EventStore) {}
+  /** Whether `appendMany` is offered (when the inner store has it). */
+  multiStream: boolean;
+
+  constructor(
+    private readonly inner: EventStore,
+    options: { multiStream?: boolean } = {},
+  ) {
+    this.multiStream = options.multiStream ?? false;
+  }
 
   failNextAppend(matches: (stream: string) => boolean, error = new Error('simulated crash before the append')): void {
     this.failing = { matches, error };
   }
+
+  private takeFailure(streams: readonly string[]): Error | undefined {
+    if (!this.failing || !streams.some((stream) => this.failing!.matches(stream))) return undefined;
+    const { error } = this.failing;
+    this.failing = undefined;
+    return error;
+  }
+
   append(stream: string, events: readonly NewEvent[], expectedRevision: ExpectedRevision): Promise<AppendResult> {
-    if (this.failing?.matches(stream)) {
-      const { error } = this.failing;
-      this.failing = undefined;
-      return Promise.reject(error);
-    }
+    const failure = this.takeFailure([stream]);
+    if (failure) return Promise.reject(failure);
     return this.inner.append(stream, events, expectedRevision);
+  }
+
+  get appendMany(): ((appends: readonly StreamAppend[]) => Promise<AppendResult[]>) | undefined {
+    const inner = this.inner;
+    if (!this.multiStream || !inner.appendMany) return undefined;
+    return (appends) => {
+      const failure = this.takeFailure(appends.map((part) => part.stream));
+      if (failure) return Promise.reject(failure);
+      return inner.appendMany!(appends);
+    };
   }
   readStream(stream: string): Promise<RecordedEvent[]> {
     return this.inner.readStream(stream);

@@ -117,8 +117,10 @@ export async function seedSession(store: EventStore, user: SeededUser): Promise<
 
 /**
  * An OTP Email challenge as SetSession writes it: `user.otp.email.challenge.sent` on the user
- * (emailing challenges only), then `session.otp.email.challenged` with the encrypted code, built
- * by the session lib's own decision (decideOtpEmailChallenge).
+ * (emailing challenges only) and `session.otp.email.challenged` with the encrypted code, built
+ * by the session lib's own decision (decideOtpEmailChallenge). SetSession writes the two in one
+ * multi-stream append where the store can; here they are two appends, which the notifier
+ * cannot tell apart.
  */
 export async function challenge(
   store: EventStore,

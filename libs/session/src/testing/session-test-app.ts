@@ -5,7 +5,7 @@ import { CONFIG, loadConfig } from '#config';
 import type { Caller } from '#access';
 import { CodeCipher } from '#crypto';
 import { CryptoModule } from '#crypto';
-import { EVENT_STORE, type EventStore } from '#eventstore';
+import { EVENT_STORE, PostgresEventStore, type EventStore } from '#eventstore';
 import { UserModule } from '#user';
 import { SessionModule } from '#session';
 import { CLOCK } from '#kernel';
@@ -38,16 +38,33 @@ export interface SessionTestApp {
   queries: QueryBus;
   clock: TestClock;
   cipher: CodeCipher;
+  /**
+   * The next commit of an append whose first stream (in name order) matches throws `error`
+   * inside its transaction, after its rows are inserted: a failure of the database at the last
+   * moment, which must leave none of the append's streams written.
+   */
+  failNextCommit(matches: (stream: string) => boolean, error?: Error): void;
   close(): Promise<void>;
 }
 
 /**
  * SessionModule and UserModule on a real event store (in-memory PGlite, or a scratch database on
- * the server of DATABASE_URL), reading the time from `clock`.
+ * the server of DATABASE_URL), reading the time from `clock`. The store offers multi-stream
+ * appends as the server's does on PostgreSQL; `app.store.multiStream = false` takes them away
+ * (the EventStoreDB path).
  */
 export async function startSessionTestApp(kind: 'pglite' | 'server', env: NodeJS.ProcessEnv = {}): Promise<SessionTestApp> {
   const testStores = await testBackend(kind, 'session').open();
-  const store = new FailingAppendStore(testStores.store);
+  let commitFailure: { matches: (stream: string) => boolean; error: Error } | undefined;
+  const failingCommits = new PostgresEventStore(testStores.database, {
+    beforeCommit: async (stream) => {
+      if (!commitFailure?.matches(stream)) return;
+      const { error } = commitFailure;
+      commitFailure = undefined;
+      throw error;
+    },
+  });
+  const store = new FailingAppendStore(failingCommits, { multiStream: true });
   const clock = new TestClock();
   const moduleRef = await Test.createTestingModule({
     imports: [
@@ -69,8 +86,12 @@ export async function startSessionTestApp(kind: 'pglite' | 'server', env: NodeJS
     queries: moduleRef.get(QueryBus),
     clock,
     cipher: new CodeCipher(TEST_KEY),
+    failNextCommit(matches, error = new Error('simulated failure at commit')) {
+      commitFailure = { matches, error };
+    },
     async close() {
       await moduleRef.close();
+      await failingCommits.close();
       await testStores.cleanup();
     },
   };
