@@ -1,7 +1,6 @@
-import type { Kysely, Migration } from 'kysely';
+import { sql, type Kysely, type Migration } from 'kysely';
 import {
   column,
-  createTablesMigration,
   defineReadModel,
   defineTable,
   readModelDb,
@@ -57,9 +56,9 @@ export const sessionsTable = defineTable('sessions', {
 
 /**
  * The sessions read model's tables, declared once. Version 1 (`projections.sessions`) is what
- * migration 0001 makes from this declaration; a replay builds `projections.sessions_v<N>`.
- * Deployed databases hold what 0001 made: schema.spec.ts pins that shape, so a change here
- * fails it until 0001 is written out as it was and the change gets a migration of its own.
+ * migration 0001 below makes (the same shape, written out); a replay builds
+ * `projections.sessions_v<N>` from this declaration. The projection spec pins version 1 and
+ * checks that the declaration still matches it: a change here needs a migration of its own.
  */
 export const sessionsReadModel = defineReadModel('projections', [sessionsTable]);
 
@@ -75,6 +74,45 @@ export function sessionsReadModelDb(db: Kysely<object>, version: number): Kysely
   return readModelDb(db, sessionTables({ version }));
 }
 
+/**
+ * The sessions read model's migrations, in history table `projection_sessions_migrations`:
+ * each written out as it ran and never changed afterwards (deployed databases hold what it
+ * made); a later change of the declaration above gets a forward migration of its own.
+ */
 export const sessionProjectionMigrations: Record<string, Migration> = {
-  '0001_sessions': createTablesMigration(sessionsReadModel),
+  // Version 1's table.
+  '0001_sessions': {
+    async up(db) {
+      await sql`create schema if not exists projections`.execute(db);
+      await sql`
+        create table projections.sessions (
+          id text not null,
+          creator text not null,
+          resource_owner text not null,
+          user_id text,
+          user_org_id text,
+          user_checked_at timestamptz,
+          login_name text,
+          otp_email_checked_at timestamptz,
+          user_agent_fingerprint_id text,
+          user_agent_ip text,
+          user_agent_description text,
+          user_agent_header text,
+          metadata text not null default '{}',
+          expiration timestamptz,
+          terminated boolean not null default false,
+          sequence integer not null,
+          creation_date timestamptz not null,
+          change_date timestamptz not null,
+          primary key (id)
+        )`.execute(db);
+      await sql`create index sessions_user_id on projections.sessions (user_id)`.execute(db);
+      await sql`create index sessions_creator on projections.sessions (creator)`.execute(db);
+      await sql`create index sessions_fingerprint on projections.sessions (user_agent_fingerprint_id)`.execute(db);
+      await sql`create index sessions_creation_date on projections.sessions (creation_date)`.execute(db);
+    },
+    async down(db) {
+      await sql`drop table projections.sessions`.execute(db);
+    },
+  },
 };
