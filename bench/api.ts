@@ -254,8 +254,18 @@ async function openLoop(rate: number, total: number, op: Op): Promise<Run> {
 // ---------------------------------------------------------------------------------------------
 // CPU and memory around a phase
 
+function writeSyscalls(pid: number): number {
+  try {
+    return Number(/syscw:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1] ?? NaN);
+  } catch {
+    return NaN;
+  }
+}
+
 interface Usage {
   at: number;
+  /** Write system calls of the server process (/proc/<pid>/io syscw): responses, log lines and SQL round trips. */
+  serverWrites: number;
   server: number | undefined;
   floor: number | undefined;
   postgres: Map<number, number>;
@@ -269,13 +279,14 @@ async function sampleUsage(admin: pg.Client, database: string, exclude: number[]
     const s = processCpuSeconds(pid);
     if (s !== undefined) postgres.set(pid, s);
   }
-  return { at: performance.now(), server: processCpuSeconds(server), floor: processCpuSeconds(floor), postgres, client: process.cpuUsage() };
+  return { at: performance.now(), serverWrites: writeSyscalls(server), server: processCpuSeconds(server), floor: processCpuSeconds(floor), postgres, client: process.cpuUsage() };
 }
 
 function usageBetween(a: Usage, b: Usage) {
   let postgres = 0;
   for (const [pid, s] of b.postgres) postgres += s - (a.postgres.get(pid) ?? 0);
   return {
+    serverWrites: b.serverWrites - a.serverWrites,
     server: (b.server ?? NaN) - (a.server ?? NaN),
     floor: (b.floor ?? NaN) - (a.floor ?? NaN),
     postgres,
@@ -532,7 +543,9 @@ async function main() {
       let peakRss = memoryKb(server.pid!, 'VmRSS');
       const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, memoryKb(server.pid!, 'VmRSS'))), 50);
       const before = await sampleUsage(admin, scratch.name, exclude, server.pid!, floor.pid!);
+      const monotonicStart = process.hrtime.bigint() / 1000n;
       const run = mode === 'closed' ? await closedLoop(params.concurrency, count, op) : await openLoop(rate!, count, op);
+      const monotonicEnd = process.hrtime.bigint() / 1000n;
       const after = await sampleUsage(admin, scratch.name, exclude, server.pid!, floor.pid!);
       clearInterval(rssTimer);
       const result: PhaseResult = { side, mode, run, cpu: usageBetween(before, after), loadStart, loadEnd: load(), requestsPerOp };
@@ -549,7 +562,9 @@ async function main() {
       }
       if (run.errors > 0) log(`${side} (${mode}): ${run.errors} of ${run.ops} failed`);
       if (record) results.push(result);
-      log(`${side} ${mode}: ${(run.ops / run.seconds).toFixed(0)} ops/s, load ${loadStart.join(' ')} → ${result.loadEnd.join(' ')}`);
+      // The window in CLOCK_MONOTONIC µs, the clock of V8's CPU profiles (BENCH_CPU_PROF): the
+      // profile's samples can be cut to the measured phases (bench/cpu-profile.ts).
+      log(`${side} ${mode}: ${(run.ops / run.seconds).toFixed(0)} ops/s, load ${loadStart.join(' ')} → ${result.loadEnd.join(' ')}, window ${monotonicStart}-${monotonicEnd} µs`);
       return result;
     };
 
@@ -587,6 +602,7 @@ async function main() {
         p99Ms: +percentile(all, 99).toFixed(1),
         errors: rs.reduce((n, r) => n + r.run.errors, 0),
         cpuMicrosPerRequest: { [side === 'floor' ? 'floor' : 'server']: cpu(side === 'floor' ? 'floor' : 'server'), postgres: cpu('postgres'), client: cpu('client') },
+        ...(side === 'floor' ? {} : { serverWriteSyscallsPerRequest: +(rs.reduce((s, r) => s + r.cpu.serverWrites, 0) / requests).toFixed(1) }),
         ...(lag.length ? { projectionLagMs: { p50: +percentile(lag, 50).toFixed(1), p99: +percentile(lag, 99).toFixed(1), events: lag.length } } : {}),
         ...(rs[0]!.peakRssMb !== undefined ? { peakRssMb: +Math.max(...rs.map((r) => r.peakRssMb!)).toFixed(1) } : {}),
         load: rs.map((r) => `${r.loadStart[0]}→${r.loadEnd[0]}`),
