@@ -20,10 +20,11 @@
  * It prints, per side: requests/s and the ratio to the floor, p50/p99 latency at peak and at
  * half peak (open loop, latency from the request's scheduled time), CPU µs per request of the
  * server (or floor) process, of the scratch database's PostgreSQL backends and of this client
- * (/proc, so PostgreSQL must run on this machine for its share), projection lag p50/p99 (an
- * event's created_at → the first poll that sees the users checkpoint at or past it; the poll
- * runs every LAG_POLL_MS, so a lag is overstated by up to that), and the server's peak RSS
- * (VmHWM). The machine's load average at the start and end of every phase is printed beside
+ * (/proc, so PostgreSQL must run on this machine for its share), write system calls per
+ * request of the server or floor (/proc/<pid>/io: responses, log lines, SQL round trips),
+ * projection lag p50/p99 (an event's created_at → the first poll that sees the users
+ * checkpoint at or past it; the poll runs every LAG_POLL_MS, so a lag is overstated by up to
+ * that), and the server's peak RSS (VmHWM). The machine's load average at the start and end of every phase is printed beside
  * the figures: on a shared machine rates mean little without it; CPU per request is steadier.
  *
  * Targets: AddOTPEmail over REST ≥ 70 % of the floor's requests/s; p99 ≤ 15 ms at half the
@@ -264,8 +265,9 @@ function writeSyscalls(pid: number): number {
 
 interface Usage {
   at: number;
-  /** Write system calls of the server process (/proc/<pid>/io syscw): responses, log lines and SQL round trips. */
+  /** Write system calls of the server (floor) process, /proc/<pid>/io syscw: responses, log lines and SQL round trips. */
   serverWrites: number;
+  floorWrites: number;
   server: number | undefined;
   floor: number | undefined;
   postgres: Map<number, number>;
@@ -279,7 +281,7 @@ async function sampleUsage(admin: pg.Client, database: string, exclude: number[]
     const s = processCpuSeconds(pid);
     if (s !== undefined) postgres.set(pid, s);
   }
-  return { at: performance.now(), serverWrites: writeSyscalls(server), server: processCpuSeconds(server), floor: processCpuSeconds(floor), postgres, client: process.cpuUsage() };
+  return { at: performance.now(), serverWrites: writeSyscalls(server), floorWrites: writeSyscalls(floor), server: processCpuSeconds(server), floor: processCpuSeconds(floor), postgres, client: process.cpuUsage() };
 }
 
 function usageBetween(a: Usage, b: Usage) {
@@ -287,6 +289,7 @@ function usageBetween(a: Usage, b: Usage) {
   for (const [pid, s] of b.postgres) postgres += s - (a.postgres.get(pid) ?? 0);
   return {
     serverWrites: b.serverWrites - a.serverWrites,
+    floorWrites: b.floorWrites - a.floorWrites,
     server: (b.server ?? NaN) - (a.server ?? NaN),
     floor: (b.floor ?? NaN) - (a.floor ?? NaN),
     postgres,
@@ -602,7 +605,7 @@ async function main() {
         p99Ms: +percentile(all, 99).toFixed(1),
         errors: rs.reduce((n, r) => n + r.run.errors, 0),
         cpuMicrosPerRequest: { [side === 'floor' ? 'floor' : 'server']: cpu(side === 'floor' ? 'floor' : 'server'), postgres: cpu('postgres'), client: cpu('client') },
-        ...(side === 'floor' ? {} : { serverWriteSyscallsPerRequest: +(rs.reduce((s, r) => s + r.cpu.serverWrites, 0) / requests).toFixed(1) }),
+        writeSyscallsPerRequest: +(rs.reduce((s, r) => s + (side === 'floor' ? r.cpu.floorWrites : r.cpu.serverWrites), 0) / requests).toFixed(1),
         ...(lag.length ? { projectionLagMs: { p50: +percentile(lag, 50).toFixed(1), p99: +percentile(lag, 99).toFixed(1), events: lag.length } } : {}),
         ...(rs[0]!.peakRssMb !== undefined ? { peakRssMb: +Math.max(...rs.map((r) => r.peakRssMb!)).toFixed(1) } : {}),
         load: rs.map((r) => `${r.loadStart[0]}→${r.loadEnd[0]}`),

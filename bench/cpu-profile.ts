@@ -3,7 +3,7 @@
  *
  * With a second argument, the stderr of `npm run bench:api` run with BENCH_CPU_PROF, only the
  * samples inside the measured phases' windows count (the lines `<side> <mode>: … window a-b µs`;
- * PROFILE_SIDES=rest,grpc keeps those sides' windows), so the server's start and the users'
+ * PROFILE_SIDES=rest,grpc keeps those sides' windows, rest:open only the open-loop phase), so the server's start and the users'
  * preparation stay out. Prints the top PROFILE_TOP (30) functions by self time, the same by
  * inclusive time (the function or anything it called), and self time by package or folder.
  */
@@ -37,7 +37,7 @@ const windows: Array<[number, number]> = [];
 if (benchLog) {
   for (const line of readFileSync(benchLog, 'utf8').split('\n')) {
     const m = /bench:api: (\w+) (closed|open): .* window (\d+)-(\d+) µs/.exec(line);
-    if (m && (!sides || sides.includes(m[1]!))) windows.push([Number(m[3]), Number(m[4])]);
+    if (m && (!sides || sides.includes(m[1]!) || sides.includes(`${m[1]}:${m[2]}`))) windows.push([Number(m[3]), Number(m[4])]);
   }
   if (windows.length === 0) throw new Error(`no phase windows in ${benchLog}`);
 }
