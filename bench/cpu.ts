@@ -15,7 +15,7 @@ const CLOCK_TICKS = (() => {
 })();
 
 /** CPU seconds (user + system) of a process, or undefined when /proc cannot tell. */
-function processCpuSeconds(pid: number): number | undefined {
+export function processCpuSeconds(pid: number): number | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
