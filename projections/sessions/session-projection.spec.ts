@@ -59,12 +59,14 @@ const pinnedVersion1 = (schema: string) => [
   `create index sessions_creation_date on ${schema}.sessions (creation_date)`,
 ];
 
-async function shape(db: Kysely<object>, schema: string) {
+async function shape(db: Kysely<object>, schema: string, suffix = '') {
+  const table = `sessions${suffix}`;
   const columns = await sql`
     select ordinal_position, column_name, data_type, is_nullable, column_default
-    from information_schema.columns where table_schema = ${schema} and table_name = 'sessions' order by ordinal_position`.execute(db);
-  const indexes = await sql<{ indexdef: string }>`select indexdef from pg_indexes where schemaname = ${schema} and tablename = 'sessions' order by indexname`.execute(db);
-  return { columns: columns.rows, indexes: indexes.rows.map((r) => r.indexdef.split(`${schema}.`).join('S.')) };
+    from information_schema.columns where table_schema = ${schema} and table_name = ${table} order by ordinal_position`.execute(db);
+  const indexes = await sql<{ indexdef: string }>`select indexdef from pg_indexes where schemaname = ${schema} and tablename = ${table} order by indexname`.execute(db);
+  const unsuffixed = (text: string) => (suffix ? text.split(suffix).join('') : text);
+  return { columns: columns.rows, indexes: indexes.rows.map((r) => unsuffixed(r.indexdef.split(`${schema}.`).join('S.'))) };
 }
 
 /** Appends one session's events, each its own append (as commands do), by `editor` for `orgId`. */
@@ -133,6 +135,16 @@ for (const backend of backends) {
         expect(await shape(db, 'projections')).toEqual(expected);
       } finally {
         await sql`drop schema if exists ${sql.id(pinned)} cascade`.execute(db);
+      }
+    });
+
+    it('a replay version has the shape of the migrated version 1 (the declaration and migration 0001 agree)', async () => {
+      const db = stores.database.db;
+      await sessionProjections.createTables(db, { version: 9 });
+      try {
+        expect(await shape(db, 'projections', '_v9')).toEqual(await shape(db, 'projections'));
+      } finally {
+        await sessionProjections.dropTables(db, { version: 9 });
       }
     });
 
