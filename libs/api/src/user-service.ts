@@ -5,7 +5,7 @@ import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { DetailsSchema } from '@zitadel/proto/zitadel/object/v2/object_pb.js';
 import type { SetHumanEmail } from '@zitadel/proto/zitadel/user/v2/email_pb.js';
-import { AddHumanUserCommand, AddOtpEmailCommand, RemoveOtpEmailCommand, SetEmailCommand, VerifyEmailCommand, type EmailVerification } from '#user';
+import { AddHumanUserCommand, AddOtpEmailCommand, DeleteUserCommand, RemoveOtpEmailCommand, SetEmailCommand, VerifyEmailCommand, type EmailVerification } from '#user';
 import { UserState as ProtoUserState } from '@zitadel/proto/zitadel/user/v2/user_pb.js';
 import { AuthenticationMethodType } from '@zitadel/proto/zitadel/user/v2/user_service_pb.js';
 import { GetUserByIdQuery } from '#projections/users';
@@ -144,6 +144,11 @@ export class UserServiceImplementation {
     },
 
     unlockUser: (req, ctx) => unlockUserMethod(this.commands)(req, ctx),
+
+    deleteUser: async (req, ctx) => {
+      const details = await this.commands.execute(new DeleteUserCommand({ ...context(ctx), userId: req.userId }));
+      return { details: toDetails(details) };
+    },
 
     // Called per request: `this.queries` is not assigned yet while the fields initialize.
     listUsers: (req, ctx) => listUsersMethod(this.queries, toProtoUser)(req, ctx),

@@ -37,6 +37,7 @@ export const UserEventType = {
   MemberRoleGranted: 'user.member.role.granted',
   MemberRoleRemoved: 'user.member.role.removed',
   RegistrationAbandoned: 'user.registration.abandoned',
+  Removed: 'user.removed',
 } as const;
 
 export interface HumanAdded {
@@ -140,6 +141,16 @@ export interface RegistrationAbandoned {
   data: { username: string };
 }
 
+/**
+ * The user was deleted (DeleteUser). The stream's last event: every later command on the user
+ * answers NotFound, its username is free again, its tokens, codes and sessions are dead. The
+ * payload names nobody: it carries no username or address.
+ */
+export interface Removed {
+  type: typeof UserEventType.Removed;
+  data: Record<string, never>;
+}
+
 export type UserEvent =
   | HumanAdded
   | MachineAdded
@@ -159,7 +170,8 @@ export type UserEvent =
   | PatRemoved
   | MemberRoleGranted
   | MemberRoleRemoved
-  | RegistrationAbandoned;
+  | RegistrationAbandoned
+  | Removed;
 
 export const userStream = (userId: string) => `user-${userId}`;
 export const userIdOfStream = (stream: string) => (stream.startsWith('user-') ? stream.slice('user-'.length) : undefined);

@@ -6,6 +6,7 @@ export type { EmailVerification } from './email-code.js';
 export * from './events.js';
 export * from './set-email/set-email.js';
 export * from './unlock-user/unlock-user.js';
+export * from './delete-user/delete-user.js';
 export * from './user-state.js';
 export * from './user.module.js';
 export * from './usernames.js';

@@ -91,11 +91,15 @@ export interface ClaimOptions {
 
 const usernameTaken = () => alreadyExists('V3-DKcYh', 'Errors.User.AlreadyExists');
 
-/** Whether the user a claim names has never been created (its stream is empty or fenced off). */
-async function userNeverAppeared(store: EventStore, userId: string): Promise<{ fenced: boolean } | undefined> {
+/**
+ * What became of the user a claim names: never created (its stream is empty or fenced off),
+ * deleted (user.removed: its name is free at once), or here.
+ */
+async function holderStatus(store: EventStore, userId: string): Promise<{ neverAppeared: { fenced: boolean } } | 'removed' | 'present'> {
   const events = await store.readStream(userStream(userId));
-  if (events.some((e) => e.type !== UserEventType.RegistrationAbandoned)) return undefined;
-  return { fenced: events.length > 0 };
+  if (events.some((e) => e.type === UserEventType.Removed)) return 'removed';
+  if (events.some((e) => e.type !== UserEventType.RegistrationAbandoned)) return 'present';
+  return { neverAppeared: { fenced: events.length > 0 } };
 }
 
 /**
@@ -119,11 +123,18 @@ export async function planUsernameClaim(
   const claimed: NewEvent<UsernameEvent> = { type: UsernameEventType.UsernameClaimed, data: { userId, username: name }, metadata };
   if (claim.holder === undefined) return [{ stream, events: [claimed], expectedRevision: claim.version }];
 
+  const holder = await holderStatus(store, claim.holder);
+  if (holder === 'removed') {
+    // DeleteUser releases the name with the removal; where the store cannot write both at once
+    // a crash may leave the claim of a deleted user behind: it holds nothing.
+    const released: NewEvent<UsernameEvent> = { type: UsernameEventType.UsernameReleased, data: { userId: claim.holder }, metadata };
+    return [{ stream, events: [released, claimed], expectedRevision: claim.version }];
+  }
   const now = options.now ?? new Date();
   const ttlMs = options.ttlMs ?? USERNAME_CLAIM_TTL_MS;
   if (!claim.claimedAt || claim.claimedAt.getTime() + ttlMs > now.getTime()) throw usernameTaken();
-  const orphan = await userNeverAppeared(store, claim.holder);
-  if (!orphan) throw usernameTaken();
+  if (holder === 'present') throw usernameTaken();
+  const orphan = holder.neverAppeared;
   return [
     ...(orphan.fenced ? [] : [abandonedFence(claim.holder, name, metadata)]),
     {
@@ -192,6 +203,17 @@ export async function releaseUsername(store: EventStore, username: string, userI
     events: state.holder === userId ? [{ type: UsernameEventType.UsernameReleased, data: { userId }, metadata }] : [],
     result: undefined,
   }));
+}
+
+/**
+ * The append that gives `username` back when its holder `userId` is deleted: none when the name
+ * is not (or no longer) held by that user.
+ */
+export async function planUsernameRelease(store: EventStore, username: string, userId: string, metadata: EventMetadata): Promise<StreamAppend[]> {
+  const stream = usernameStream(username);
+  const claim = foldUsernameClaim(await readStreamOf<UsernameEvent>(store, stream));
+  if (claim.holder !== userId) return [];
+  return [{ stream, events: [{ type: UsernameEventType.UsernameReleased, data: { userId }, metadata }], expectedRevision: claim.version }];
 }
 
 /** Who holds a name now (undefined: free). */
