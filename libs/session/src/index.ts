@@ -13,3 +13,4 @@ export * from './session.module.js';
 export * from './set-session/set-session.js';
 export * from './settings.js';
 export * from './url-template.js';
+export * from './personal-data.js';

@@ -10,3 +10,4 @@ export * from './delete-user/delete-user.js';
 export * from './user-state.js';
 export * from './user.module.js';
 export * from './usernames.js';
+export * from './personal-data.js';

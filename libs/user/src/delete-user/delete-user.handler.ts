@@ -1,4 +1,5 @@
-import { Inject } from '@nestjs/common';
+import { Inject, Optional } from '@nestjs/common';
+import { PERSONAL_DATA_KEYS, type PersonalDataEraser } from '#crypto';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { aborted, internal, invalidArgument } from '#errors';
 import { EVENT_STORE, WrongExpectedVersionError, type AppendedEvent, type EventStore, type StreamAppend } from '#eventstore';
@@ -11,14 +12,17 @@ import { DELETE_USER_MISSING_ID, DeleteUserCommand, decideDeleteUser } from './d
 const ATTEMPTS = 5;
 
 /**
- * Writes `user.removed` and gives the username back: in one append where the store appends
+ * Writes `user.removed`, gives the username back and destroys the user's data key: in one append where the store appends
  * several streams at once; elsewhere the removal first (a claim left behind by a crash in
  * between is freed by the next claimer, see planUsernameClaim). A conflict on either stream
  * decides again on the latest state.
  */
 @CommandHandler(DeleteUserCommand)
 export class DeleteUserHandler implements ICommandHandler<DeleteUserCommand> {
-  constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Optional() @Inject(PERSONAL_DATA_KEYS) private readonly keys?: PersonalDataEraser,
+  ) {}
 
   async execute({ input }: DeleteUserCommand): Promise<ObjectDetails> {
     if (!input.userId) throw invalidArgument(DELETE_USER_MISSING_ID, 'Errors.User.UserIDMissing');
@@ -32,6 +36,9 @@ export class DeleteUserHandler implements ICommandHandler<DeleteUserCommand> {
       try {
         const last = (await this.write(removal, release)).at(-1);
         if (!last || !state.orgId) throw internal('COMMAND-NoEv1', 'Errors.Internal');
+        // The user's key last, once nothing of the user will be written any more: every event of
+        // theirs sealed under it is unreadable from now on (crypto-shredding).
+        await this.keys?.destroy(input.userId);
         return { sequence: last.sequence, changeDate: last.createdAt, resourceOwner: state.orgId };
       } catch (err) {
         if (!(err instanceof WrongExpectedVersionError)) throw err;
