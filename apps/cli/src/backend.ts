@@ -9,6 +9,8 @@ export interface AdminBackend {
   listTokens(userId: string): Promise<{ tokens: { tokenId: string; createdAt: string; expiresAt?: string }[] }>;
   revokeToken(userId: string, tokenId: string): Promise<unknown>;
   removeRole(userId: string, role: Role, orgId?: string): Promise<unknown>;
+  /** Deletes the user if needed, destroys its data key, rewrites its plain personal data in place. */
+  eraseUser(userId: string): Promise<{ rewritten: number; moved: number }>;
   close(): Promise<void>;
 }
 

@@ -7,10 +7,11 @@ import type { EventStore } from '#eventstore';
 import type { Logger } from '#logging';
 import { readInstance } from '#org';
 import { OrgModule } from '#org';
+import { UserModule } from '#user';
 import { AdminOperations } from '#runtime';
 import type { Config } from '#config';
 import { InfrastructureModule } from '#runtime';
-import { openEventStore, openSqlDatabase } from '#runtime';
+import { openEventStore, openPersonalDataKeys, openSqlDatabase } from '#runtime';
 import { CliError, type AdminBackend } from './backend.js';
 
 /** The commands and the stores, without the HTTP side and without the first-start setup. */
@@ -19,7 +20,7 @@ export class DirectAdminModule {
   static forRoot(infrastructure: Parameters<typeof InfrastructureModule.forRoot>[0]): DynamicModule {
     return {
       module: DirectAdminModule,
-      imports: [InfrastructureModule.forRoot(infrastructure), OrgModule],
+      imports: [InfrastructureModule.forRoot(infrastructure), OrgModule, UserModule],
       providers: [AdminOperations],
     };
   }
@@ -61,6 +62,11 @@ export class DirectBackend implements AdminBackend {
     return operations.revokeToken(caller, userId, tokenId);
   }
 
+  async eraseUser(userId: string): Promise<{ rewritten: number; moved: number }> {
+    const { operations, caller } = await this.prepare();
+    return operations.eraseUser(caller, userId);
+  }
+
   async removeRole(userId: string, role: Role, orgId?: string): Promise<unknown> {
     const { operations, caller } = await this.prepare();
     return operations.removeRole(caller, userId, role, orgId);
@@ -92,9 +98,10 @@ export class DirectBackend implements AdminBackend {
       throw new CliError(`cannot open the database of DATABASE_URL: ${(err as Error).message}`);
     });
     try {
-      const eventStore = openEventStore(this.config, database);
+      const personalDataKeys = openPersonalDataKeys(this.config, database);
+      const eventStore = openEventStore(this.config, database, personalDataKeys);
       const app = await NestFactory.createApplicationContext(
-        DirectAdminModule.forRoot({ config: this.config, logger: this.logger, database, eventStore }),
+        DirectAdminModule.forRoot({ config: this.config, logger: this.logger, database, eventStore, personalDataKeys }),
         { logger: false },
       );
       return { app, store: eventStore };

@@ -4,7 +4,7 @@ import { SQL_DATABASE } from '#database';
 import { EVENT_STORE, type EventStore } from '#eventstore';
 import { LOGGER, type Logger } from '#logging';
 import { CONFIG, type Config } from '#config';
-import { PERSONAL_DATA_KEYS, type PersonalDataEraser } from '#crypto';
+import { PERSONAL_DATA_KEYS, type PersonalDataKeys } from '#crypto';
 
 export interface Infrastructure {
   config: Config;
@@ -12,7 +12,7 @@ export interface Infrastructure {
   database: SqlDatabase;
   eventStore: EventStore;
   /** The store's data keys (openEventStore), for DeleteUser to destroy; left out, DeleteUser destroys none. */
-  personalDataKeys?: PersonalDataEraser;
+  personalDataKeys?: PersonalDataKeys;
 }
 
 /**

@@ -38,6 +38,7 @@ export const UserEventType = {
   MemberRoleRemoved: 'user.member.role.removed',
   RegistrationAbandoned: 'user.registration.abandoned',
   Removed: 'user.removed',
+  Erased: 'user.erased',
 } as const;
 
 export interface HumanAdded {
@@ -151,6 +152,16 @@ export interface Removed {
   data: Record<string, never>;
 }
 
+/**
+ * An operator erased what the user's events held in plain text from before personal data was
+ * sealed per person (`users erase`): those payloads were rewritten in place, their personal
+ * fields emptied. Written after `user.removed`; `rewritten` counts the events changed.
+ */
+export interface Erased {
+  type: typeof UserEventType.Erased;
+  data: { rewritten: number };
+}
+
 export type UserEvent =
   | HumanAdded
   | MachineAdded
@@ -171,7 +182,8 @@ export type UserEvent =
   | MemberRoleGranted
   | MemberRoleRemoved
   | RegistrationAbandoned
-  | Removed;
+  | Removed
+  | Erased;
 
 export const userStream = (userId: string) => `user-${userId}`;
 export const userIdOfStream = (stream: string) => (stream.startsWith('user-') ? stream.slice('user-'.length) : undefined);
