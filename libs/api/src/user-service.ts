@@ -1,4 +1,5 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { scrubFreedSpace, SQL_DATABASE, type SqlDatabase } from '#database';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import type { HandlerContext } from '@connectrpc/connect';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
@@ -8,7 +9,8 @@ import type { SetHumanEmail } from '@zitadel/proto/zitadel/user/v2/email_pb.js';
 import { AddHumanUserCommand, AddOtpEmailCommand, DeleteUserCommand, RemoveOtpEmailCommand, SetEmailCommand, VerifyEmailCommand, type EmailVerification } from '#user';
 import { UserState as ProtoUserState } from '@zitadel/proto/zitadel/user/v2/user_pb.js';
 import { AuthenticationMethodType } from '@zitadel/proto/zitadel/user/v2/user_service_pb.js';
-import { GetUserByIdQuery } from '#projections/users';
+import { GetUserByIdQuery, USER_READ_YOUR_WRITES } from '#projections/users';
+import type { ReadYourWrites } from '#projections/runner';
 import { assertEmailUrlTemplate } from '#session';
 import { ListAuthMethodTypesQuery } from '#projections/users';
 import type { ProjectedUser } from '#projections/users';
@@ -96,6 +98,8 @@ export class UserServiceImplementation {
   constructor(
     @Inject(CommandBus) private readonly commands: CommandBus,
     @Inject(QueryBus) private readonly queries: QueryBus,
+    @Optional() @Inject(USER_READ_YOUR_WRITES) private readonly usersProjection?: ReadYourWrites,
+    @Optional() @Inject(SQL_DATABASE) private readonly database?: SqlDatabase,
   ) {}
 
   readonly impl: UserServiceImpl = {
@@ -147,6 +151,12 @@ export class UserServiceImplementation {
 
     deleteUser: async (req, ctx) => {
       const details = await this.commands.execute(new DeleteUserCommand({ ...context(ctx), userId: req.userId }));
+      // Once the read model has dropped the user, the embedded database's files forget its rows
+      // too (scrubFreedSpace); a projection that lags past the wait is scrubbed by the next one.
+      if (this.database?.kind === 'embedded') {
+        await this.usersProjection?.settle('DeleteUser').catch(() => undefined);
+        await scrubFreedSpace(this.database, ['projections', 'crypto']);
+      }
       return { details: toDetails(details) };
     },
 

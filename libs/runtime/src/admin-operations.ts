@@ -2,7 +2,7 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { hasPermission, type Caller, type Role } from '#access';
 import { PERSONAL_DATA_KEYS, type PersonalDataKeys } from '#crypto';
-import { SQL_DATABASE, type SqlDatabase } from '#database';
+import { scrubFreedSpace, SQL_DATABASE, type SqlDatabase } from '#database';
 import { failedPrecondition, notFound, permissionDenied } from '#errors';
 import { EVENT_STORE, type EventStore } from '#eventstore';
 import { eventMetadata, readStreamOf } from '#kernel';
@@ -70,6 +70,7 @@ export class AdminOperations {
     else if (!hasPermission(caller, 'user.delete', state.orgId)) throw permissionDenied('AUTH-AWfge', 'Errors.Permission.Denied');
     await this.keys.destroy(userId);
     const erasure = await erasePastPersonalData(this.store, this.database, this.keys, userId);
+    await scrubFreedSpace(this.database, ['eventstore', 'projections', 'crypto']);
     await this.store.append(
       userStream(userId),
       [{ type: UserEventType.Erased, data: { rewritten: erasure.rewritten }, metadata: eventMetadata({ caller }, state.orgId!) }],
