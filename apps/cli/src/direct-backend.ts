@@ -7,7 +7,7 @@ import type { EventStore } from '#eventstore';
 import type { Logger } from '#logging';
 import { readInstance } from '#org';
 import { OrgModule } from '#org';
-import { UserModule } from '#user';
+import { DeleteUserHandler } from '#user';
 import { AdminOperations } from '#runtime';
 import type { Config } from '#config';
 import { InfrastructureModule } from '#runtime';
@@ -20,8 +20,9 @@ export class DirectAdminModule {
   static forRoot(infrastructure: Parameters<typeof InfrastructureModule.forRoot>[0]): DynamicModule {
     return {
       module: DirectAdminModule,
-      imports: [InfrastructureModule.forRoot(infrastructure), OrgModule, UserModule],
-      providers: [AdminOperations],
+      imports: [InfrastructureModule.forRoot(infrastructure), OrgModule],
+      // DeleteUser for `users erase` (the rest of UserModule needs the code cipher).
+      providers: [AdminOperations, DeleteUserHandler],
     };
   }
 }

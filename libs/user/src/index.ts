@@ -7,6 +7,7 @@ export * from './events.js';
 export * from './set-email/set-email.js';
 export * from './unlock-user/unlock-user.js';
 export * from './delete-user/delete-user.js';
+export { DeleteUserHandler } from './delete-user/delete-user.handler.js';
 export * from './user-state.js';
 export * from './user.module.js';
 export * from './usernames.js';
