@@ -4,7 +4,8 @@ import { assertAppendable, decideOnStream, readStreamOf, type EventMetadata } fr
 import { UserEventType, userStream } from './events.js';
 
 /**
- * Username claims: stream `username-<lowercased username>` says who holds a username.
+ * Username claims: stream `username-<lowercased username>` says who holds a username (the
+ * store keeps it under a keyed hash of the name, `username#<hmac>`: withPersonalDataSealing).
  * Usernames are unique in the instance and compared case-insensitively; a claim is appended
  * with the claim stream's expected revision, so of two concurrent claims exactly one wins.
  *
