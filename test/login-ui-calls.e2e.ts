@@ -365,4 +365,63 @@ describe.each(storeKinds())('what login UIs call (%s)', (kind) => {
       expect(await ipOf(((await connect.json()) as any).sessionId)).toBe('127.0.0.1');
     });
   });
+
+  describe('DeleteUser', () => {
+    const message = (res: { body: any }) => res.body.message as string;
+
+    it('deletes a user over REST (v2 and v2beta): NotFound after, its sessions end, its name is free again', async () => {
+      const { userId } = await human('del-erin');
+      const session = await call('POST', '/v2/sessions', t.adminToken, { checks: { user: { userId } } });
+      expect(session.status).toBe(201);
+      const sessionId = session.body.sessionId as string;
+
+      const denied = await call('DELETE', `/v2/users/${userId}`, otherOrgManager.token);
+      expect(denied.status).toBe(403);
+      expect(message(denied)).toMatch(/\(AUTH-AWfge\)$/);
+      const deleted = await call('DELETE', `/v2/users/${userId}`, t.adminToken);
+      expect(deleted).toMatchObject({ status: 200, body: { details: { sequence: expect.any(String), changeDate: expect.any(String), resourceOwner: defaultOrg } } });
+
+      // Already deleted: NotFound, on both versions.
+      for (const path of [`/v2/users/${userId}`, `/v2beta/users/${userId}`]) {
+        const again = await call('DELETE', path, t.adminToken);
+        expect(again.status).toBe(404);
+        expect(message(again)).toMatch(/\(COMMAND-bd4ir1mblj\)$/);
+      }
+      expect((await call('GET', `/v2/users/${userId}`, t.adminToken)).status).toBe(404);
+      // As for any user that does not exist (ZITADEL's query finds no methods): 200, no types.
+      const methods = await call('GET', `/v2/users/${userId}/authentication_methods`, t.adminToken);
+      expect(methods.status).toBe(200);
+      expect(methods.body.authMethodTypes ?? []).toEqual([]);
+      const listed = await call('POST', '/v2/users', t.adminToken, { queries: [{ inUserIdsQuery: { userIds: [userId] } }] });
+      expect(listed.body.result ?? []).toEqual([]);
+      const otp = await call('POST', `/v2/users/${userId}/otp_email`, t.adminToken, {});
+      expect(otp.status).toBe(404);
+
+      // The user's session ended with it.
+      const got = await call('GET', `/v2/sessions/${sessionId}`, t.adminToken);
+      expect(got.status).toBe(404);
+      expect(message(got)).toMatch(/\(QUERY-SFeaa\)$/);
+      const set = await call('PATCH', `/v2/sessions/${sessionId}`, t.adminToken, { lifetime: '60s' });
+      expect(set.status).toBe(400);
+      expect(message(set)).toMatch(/\(COMMAND-Hewfq\)$/);
+      const check = await call('POST', '/v2/sessions', t.adminToken, { checks: { user: { loginName: 'del-erin' } } });
+      expect(check.status).toBe(404);
+
+      // The username can be taken again, by a new user.
+      const again = await human('DEL-ERIN');
+      expect(again.userId).not.toBe(userId);
+    });
+
+    it('deletes a machine user over gRPC (v2); its personal access token stops working', async () => {
+      const machine = await machineUser('ORG_USER_MANAGER');
+      expect((await call('GET', `/v2/users/${machine.userId}`, machine.token)).status).toBe(200);
+      const users = createUserServiceClient(createServerTransport(t.adminToken, { baseUrl: t.url }));
+      const deleted = await users.deleteUser({ userId: machine.userId });
+      expect(deleted.details?.resourceOwner).toBe(defaultOrg);
+      expect(deleted.details?.sequence).toBeGreaterThan(0n);
+      await expect(users.deleteUser({ userId: machine.userId })).rejects.toMatchObject({ code: 5, rawMessage: expect.stringMatching(/\(COMMAND-bd4ir1mblj\)$/) });
+      const refused = await call('GET', `/v2/users/${defaultOrg}`, machine.token);
+      expect(refused.status).toBe(401);
+    });
+  });
 });

@@ -56,7 +56,9 @@ describe('the README walk-through, run as written (embedded store)', () => {
 
     // Asynchronous: the server answers from this very process.
     const run = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn('bash', ['-euo', 'pipefail', '-c', script], { cwd: root });
+      // No startup files and no stdin: bash run with a socket as stdin at a low SHLVL takes itself
+      // for a remote shell and sources the system bashrc, which `-u` then trips over.
+      const child = spawn('bash', ['--norc', '-euo', 'pipefail', '-c', script], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -104,14 +104,17 @@ export interface TableShape {
  *    nothing. An update that changes nothing skips the event's remaining changes (the event was
  *    already reduced, or its row is unknown);
  *  - upsert: the whole row (columns left out get their default), inserted or replacing the row;
- *  - delete: the row of `key`, if any.
+ *  - delete: the row of `key`, if any;
+ *  - deleteWhere: every row whose columns equal `where` (rows found by something other than
+ *    their key, e.g. all sessions of a deleted user).
  * An `undefined` value leaves a column as it is (update) or gives it its default (insert, upsert).
  */
 export type Change =
   | { readonly op: 'insert'; readonly table: TableShape; readonly row: Readonly<Record<string, unknown>> }
   | { readonly op: 'update'; readonly table: TableShape; readonly key: Readonly<Record<string, unknown>>; readonly set: Readonly<Record<string, unknown>> }
   | { readonly op: 'upsert'; readonly table: TableShape; readonly row: Readonly<Record<string, unknown>> }
-  | { readonly op: 'delete'; readonly table: TableShape; readonly key: Readonly<Record<string, unknown>> };
+  | { readonly op: 'delete'; readonly table: TableShape; readonly key: Readonly<Record<string, unknown>> }
+  | { readonly op: 'deleteWhere'; readonly table: TableShape; readonly where: Readonly<Record<string, unknown>> };
 
 export interface Table<Name extends string = string, C extends Columns = Columns, K extends keyof C & string = keyof C & string, S extends keyof C & string = keyof C & string>
   extends TableShape {
@@ -125,6 +128,7 @@ export interface Table<Name extends string = string, C extends Columns = Columns
   update(key: Pick<RowOf<C>, K>, set: Partial<RowOf<C>> & Pick<RowOf<C>, S>): Change;
   upsert(row: InsertOf<C>): Change;
   delete(key: Pick<RowOf<C>, K>): Change;
+  deleteWhere(where: Partial<RowOf<C>>): Change;
 }
 
 export function defineTable<Name extends string, C extends Columns, K extends keyof C & string, S extends keyof C & string>(
@@ -143,6 +147,10 @@ export function defineTable<Name extends string, C extends Columns, K extends ke
     update: (key, set) => ({ op: 'update', table, key, set }),
     upsert: (row) => ({ op: 'upsert', table, row }),
     delete: (key) => ({ op: 'delete', table, key }),
+    deleteWhere: (where) => {
+      if (Object.keys(where).length === 0) throw new RangeError(`deleteWhere on ${name} needs at least one column`);
+      return { op: 'deleteWhere', table, where };
+    },
   };
   return table;
 }

@@ -18,6 +18,7 @@ import type { SessionListView } from './session-view.js';
 const ORG = '100000000000000001';
 const OTHER_ORG = '100000000000000002';
 const ADA = '200000000000000001';
+const EVE = '200000000000000009';
 const BOB = '200000000000000002';
 const CLIENT = '300000000000000001';
 const b64 = (text: string) => Buffer.from(text).toString('base64');
@@ -119,6 +120,12 @@ for (const backend of backends) {
       // s4: Ada's, terminated; s5: created by Ada, no user checked yet.
       await appendSession(stores.store, 's4', CLIENT, ORG, [{ type: SessionEventType.Added, data: {} }, checked(ADA, ORG, 'ada'), { type: SessionEventType.Terminated, data: {} }]);
       created['s5'] = (await appendSession(stores.store, 's5', ADA, ORG, [{ type: SessionEventType.Added, data: { fingerprintId: 'fp-1' } }]))[0]!.createdAt;
+      // s6: Eve's, with a user agent; then Eve is deleted.
+      await appendUserEvents(stores.store, EVE, ORG, [
+        { type: UserEventType.HumanAdded, data: { username: 'eve', orgId: ORG, profile: { givenName: 'Eve', familyName: 'E', displayName: 'Eve E' }, email: 'e@example.com' } },
+      ]);
+      await appendSession(stores.store, 's6', CLIENT, ORG, [{ type: SessionEventType.Added, data: { userAgent: 'Eve-Agent', fingerprintId: 'fp-eve' } }, checked(EVE, ORG, 'eve')]);
+      await appendUserEvents(stores.store, EVE, ORG, [{ type: UserEventType.Removed, data: {} }]);
     }, 120_000);
     afterAll(async () => {
       await app?.close();
@@ -188,6 +195,13 @@ for (const backend of backends) {
       const page = await list({ caller: loginClient, offset: 1, limit: 2, asc: false });
       expect(ids(page)).toEqual(['s3', 's2']);
       expect(page.details.totalResult).toBe(4);
+    });
+
+    it('a deleted user\'s sessions leave no row: not listed, nothing of them kept', async () => {
+      expect(ids(await list({ caller: loginClient, filters: [{ userId: EVE }] }))).toEqual([]);
+      expect(ids(await list({ caller: loginClient, filters: [{ ids: ['s6'] }] }))).toEqual([]);
+      const left = await sql`select id from projections.sessions where user_id = ${EVE} or user_agent_description = 'Eve-Agent' or login_name = 'eve'`.execute(stores.database.db);
+      expect(left.rows).toEqual([]);
     });
 
     it('a replay builds a new version equal to the live one, verify finds them equal, and ListSessions reads the new version', async () => {

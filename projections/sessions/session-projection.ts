@@ -1,5 +1,6 @@
 import type { RecordedEvent } from '#eventstore';
 import { SessionEventType, sessionIdOfStream, userAgentOfAdded, type SessionEvent } from '#session/events';
+import { UserEventType, userIdOfStream } from '#user/events';
 import { changeProjection, versionedReadModel, type Change, type ChangeReducer, type Projection, type VersionedProjection } from '#projections/runner';
 import { SESSION_PROJECTION_HISTORY, sessionProjectionMigrations, sessionsReadModel, sessionsTable, sessionTables, type SessionRow } from './schema.js';
 
@@ -68,8 +69,21 @@ const reducers: SessionReducers = {
   [SessionEventType.TokenSet]: (event) => [touch(event)],
 };
 
+/**
+ * A deleted user's sessions end with it and leave no row behind: nothing of them (login name,
+ * user agent) can be listed or found again.
+ */
+const userRemoved: ChangeReducer = (event) => {
+  const userId = userIdOfStream(event.stream);
+  if (!userId) throw new Error(`event ${event.id} of type ${event.type} is on stream ${event.stream}, not on a user stream`);
+  return [sessionsTable.deleteWhere({ user_id: userId })];
+};
+
 /** By event type. The store's events are untyped; an event of a session event type carries that type's data. */
-export const sessionReducers: Readonly<Record<string, ChangeReducer>> = reducers as unknown as Record<string, ChangeReducer>;
+export const sessionReducers: Readonly<Record<string, ChangeReducer>> = {
+  ...(reducers as unknown as Record<string, ChangeReducer>),
+  [UserEventType.Removed]: userRemoved,
+};
 
 /** The sessions read model on a set of tables (version 1's by default), with its own checkpoint name. */
 export function createSessionProjection(target: { version: number } | { scratch: string } = { version: 1 }, name = SESSION_PROJECTION_NAME): Projection {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { JsonObject, RecordedEvent } from '#eventstore';
 import { SessionEventType, type SessionEvent } from '#session/events';
+import { UserEventType } from '#user/events';
 import { sessionsTable } from './schema.js';
 import { sessionReducers } from './session-projection.js';
 
@@ -90,8 +91,13 @@ describe('sessions read model reducers: event → row changes', () => {
     ).toEqual([touch()]);
   });
 
-  it('has a reducer for every session event type', () => {
-    expect(Object.keys(sessionReducers).sort()).toEqual(Object.values(SessionEventType).sort());
+  it('has a reducer for every session event type, and for a user\'s removal', () => {
+    expect(Object.keys(sessionReducers).sort()).toEqual([...Object.values(SessionEventType), UserEventType.Removed].sort());
+  });
+
+  it('given user.removed, then every session of that user goes (found by its user, not its key)', () => {
+    const removed: RecordedEvent = { ...recorded({ type: SessionEventType.Terminated, data: {} }, 'user-200000000000000001'), type: UserEventType.Removed, data: {} };
+    expect(sessionReducers[UserEventType.Removed]!(removed)).toEqual([{ op: 'deleteWhere', table: sessionsTable, where: { user_id: '200000000000000001' } }]);
   });
 
   it('given a session event on a stream that is not a session stream, then it throws, naming the event', () => {

@@ -13,7 +13,7 @@ import {
   type ProjectionTable,
   type Reducer,
 } from '#projections/runner';
-import { appendRandomHistory, snapshotTables } from '#projections/testing';
+import { appendRandomHistory, snapshotTables, userIdOf } from '#projections/testing';
 import { backends, capturingLogger, type TestStores } from '#projections/testing';
 import { userProjections } from './user-projection.js';
 
@@ -50,11 +50,14 @@ for (const backend of backends) {
       db = stores.database.db;
       await migrateProjections(db, userProjections);
       history = await appendRandomHistory(stores.store, { seed: 20261125, users: 40, maxEvents: 12 });
+      // Three users deleted after it all (one of them with OTP Email): deletes in the batch fold,
+      // in rewinds and in crashes too. Not in `history`, whose end the rewinds count from.
+      for (const n of [1, 2, 13]) await stores.store.append(`user-${userIdOf(n)}`, [{ type: 'user.removed', data: {} }], 'any');
       const ref = await scratch();
       await runner(oneByOne(ref.projection), 1).catchUp();
       reference = await snapshotTables(db, ref.tables);
       expect(history.length).toBeGreaterThan(200);
-      expect(reference['id']!.length).toBe(40);
+      expect(reference['id']!.length).toBe(37);
       expect(reference['user_id,method_type']!.length).toBeGreaterThan(0);
     }, 120_000);
     afterAll(async () => {

@@ -93,6 +93,13 @@ const reducers: UserReducers = {
   [UserEventType.MemberRoleRemoved]: (event) => [touch(event)],
   // A user that was never created: there is no row to change.
   [UserEventType.RegistrationAbandoned]: () => [],
+  // The erasure of a deleted user's past payloads: its row is gone already.
+  [UserEventType.Erased]: () => [],
+  // A deleted user leaves no row behind: nothing of it can be read, listed or found again.
+  [UserEventType.Removed]: (event) => [
+    usersTable.delete({ id: userIdOf(event) }),
+    ...Object.values(AuthMethodType).map((method_type) => userAuthMethodsTable.delete({ user_id: userIdOf(event), method_type })),
+  ],
 };
 
 /**

@@ -77,6 +77,13 @@ describe('user read model reducers: event → row changes', () => {
     expect(reduce({ type: UserEventType.EmailCodeSent, data: {} })).toEqual([touch()]);
   });
 
+  it('given Removed, then the users row and every factor row deleted: nothing of the user stays readable', () => {
+    const changes = reduce({ type: UserEventType.Removed, data: {} });
+    expect(changes[0]).toEqual({ op: 'delete', table: usersTable, key: { id: ADA } });
+    expect(changes.slice(1)).toContainEqual({ op: 'delete', table: userAuthMethodsTable, key: { user_id: ADA, method_type: 'OTP_EMAIL' } });
+    expect(changes.every((change) => change.op === 'delete')).toBe(true);
+  });
+
   it('has a reducer for every user event type', () => {
     expect(Object.keys(userReducers).sort()).toEqual(Object.values(UserEventType).sort());
   });

@@ -12,6 +12,8 @@ export type StoreKind = 'pglite' | 'server';
 export interface TestServer {
   url: string;
   dataDir: string;
+  /** Server PostgreSQL: the scratch database's URL (pg_dump); embedded: undefined. */
+  databaseUrl?: string;
   adminToken: string;
   server: RunningServer;
   stop(): Promise<void>;
@@ -39,6 +41,7 @@ export async function startTestServer(kind: StoreKind, env: Record<string, strin
   return {
     url: server.url,
     dataDir,
+    ...(scratch ? { databaseUrl: scratch.url } : {}),
     adminToken,
     server,
     async stop() {

@@ -11,6 +11,8 @@ export interface AdminBackend {
   revokeToken(userId: string, tokenId: string): Promise<unknown>;
   removeRole(userId: string, role: Role, orgId?: string): Promise<unknown>;
   sweepUsernames(): Promise<UsernameSweep>;
+  /** Deletes the user if needed, destroys its data key, rewrites its plain personal data in place. */
+  eraseUser(userId: string): Promise<{ rewritten: number; moved: number }>;
   close(): Promise<void>;
 }
 

@@ -4,13 +4,15 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sql } from 'kysely';
 import { describeWhen } from '#test-kit';
+import { PERSONAL_DATA_KEYS_HISTORY, personalDataKeyMigrations } from '#crypto';
+import { migrate } from '#database';
 import { bootstrapInstance } from '#auth';
 import { TokenAuthenticator } from '#auth';
 import { createScratchDatabase, NO_SERVER_REASON, serverDatabaseUrl } from '#database/testing';
 import { orgStream } from '#org';
 import { testBackend, type TestStores } from '#eventstore/testing';
-import { sql } from 'kysely';
 import { startAdminTestServer, type AdminTestServer } from '#server/testing';
 
 // The CLI as operators run it: a process started from source, as `npm run cli` does.
@@ -189,6 +191,8 @@ describeWhen(Boolean(serverDatabaseUrl), NO_SERVER_REASON, 'the CLI on server Po
   it('works on the database directly, without a server and without a token', async () => {
     const serverDataDir = tempDir();
     await bootstrapInstance({ store: t.store, dataDir: serverDataDir });
+    // What the server's start migrates besides the event store: the personal data keys.
+    await migrate(t.database.db, PERSONAL_DATA_KEYS_HISTORY, personalDataKeyMigrations);
     const env = { DATABASE_URL: t.url!, ENCRYPTION_KEY, DATA_DIR: tempDir() };
 
     const org = await cli(['org', 'create', '--name', 'Direct'], env);
@@ -213,6 +217,22 @@ describeWhen(Boolean(serverDatabaseUrl), NO_SERVER_REASON, 'the CLI on server Po
     await expect(new TokenAuthenticator(t.store).authenticate(`Bearer ${token}`)).resolves.toMatchObject({ roles: [] });
     expect((await cli(['machine-user', 'tokens', 'revoke', userId!, tokenId], env)).code).toBe(0);
     await expect(new TokenAuthenticator(t.store).authenticate(`Bearer ${token}`)).rejects.toMatchObject({ kind: 'Unauthenticated' });
+    // A human user written before personal data was sealed: `users erase` deletes it and empties
+    // its plain fields in place, on the database directly.
+    const legacy = `${Date.now()}`;
+    const name = `plainname${legacy}`;
+    await t.store.append(
+      `user-${legacy}`,
+      [{ type: 'user.human.added', data: { username: name, orgId, profile: { givenName: 'Plaintext', familyName: 'Olduser', displayName: 'Plaintext Olduser' }, email: `${name}@example.com` } }],
+      'no_stream',
+    );
+    await t.store.append(`username-${name}`, [{ type: 'username.claimed', data: { userId: legacy, username: name } }], 'no_stream');
+    const erased = await cli(['users', 'erase', legacy], env);
+    // The user and its claim rewritten; the claim stream (claimed, then released by the deletion) moved to its hashed name.
+    expect(erased).toMatchObject({ code: 0, stdout: `erased user ${legacy}: 2 past events rewritten, 2 claim events moved to a hashed stream\n` });
+    const { rows } = await sql<{ text: string }>`select stream || ' ' || data::text as text from eventstore.events`.execute(t.database.db);
+    for (const text of [name, 'Plaintext', 'Olduser']) expect(rows.map((r) => r.text).join('\n')).not.toContain(text);
+    expect((await t.store.readStream(`user-${legacy}`)).map((e) => e.type)).toEqual(['user.human.added', 'user.removed', 'user.erased']);
     // The admin token written at bootstrap is untouched and still works.
     const admin = readFileSync(join(serverDataDir, 'admin.pat'), 'utf8').trim();
     await expect(new TokenAuthenticator(t.store).authenticate(`Bearer ${admin}`)).resolves.toMatchObject({ roles: [{ role: 'IAM_OWNER' }] });

@@ -250,7 +250,38 @@ export class UsernamesCommand extends CommandRunner {
   }
 }
 
+@SubCommand({
+  name: 'erase',
+  arguments: '<userId>',
+  description: "erase a user for good: deletes it if needed, destroys its data key and empties the personal fields its past events hold in plain text",
+})
+export class UsersEraseCommand extends ConnectedCommand {
+  constructor(@Inject(CLI_CONTEXT) cli: CliContext) {
+    super(cli);
+  }
+
+  async run([userId]: string[], options: ConnectionOptions): Promise<void> {
+    await this.cli.withBackend(options, async (backend) => {
+      const { rewritten, moved } = await backend.eraseUser(userId!);
+      this.cli.output.out(`erased user ${userId}: ${rewritten} past events rewritten, ${moved} claim events moved to a hashed stream`);
+    });
+  }
+}
+
+@Command({ name: 'users', description: 'users (human and machine)', subCommands: [UsersEraseCommand] })
+export class UsersCommand extends CommandRunner {
+  constructor(@Inject(CLI_CONTEXT) private readonly cli: CliContext) {
+    super();
+  }
+  async run(): Promise<void> {
+    this.command.outputHelp();
+    this.cli.exitCode = 2;
+  }
+}
+
 export const COMMANDS = [
+  UsersCommand,
+  UsersEraseCommand,
   OrgCommand,
   OrgCreateCommand,
   MachineUserCommand,

@@ -7,11 +7,11 @@ import type { EventStore } from '#eventstore';
 import type { Logger } from '#logging';
 import { readInstance } from '#org';
 import { OrgModule } from '#org';
-import { UsernameClaimsModule, type UsernameSweep } from '#user';
+import { DeleteUserHandler, UsernameClaimsModule, type UsernameSweep } from '#user';
 import { AdminOperations } from '#runtime';
 import type { Config } from '#config';
 import { InfrastructureModule } from '#runtime';
-import { openEventStore, openSqlDatabase } from '#runtime';
+import { openEventStore, openPersonalDataKeys, openSqlDatabase } from '#runtime';
 import { CliError, type AdminBackend } from './backend.js';
 
 /** The commands and the stores, without the HTTP side and without the first-start setup. */
@@ -21,7 +21,8 @@ export class DirectAdminModule {
     return {
       module: DirectAdminModule,
       imports: [InfrastructureModule.forRoot(infrastructure), OrgModule, UsernameClaimsModule],
-      providers: [AdminOperations],
+      // DeleteUser for `users erase` (the rest of UserModule needs the code cipher).
+      providers: [AdminOperations, DeleteUserHandler],
     };
   }
 }
@@ -62,6 +63,11 @@ export class DirectBackend implements AdminBackend {
     return operations.revokeToken(caller, userId, tokenId);
   }
 
+  async eraseUser(userId: string): Promise<{ rewritten: number; moved: number }> {
+    const { operations, caller } = await this.prepare();
+    return operations.eraseUser(caller, userId);
+  }
+
   async removeRole(userId: string, role: Role, orgId?: string): Promise<unknown> {
     const { operations, caller } = await this.prepare();
     return operations.removeRole(caller, userId, role, orgId);
@@ -98,9 +104,10 @@ export class DirectBackend implements AdminBackend {
       throw new CliError(`cannot open the database of DATABASE_URL: ${(err as Error).message}`);
     });
     try {
-      const eventStore = openEventStore(this.config, database);
+      const personalDataKeys = openPersonalDataKeys(this.config, database);
+      const eventStore = openEventStore(this.config, database, personalDataKeys);
       const app = await NestFactory.createApplicationContext(
-        DirectAdminModule.forRoot({ config: this.config, logger: this.logger, database, eventStore }),
+        DirectAdminModule.forRoot({ config: this.config, logger: this.logger, database, eventStore, personalDataKeys }),
         { logger: false },
       );
       return { app, store: eventStore };

@@ -54,6 +54,10 @@ export class HttpBackend implements AdminBackend {
     return callAdmin(this.server, this.token, 'DELETE', `/admin/v1/machine-users/${encodeURIComponent(userId)}/tokens/${encodeURIComponent(tokenId)}`);
   }
 
+  async eraseUser(userId: string): Promise<{ rewritten: number; moved: number }> {
+    return (await callAdmin(this.server, this.token, 'POST', `/admin/v1/users/${encodeURIComponent(userId)}/erase`)) as { rewritten: number; moved: number };
+  }
+
   removeRole(userId: string, role: Role, orgId?: string): Promise<unknown> {
     const query = orgId ? `?orgId=${encodeURIComponent(orgId)}` : '';
     return callAdmin(this.server, this.token, 'DELETE', `/admin/v1/machine-users/${encodeURIComponent(userId)}/roles/${encodeURIComponent(role)}${query}`);

@@ -1,8 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
 import { ApiModule, READINESS } from '#api';
-import { CryptoModule, type KeyRingOptions } from '#crypto';
-import type { Config } from '#config';
+import { CryptoModule } from '#crypto';
 import { NotificationModule } from '#notification';
 import { MetricsModule } from '#metrics';
 import { OpenApiModule } from '#openapi';
@@ -10,7 +9,7 @@ import { AdminModule } from './admin/admin.module.js';
 import { HttpErrorsModule } from './admin/http-errors.module.js';
 import { ProjectionsAdminModule } from './admin/projections.controller.js';
 import { HealthController } from './health.controller.js';
-import { InfrastructureModule, Readiness, type Infrastructure } from '#runtime';
+import { InfrastructureModule, keyRingOptions, Readiness, type Infrastructure } from '#runtime';
 
 /**
  * The root module. The transport (libs/api/src/transport, wired in server.ts) takes from this
@@ -47,14 +46,4 @@ export class AppModule {
       providers: [Readiness, { provide: READINESS, useExisting: Readiness }],
     };
   }
-}
-
-/** The encryption keys of the settings: ENCRYPTION_KEY, ENCRYPTION_KEYS, ENCRYPTION_KEY_ID; none, the generated key of DATA_DIR. */
-export function keyRingOptions(config: Config): KeyRingOptions {
-  return {
-    ...(config.ENCRYPTION_KEY ? { key: config.ENCRYPTION_KEY } : {}),
-    ...(config.ENCRYPTION_KEYS ? { keys: config.ENCRYPTION_KEYS } : {}),
-    ...(config.ENCRYPTION_KEY_ID ? { sealingKeyId: config.ENCRYPTION_KEY_ID } : {}),
-    dataDir: config.DATA_DIR,
-  };
 }

@@ -6,7 +6,7 @@ import { serveOnOnePort, type ServingApp } from '#api';
 import { createLogger, PinoNestLogger, type Logger } from '#logging';
 import { AppModule } from './app.module.js';
 import type { Config } from '#config';
-import { databaseAddress, migrateAll, openEventStore, openSqlDatabase, sqlSchemas, waitForDatabase } from '#runtime';
+import { databaseAddress, migrateAll, openEventStore, openPersonalDataKeys, openSqlDatabase, sqlSchemas, waitForDatabase } from '#runtime';
 import { secureDataDir } from '#database';
 import { recordBuildInfo } from '#metrics';
 import { existsSync, readFileSync } from 'node:fs';
@@ -38,8 +38,9 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     if (config.DATABASE_URL) await waitForDatabase(database, { address: databaseAddress(config.DATABASE_URL), waitMs: config.DATABASE_WAIT, logger });
     const applied = await migrateAll(database, sqlSchemas(config));
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
-    const eventStore = openEventStore(config, database);
-    app = await NestFactory.create(AppModule.forRoot({ config, logger, database, eventStore }), {
+    const personalDataKeys = openPersonalDataKeys(config, database);
+    const eventStore = openEventStore(config, database, personalDataKeys);
+    app = await NestFactory.create(AppModule.forRoot({ config, logger, database, eventStore, personalDataKeys }), {
       logger: new PinoNestLogger(logger),
       abortOnError: false,
     });

@@ -1,14 +1,16 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { scrubFreedSpace, SQL_DATABASE, type SqlDatabase } from '#database';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import type { HandlerContext } from '@connectrpc/connect';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { DetailsSchema } from '@zitadel/proto/zitadel/object/v2/object_pb.js';
 import type { SetHumanEmail } from '@zitadel/proto/zitadel/user/v2/email_pb.js';
-import { AddHumanUserCommand, AddOtpEmailCommand, RemoveOtpEmailCommand, SetEmailCommand, VerifyEmailCommand, type EmailVerification, type Gender } from '#user';
+import { AddHumanUserCommand, AddOtpEmailCommand, DeleteUserCommand, RemoveOtpEmailCommand, SetEmailCommand, VerifyEmailCommand, type EmailVerification, type Gender } from '#user';
 import { Gender as ProtoGender, UserState as ProtoUserState } from '@zitadel/proto/zitadel/user/v2/user_pb.js';
 import { AuthenticationMethodType } from '@zitadel/proto/zitadel/user/v2/user_service_pb.js';
-import { GetUserByIdQuery } from '#projections/users';
+import { GetUserByIdQuery, USER_READ_YOUR_WRITES } from '#projections/users';
+import type { ReadYourWrites } from '#projections/runner';
 import { assertEmailUrlTemplate } from '#session';
 import { ListAuthMethodTypesQuery } from '#projections/users';
 import type { ProjectedUser } from '#projections/users';
@@ -114,6 +116,8 @@ export class UserServiceImplementation {
   constructor(
     @Inject(CommandBus) private readonly commands: CommandBus,
     @Inject(QueryBus) private readonly queries: QueryBus,
+    @Optional() @Inject(USER_READ_YOUR_WRITES) private readonly usersProjection?: ReadYourWrites,
+    @Optional() @Inject(SQL_DATABASE) private readonly database?: SqlDatabase,
   ) {}
 
   readonly impl: UserServiceImpl = {
@@ -164,6 +168,17 @@ export class UserServiceImplementation {
     },
 
     unlockUser: (req, ctx) => unlockUserMethod(this.commands)(req, ctx),
+
+    deleteUser: async (req, ctx) => {
+      const details = await this.commands.execute(new DeleteUserCommand({ ...context(ctx), userId: req.userId }));
+      // Once the read model has dropped the user, the embedded database's files forget its rows
+      // too (scrubFreedSpace); a projection that lags past the wait is scrubbed by the next one.
+      if (this.database?.kind === 'embedded') {
+        await this.usersProjection?.settle('DeleteUser').catch(() => undefined);
+        await scrubFreedSpace(this.database, ['projections', 'crypto']);
+      }
+      return { details: toDetails(details) };
+    },
 
     // Called per request: `this.queries` is not assigned yet while the fields initialize.
     listUsers: (req, ctx) => listUsersMethod(this.queries, toProtoUser)(req, ctx),

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import { failedPrecondition, internal } from '#errors';
 import type { EncryptedValue } from './encrypted-value.js';
 import { keyFingerprint, type EncryptionKey } from './encryption-key.js';
@@ -40,6 +40,11 @@ export class CodeCipher {
   /** Whether a value sealed under `keyId` can be opened. */
   hasKey(keyId: string): boolean {
     return this.byId.has(keyId);
+  }
+
+  /** HMAC-SHA256 of `text` under the sealing key, hex: a keyed hash (a lookup index that names nothing). */
+  hmac(text: string): string {
+    return createHmac('sha256', this.sealing).update(text, 'utf8').digest('hex');
   }
 
   encrypt(plain: string): EncryptedValue {

@@ -182,3 +182,23 @@ function wrapPGlite(pglite: PGlite, onClose: () => Promise<void>): SqlDatabase {
     },
   };
 }
+
+/**
+ * After personal data was deleted (DeleteUser, `users erase`): on the embedded database the
+ * tables of `schemas` are rewritten (VACUUM FULL: a new file, the old one removed; a plain
+ * VACUUM frees dead rows but may leave their bytes in the page), the rest vacuumed, and the
+ * write-ahead log moved past the deleted values and its old segments removed rather than
+ * recycled, so that no file of DATA_DIR holds them any more (a copy of DATA_DIR is the embedded
+ * backup). On server PostgreSQL nothing happens here: its files, WAL archives and backups are the
+ * operator's (docs/privacy.md).
+ */
+export async function scrubFreedSpace(database: SqlDatabase, schemas: readonly string[]): Promise<void> {
+  if (database.kind !== 'embedded') return;
+  const { rows } = await sql<{ name: string }>`
+    select quote_ident(schemaname) || '.' || quote_ident(tablename) as name from pg_tables where schemaname = any(${[...schemas]}::text[])`.execute(database.db);
+  for (const { name } of rows) await sql`vacuum full ${sql.raw(name)}`.execute(database.db);
+  await sql`vacuum`.execute(database.db);
+  await sql`set wal_recycle = off`.execute(database.db);
+  await sql`select pg_switch_wal()`.execute(database.db);
+  await sql`checkpoint`.execute(database.db);
+}

@@ -19,6 +19,8 @@ const en: Record<string, string> = {
   'Errors.User.Locked': 'User is locked',
   'Errors.User.NotLocked': 'User is not locked',
   'Errors.User.NotActive': 'User is not active',
+  'Errors.User.Erase.StoreUnsupported': 'This event store cannot rewrite events in place; see docs/privacy.md for EventStoreDB',
+  'Errors.User.Erase.KeysUnavailable': 'The personal data keys are not available in this process',
   'Errors.User.Profile.Invalid': 'Profile is invalid',
   'Errors.User.Email.Empty': 'Email is empty',
   'Errors.User.Email.Invalid': 'Email is invalid',

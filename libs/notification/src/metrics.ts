@@ -7,6 +7,7 @@ export type SkipReason =
   | 'superseded'
   | 'session_ended'
   | 'no_recipient'
+  | 'user_removed'
   | 'undecryptable'
   | 'rejected';
 

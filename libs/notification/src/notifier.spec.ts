@@ -403,6 +403,18 @@ for (const backend of backends) {
       expect(await metric('notification_skipped_total', { reason: 'no_recipient' })).toBe(1);
     });
 
+    it('a user deleted after the challenge gets no OTP email', async () => {
+      const user = await seedUser(stores.store);
+      const sessionId = await seedSession(stores.store, user);
+      const skipped = await challenge(stores.store, cipher, user, sessionId, code());
+      await stores.store.append(userStream(user.userId), [{ type: UserEventType.Removed, data: {} }], 'any');
+      const n = notifier();
+      n.start();
+      await passed(n, skipped.position);
+      expect(sink.messages).toEqual([]);
+      expect(await metric('notification_skipped_total', { reason: 'user_removed' })).toBe(1);
+    });
+
     it('retries recording the sent email when the store fails, without sending again', async () => {
       const flaky = new FailingAppendStore(stores.store);
       flaky.failNextAppend((stream) => stream.startsWith('session-'));

@@ -294,6 +294,7 @@ export class Notifier {
         if (session.terminated || sessionExpired(session, this.now())) return this.skip('session_ended', 'info', 'notifier: the session ended; not sent');
         if (Number.isNaN(expiresAt.getTime()) || this.expired(expiresAt)) return { expired: true };
         const user = foldUser(await this.store.readStream(userStream(data.userId)));
+        if (user.removed) return this.skip('user_removed', 'info', 'notifier: the user was deleted; not sent');
         if (!user.verifiedEmail) return this.skip('no_recipient', 'warn', 'notifier: the user has no verified email address; not sent');
         const code = this.decrypt(data.code, event);
         if (code === undefined) return this.skip('undecryptable', 'error', 'notifier: the code cannot be decrypted with the configured keys; not sent');
@@ -330,6 +331,7 @@ export class Notifier {
         const events = await this.store.readStream(event.stream);
         if (emailCodeSent(events, codeSequence)) return this.skip('already_sent', 'debug', 'notifier: already sent');
         const user = foldUser(events);
+        if (user.removed) return this.skip('user_removed', 'info', 'notifier: the user was deleted; not sent');
         if (user.emailCode?.sequence !== codeSequence) {
           return this.skip('superseded', 'info', 'notifier: a newer code, another address or a verification replaced this code; not sent');
         }

@@ -1,6 +1,13 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import type { Caller, Role } from '#access';
+import { hasPermission, type Caller, type Role } from '#access';
+import { PERSONAL_DATA_KEYS, type PersonalDataKeys } from '#crypto';
+import { scrubFreedSpace, SQL_DATABASE, type SqlDatabase } from '#database';
+import { failedPrecondition, notFound, permissionDenied } from '#errors';
+import { EVENT_STORE, type EventStore } from '#eventstore';
+import { eventMetadata, readStreamOf } from '#kernel';
+import { DELETE_USER_NOT_FOUND, DeleteUserCommand, foldUser, UserEventType, userStream, type UserEvent } from '#user';
+import { erasePastPersonalData } from './erase-user.js';
 import { AddMachineUserCommand } from '#org';
 import { AddPersonalAccessTokenCommand } from '#org';
 import { CreateOrgCommand } from '#org';
@@ -44,7 +51,34 @@ export class AdminOperations {
   constructor(
     @Inject(CommandBus) private readonly bus: CommandBus,
     @Inject(QueryBus) private readonly queries: QueryBus,
+    @Optional() @Inject(EVENT_STORE) private readonly store?: EventStore,
+    @Optional() @Inject(SQL_DATABASE) private readonly database?: SqlDatabase,
+    @Optional() @Inject(PERSONAL_DATA_KEYS) private readonly keys?: PersonalDataKeys,
   ) {}
+
+  /**
+   * Erases a user for good: DeleteUser first when the user still exists (its checks: NotFound,
+   * then `user.delete` on the user's organization), else `user.delete` on the deleted user's
+   * organization; the user's data key destroyed (again: harmless); then the personal fields its
+   * events still hold in plain text from before sealing, rewritten in place
+   * (erasePastPersonalData), and `user.erased` to record it.
+   */
+  async eraseUser(caller: Caller, userId: string): Promise<{ userId: string; rewritten: number; moved: number }> {
+    if (!this.store || !this.database || !this.keys) throw failedPrecondition('USER-EraseKeys', 'Errors.User.Erase.KeysUnavailable');
+    const state = foldUser(await readStreamOf<UserEvent>(this.store, userStream(userId)));
+    if (state.exists) await this.bus.execute(new DeleteUserCommand({ caller, userId }));
+    else if (!state.removed || !state.orgId) throw notFound(DELETE_USER_NOT_FOUND, 'Errors.User.NotFound');
+    else if (!hasPermission(caller, 'user.delete', state.orgId)) throw permissionDenied('AUTH-AWfge', 'Errors.Permission.Denied');
+    await this.keys.destroy(userId);
+    const erasure = await erasePastPersonalData(this.store, this.database, this.keys, userId);
+    await scrubFreedSpace(this.database, ['eventstore', 'projections', 'crypto']);
+    await this.store.append(
+      userStream(userId),
+      [{ type: UserEventType.Erased, data: { rewritten: erasure.rewritten }, metadata: eventMetadata({ caller }, state.orgId!) }],
+      'any',
+    );
+    return { userId, ...erasure };
+  }
 
   async createOrg(caller: Caller, name: string): Promise<{ orgId: string }> {
     const { orgId } = await this.bus.execute(new CreateOrgCommand({ name, context: { caller } }));

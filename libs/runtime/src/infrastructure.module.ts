@@ -4,12 +4,15 @@ import { SQL_DATABASE } from '#database';
 import { EVENT_STORE, type EventStore } from '#eventstore';
 import { LOGGER, type Logger } from '#logging';
 import { CONFIG, type Config } from '#config';
+import { PERSONAL_DATA_KEYS, type PersonalDataKeys } from '#crypto';
 
 export interface Infrastructure {
   config: Config;
   logger: Logger;
   database: SqlDatabase;
   eventStore: EventStore;
+  /** The store's data keys (openEventStore), for DeleteUser to destroy; left out, DeleteUser destroys none. */
+  personalDataKeys?: PersonalDataKeys;
 }
 
 /**
@@ -34,8 +37,9 @@ export class InfrastructureModule implements OnApplicationShutdown {
         { provide: LOGGER, useValue: infrastructure.logger },
         { provide: SQL_DATABASE, useValue: infrastructure.database },
         { provide: EVENT_STORE, useValue: infrastructure.eventStore },
+        ...(infrastructure.personalDataKeys ? [{ provide: PERSONAL_DATA_KEYS, useValue: infrastructure.personalDataKeys }] : []),
       ],
-      exports: [CONFIG, LOGGER, SQL_DATABASE, EVENT_STORE],
+      exports: [CONFIG, LOGGER, SQL_DATABASE, EVENT_STORE, ...(infrastructure.personalDataKeys ? [PERSONAL_DATA_KEYS] : [])],
     };
   }
 

@@ -12,6 +12,9 @@ import { notificationSchemas } from '#notification';
 import { sessionProjectionSchemas } from '#projections/sessions';
 import { userProjectionSchemas } from '#projections/users';
 import type { Config } from '#config';
+import { CodeCipher, loadKeyRing, PERSONAL_DATA_KEYS_HISTORY, personalDataKeyMigrations, PersonalDataKeys, withPersonalDataSealing, type KeyRingOptions } from '#crypto';
+import { sessionPersonalData } from '#session';
+import { userPersonalData } from '#user';
 import { withAppendMetrics } from './event-store-metrics.js';
 
 /** Server PostgreSQL when DATABASE_URL is set, else the embedded PGlite in DATA_DIR. */
@@ -21,16 +24,46 @@ export async function openSqlDatabase(config: Pick<Config, 'DATABASE_URL' | 'DAT
     : openEmbeddedDatabase({ dataDir: config.DATA_DIR });
 }
 
-export function openEventStore(config: Pick<Config, 'EVENTSTORE' | 'EVENTSTORE_CONNECTION_STRING'>, database: SqlDatabase): EventStore {
-  return withAppendMetrics(
-    config.EVENTSTORE === 'eventstoredb' ? EventStoreDbEventStore.connect(config.EVENTSTORE_CONNECTION_STRING!) : new PostgresEventStore(database),
-  );
+type KeySettings = Pick<Config, 'ENCRYPTION_KEY' | 'ENCRYPTION_KEYS' | 'ENCRYPTION_KEY_ID' | 'DATA_DIR'>;
+
+/** The encryption keys of the settings: ENCRYPTION_KEY, ENCRYPTION_KEYS, ENCRYPTION_KEY_ID; none, the generated key of DATA_DIR. */
+export function keyRingOptions(config: KeySettings): KeyRingOptions {
+  return {
+    ...(config.ENCRYPTION_KEY ? { key: config.ENCRYPTION_KEY } : {}),
+    ...(config.ENCRYPTION_KEYS ? { keys: config.ENCRYPTION_KEYS } : {}),
+    ...(config.ENCRYPTION_KEY_ID ? { sealingKeyId: config.ENCRYPTION_KEY_ID } : {}),
+    dataDir: config.DATA_DIR,
+  };
+}
+
+/** The per-person data keys (crypto.personal_data_keys), sealed under the service keys of the settings. */
+export function openPersonalDataKeys(config: KeySettings, database: SqlDatabase): PersonalDataKeys {
+  const { keys, sealingKeyId } = loadKeyRing(keyRingOptions(config));
+  return new PersonalDataKeys(database.db, new CodeCipher(keys, sealingKeyId));
+}
+
+/** Which event fields name a person, for every stream's events (the domains say). */
+export const personalDataPolicies = { ...userPersonalData, ...sessionPersonalData };
+
+/**
+ * The configured event store, with personal data sealed per person (withPersonalDataSealing)
+ * and its appends measured. Pass the process's one PersonalDataKeys where something else
+ * destroys keys (DeleteUser), so that both share what they know.
+ */
+export function openEventStore(
+  config: Pick<Config, 'EVENTSTORE' | 'EVENTSTORE_CONNECTION_STRING'> & KeySettings,
+  database: SqlDatabase,
+  keys: PersonalDataKeys = openPersonalDataKeys(config, database),
+): EventStore {
+  const store = config.EVENTSTORE === 'eventstoredb' ? EventStoreDbEventStore.connect(config.EVENTSTORE_CONNECTION_STRING!) : new PostgresEventStore(database);
+  return withAppendMetrics(withPersonalDataSealing(store, keys, personalDataPolicies));
 }
 
 /** Every schema the process needs in PostgreSQL, by history table: the event store's (unless events live in EventStoreDB) and the read models'. */
 export function sqlSchemas(config: Pick<Config, 'EVENTSTORE'>): Record<string, Record<string, Migration>> {
   return {
     ...(config.EVENTSTORE === 'postgres' ? { [EVENT_STORE_HISTORY]: eventStoreMigrations } : {}),
+    [PERSONAL_DATA_KEYS_HISTORY]: personalDataKeyMigrations,
     ...userProjectionSchemas,
     ...sessionProjectionSchemas,
     ...notificationSchemas,

@@ -14,3 +14,4 @@ export * from './set-session/set-session.js';
 export * from './settings.js';
 export * from './url-template.js';
 export * from './user-agent.js';
+export * from './personal-data.js';

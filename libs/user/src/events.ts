@@ -43,6 +43,8 @@ export const UserEventType = {
   MemberRoleGranted: 'user.member.role.granted',
   MemberRoleRemoved: 'user.member.role.removed',
   RegistrationAbandoned: 'user.registration.abandoned',
+  Removed: 'user.removed',
+  Erased: 'user.erased',
 } as const;
 
 export interface HumanAdded {
@@ -146,6 +148,26 @@ export interface RegistrationAbandoned {
   data: { username: string };
 }
 
+/**
+ * The user was deleted (DeleteUser). The stream's last event: every later command on the user
+ * answers NotFound, its username is free again, its tokens, codes and sessions are dead. The
+ * payload names nobody: it carries no username or address.
+ */
+export interface Removed {
+  type: typeof UserEventType.Removed;
+  data: Record<string, never>;
+}
+
+/**
+ * An operator erased what the user's events held in plain text from before personal data was
+ * sealed per person (`users erase`): those payloads were rewritten in place, their personal
+ * fields emptied. Written after `user.removed`; `rewritten` counts the events changed.
+ */
+export interface Erased {
+  type: typeof UserEventType.Erased;
+  data: { rewritten: number };
+}
+
 export type UserEvent =
   | HumanAdded
   | MachineAdded
@@ -165,7 +187,9 @@ export type UserEvent =
   | PatRemoved
   | MemberRoleGranted
   | MemberRoleRemoved
-  | RegistrationAbandoned;
+  | RegistrationAbandoned
+  | Removed
+  | Erased;
 
 export const userStream = (userId: string) => `user-${userId}`;
 export const userIdOfStream = (stream: string) => (stream.startsWith('user-') ? stream.slice('user-'.length) : undefined);

@@ -48,6 +48,11 @@ export interface UserState {
   roles: RoleGrant[];
   /** The id was fenced off (user.registration.abandoned): no user may be created with it. */
   abandoned?: boolean;
+  /**
+   * The user was deleted (user.removed): `exists` is false again, everything personal is
+   * forgotten; only the organization stays (it names no person). The id is never reused.
+   */
+  removed?: boolean;
   /** Sequence of the last event folded (0 = no events): the expected revision of the next append. */
   version: number;
   /** The last event's time: read-model change dates come from here. */
@@ -139,6 +144,14 @@ export function evolveUser(state: UserState, event: UserEvent, sequence = state.
     }
     case UserEventType.RegistrationAbandoned:
       return { ...next, abandoned: true };
+    case UserEventType.Removed:
+      return {
+        ...initialUserState(),
+        removed: true,
+        version: next.version,
+        ...(next.changedAt ? { changedAt: next.changedAt } : {}),
+        ...(state.orgId ? { orgId: state.orgId } : {}),
+      };
     default:
       return next;
   }

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { clockProvider } from '#kernel';
 import { AddHumanUserHandler } from './add-human-user/add-human-user.handler.js';
+import { DeleteUserHandler } from './delete-user/delete-user.handler.js';
 import { AddOtpEmailHandler } from './add-otp-email/add-otp-email.handler.js';
 import { RemoveOtpEmailHandler } from './remove-otp-email/remove-otp-email.handler.js';
 import { SetEmailHandler } from './set-email/set-email.handler.js';
@@ -15,7 +16,7 @@ import { VerifyEmailHandler } from './verify-email/verify-email.handler.js';
  * reads the time from CLOCK (a test overrides it).
  */
 @Module({
-  providers: [clockProvider, AddHumanUserHandler, SetEmailHandler, VerifyEmailHandler, AddOtpEmailHandler, RemoveOtpEmailHandler, UnlockUserHandler],
+  providers: [clockProvider, AddHumanUserHandler, SetEmailHandler, VerifyEmailHandler, AddOtpEmailHandler, RemoveOtpEmailHandler, UnlockUserHandler, DeleteUserHandler],
 })
 export class UserModule {}
 

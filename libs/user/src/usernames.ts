@@ -4,7 +4,8 @@ import { assertAppendable, decideOnStream, readStreamOf, type EventMetadata } fr
 import { UserEventType, userStream } from './events.js';
 
 /**
- * Username claims: stream `username-<lowercased username>` says who holds a username.
+ * Username claims: stream `username-<lowercased username>` says who holds a username (the
+ * store keeps it under a keyed hash of the name, `username#<hmac>`: withPersonalDataSealing).
  * Usernames are unique in the instance and compared case-insensitively; a claim is appended
  * with the claim stream's expected revision, so of two concurrent claims exactly one wins.
  *
@@ -95,11 +96,15 @@ export interface ClaimOptions {
 
 const usernameTaken = () => alreadyExists('V3-DKcYh', 'Errors.User.AlreadyExists');
 
-/** Whether the user a claim names has never been created (its stream is empty or fenced off). */
-async function userNeverAppeared(store: EventStore, userId: string): Promise<{ fenced: boolean } | undefined> {
+/**
+ * What became of the user a claim names: never created (its stream is empty or fenced off),
+ * deleted (user.removed: its name is free at once), or here.
+ */
+async function holderStatus(store: EventStore, userId: string): Promise<{ neverAppeared: { fenced: boolean } } | 'removed' | 'present'> {
   const events = await store.readStream(userStream(userId));
-  if (events.some((e) => e.type !== UserEventType.RegistrationAbandoned)) return undefined;
-  return { fenced: events.length > 0 };
+  if (events.some((e) => e.type === UserEventType.Removed)) return 'removed';
+  if (events.some((e) => e.type !== UserEventType.RegistrationAbandoned)) return 'present';
+  return { neverAppeared: { fenced: events.length > 0 } };
 }
 
 /**
@@ -129,10 +134,12 @@ export async function planUsernameClaim(
 }
 
 /**
- * What becomes of another user's claim: kept while it is younger than `ttlMs` or its user
- * exists; otherwise released: the fence on the holder's user stream (unless it is there
- * already), then `username.released {abandoned: true}` and `then` (a new claim) on the claim
- * stream, with the revision the claim was read at.
+ * What becomes of another user's claim: released at once when its user was deleted (DeleteUser
+ * releases the name with the removal; where the store cannot write both at once a crash may
+ * leave the claim of a deleted user behind: it holds nothing); kept while it is younger than
+ * `ttlMs` or its user exists; otherwise released as abandoned: the fence on the holder's user
+ * stream (unless it is there already), then `username.released {abandoned: true}`. `then` (a
+ * new claim) follows on the claim stream, with the revision the claim was read at.
  */
 export async function planAbandonedClaimRelease(
   store: EventStore,
@@ -143,14 +150,18 @@ export async function planAbandonedClaimRelease(
   options: ClaimOptions = {},
   then: readonly NewEvent<UsernameEvent>[] = [],
 ): Promise<{ release: StreamAppend[] } | { keep: 'young' | 'held' }> {
+  const holder = await holderStatus(store, claim.holder);
+  if (holder === 'removed') {
+    const released: NewEvent<UsernameEvent> = { type: UsernameEventType.UsernameReleased, data: { userId: claim.holder }, metadata };
+    return { release: [{ stream, events: [released, ...then], expectedRevision: claim.version }] };
+  }
   const now = options.now ?? new Date();
   const ttlMs = options.ttlMs ?? USERNAME_CLAIM_TTL_MS;
   if (!claim.claimedAt || claim.claimedAt.getTime() + ttlMs > now.getTime()) return { keep: 'young' };
-  const orphan = await userNeverAppeared(store, claim.holder);
-  if (!orphan) return { keep: 'held' };
+  if (holder === 'present') return { keep: 'held' };
   return {
     release: [
-      ...(orphan.fenced ? [] : [abandonedFence(claim.holder, username, metadata)]),
+      ...(holder.neverAppeared.fenced ? [] : [abandonedFence(claim.holder, username, metadata)]),
       {
         stream,
         events: [{ type: UsernameEventType.UsernameReleased, data: { userId: claim.holder, abandoned: true }, metadata }, ...then],
@@ -218,6 +229,17 @@ export async function releaseUsername(store: EventStore, username: string, userI
     events: state.holder === userId ? [{ type: UsernameEventType.UsernameReleased, data: { userId }, metadata }] : [],
     result: undefined,
   }));
+}
+
+/**
+ * The append that gives `username` back when its holder `userId` is deleted: none when the name
+ * is not (or no longer) held by that user.
+ */
+export async function planUsernameRelease(store: EventStore, username: string, userId: string, metadata: EventMetadata): Promise<StreamAppend[]> {
+  const stream = usernameStream(username);
+  const claim = foldUsernameClaim(await readStreamOf<UsernameEvent>(store, stream));
+  if (claim.holder !== userId) return [];
+  return [{ stream, events: [{ type: UsernameEventType.UsernameReleased, data: { userId }, metadata }], expectedRevision: claim.version }];
 }
 
 /** Who holds a name now (undefined: free). */

@@ -17,6 +17,8 @@ import { CreateMachineUserBody, CreateOrgBody, MachineUserParams, RemoveRoleQuer
  *   DELETE /admin/v1/machine-users/:userId/roles/:role[?orgId=]           → 200 {userId, role, orgId?}: taken away
  *   POST   /admin/v1/usernames/sweep                                      → 200 {released: [...], pending: [...]}:
  *          username claims without their user, older than the claim TTL, freed (idempotent)
+ *   POST   /admin/v1/users/:userId/erase                                   → 200 {userId, rewritten, moved}: deleted,
+ *          its data key destroyed, its plain personal data from before sealing rewritten in place
  * Bodies are checked by the ValidationPipe (./requests.ts); errors are answered by the
  * ApiExceptionFilter as the REST API answers them (401, 403, 400, 404, 409).
  */
@@ -53,6 +55,12 @@ export class AdminController {
   @Delete('machine-users/:userId/tokens/:tokenId')
   revokeToken(@AuthenticatedCaller() caller: Caller, @Param() params: TokenParams) {
     return this.operations.revokeToken(caller, params.userId, params.tokenId);
+  }
+
+  @Post('users/:userId/erase')
+  @HttpCode(200)
+  eraseUser(@AuthenticatedCaller() caller: Caller, @Param() params: MachineUserParams) {
+    return this.operations.eraseUser(caller, params.userId);
   }
 
   @Delete('machine-users/:userId/roles/:role')

@@ -20,6 +20,9 @@ import { START } from '../event-store.js';
 import { eventually } from '#test-kit';
 import { EventStoreDbEventStore, type EsdbLiveSubscription, type EventStoreDbClientPort } from './eventstoredb-event-store.js';
 import { encodeEsdbPosition } from './mapping.js';
+import { CodeCipher, PERSONAL_DATA_KEYS_HISTORY, personalDataKeyMigrations, PersonalDataKeys, withPersonalDataSealing } from '#crypto';
+import { migrate, openInMemoryDatabase } from '#database';
+import { userPersonalData } from '#user';
 
 // A small in-memory stand-in for EventStoreDB behind the client's API: one $all log (user,
 // system and link events), optimistic concurrency per stream, forward reads of $all that
@@ -449,6 +452,28 @@ describe('EventStoreDbEventStore against a fake client (no EventStoreDB server c
         })(),
       );
       expect(await rejection(store.ping())).toBeInstanceOf(EventStoreUnavailableError);
+    });
+  });
+
+  describe('personal data (crypto-shredding on EventStoreDB)', () => {
+    it('holds only sealed personal data and hashed claim stream names; destroying the key erases, nothing is rewritten', async () => {
+      const database = await openInMemoryDatabase();
+      await migrate(database.db, PERSONAL_DATA_KEYS_HISTORY, personalDataKeyMigrations);
+      const keys = new PersonalDataKeys(database.db, new CodeCipher(Buffer.alloc(32, 4)));
+      const sealed = withPersonalDataSealing(store, keys, userPersonalData);
+      await sealed.append('user-u1', [{ type: 'user.human.added', data: { username: 'esdbperson', orgId: 'o1', profile: { givenName: 'Esdbgiven', familyName: 'Esdbfamily', displayName: 'E F' }, email: 'esdb@example.com' } }], 'no_stream');
+      await sealed.append('username-esdbperson', [{ type: 'username.claimed', data: { userId: 'u1', username: 'esdbperson' } }], 'no_stream');
+      const raw = JSON.stringify(fake.log.map((r) => [r.event!.streamId, r.event!.data]));
+      for (const text of ['esdbperson', 'Esdbgiven', 'Esdbfamily', 'esdb@example.com']) expect(raw).not.toContain(text);
+      expect((await sealed.readStream('user-u1'))[0]!.data).toMatchObject({ username: 'esdbperson', email: 'esdb@example.com' });
+
+      const writes = fake.calls.filter((c) => c.method === 'appendToStream').length;
+      await keys.destroy('u1');
+      expect((await sealed.readStream('user-u1'))[0]!.data).toMatchObject({ username: '', email: '', $erased: true });
+      expect((await sealed.readStream('username-esdbperson'))[0]!.data).toMatchObject({ userId: 'u1', username: '', $erased: true });
+      // The erasure wrote nothing to EventStoreDB: the ciphertext stays, unreadable.
+      expect(fake.calls.filter((c) => c.method === 'appendToStream')).toHaveLength(writes);
+      await database.close();
     });
   });
 });

@@ -103,6 +103,23 @@ export class PostgresEventStore implements EventStore {
   }
 
   /**
+   * The one mutation of recorded events the store allows: an operator's erasure of personal
+   * data written before it was sealed per person (`users erase`). Each change replaces an
+   * event's payload and/or moves it to another stream name (a username claim stream named by
+   * the plain name); ids, sequences, positions, types and times stay, so checkpoints and the
+   * order of everything stay valid. All changes in one transaction, or none.
+   */
+  async rewriteInPlace(changes: readonly { id: string; data?: JsonObject; stream?: string }[]): Promise<void> {
+    if (changes.length === 0) return;
+    await this.db.transaction().execute(async (trx) => {
+      for (const change of changes) {
+        if (change.data) await sql`update eventstore.events set data = ${JSON.stringify(change.data)}::jsonb where id = ${change.id}::uuid`.execute(trx);
+        if (change.stream) await sql`update eventstore.events set stream = ${change.stream} where id = ${change.id}::uuid`.execute(trx);
+      }
+    });
+  }
+
+  /**
    * Several streams in one transaction, each with its expected revision: all or nothing. The
    * parts are written in stream-name order whatever the caller's order, so two multi-stream
    * appends that share streams wait for each other on the unique index instead of deadlocking.

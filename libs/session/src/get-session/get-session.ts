@@ -69,7 +69,9 @@ export function sessionView(id: string, session: SessionState, user: UserState |
 
 /**
  * Unknown AND terminated sessions are NotFound `QUERY-SFeaa`: ZITADEL removes a terminated
- * session from its read model, so its GetSession answers NotFound for both. Then the caller's
+ * session from its read model, so its GetSession answers NotFound for both. A session whose
+ * user was deleted counts as terminated (after the caller's right, so that it tells a stranger
+ * nothing more than an existing session would). Then the caller's
  * right (authorizeSessionRead). An expired session is still returned, with its expirationDate.
  */
 @QueryHandler(GetSessionQuery)
@@ -81,6 +83,8 @@ export class GetSessionHandler implements IQueryHandler<GetSessionQuery> {
     if (!session.exists || session.terminated) throw sessionNotFound();
     authorizeSessionRead(input.caller, session, input.sessionToken);
     const user = session.user ? foldUser(await readStreamOf<UserEvent>(this.store, userStream(session.user.id))) : undefined;
+    // The sessions of a deleted user ended with it (DeleteUser): gone, as a terminated one.
+    if (user?.removed) throw sessionNotFound();
     return sessionView(input.sessionId, session, user);
   }
 }

@@ -10,6 +10,8 @@ import { userStream } from '../events.js';
 import { USERNAME_CLAIM_TTL_MS, usernameHolder, usernameStream } from '../usernames.js';
 import { AddHumanUserCommand, type AddHumanUserInput } from './add-human-user.js';
 import { AddHumanUserHandler } from './add-human-user.handler.js';
+import { DeleteUserCommand } from '../delete-user/delete-user.js';
+import { DeleteUserHandler } from '../delete-user/delete-user.handler.js';
 
 const admin = caller({ roles: [{ role: 'ORG_OWNER', orgId: ORG }] });
 const cipher = new CodeCipher(Buffer.alloc(32, 7));
@@ -27,6 +29,7 @@ describe.each(cases)('AddHumanUser on %s with %s', (kind, capability) => {
   let stores: TestStores;
   let store: EventStore;
   let handler: AddHumanUserHandler;
+  let deleteHandler: DeleteUserHandler;
   const clock = new TestClock(Date.now());
 
   beforeAll(async () => {
@@ -35,6 +38,7 @@ describe.each(cases)('AddHumanUser on %s with %s', (kind, capability) => {
     expect(Boolean(store.appendMany)).toBe(capability === 'multi-stream appends');
     await store.append(`org-${ORG}`, [{ type: 'org.added', data: { name: 'ACME' } }], 'any');
     handler = new AddHumanUserHandler(store, cipher, clock);
+    deleteHandler = new DeleteUserHandler(store);
   });
   afterAll(async () => {
     await stores?.cleanup();
@@ -123,5 +127,30 @@ describe.each(cases)('AddHumanUser on %s with %s', (kind, capability) => {
     clock.set(new Date(Date.now() + USERNAME_CLAIM_TTL_MS + 1_000));
     expect(await rejection(add({ username }))).toMatchObject({ kind: 'AlreadyExists', id: 'V3-DKcYh' });
     expect(await usernameHolder(store, username)).toBe(userId);
+  });
+
+  it('DeleteUser gives the name back with the removal, so another user can take it at once', async () => {
+    const username = `gone-${randomUUID()}`;
+    const { userId } = await add({ username });
+    const details = await deleteHandler.execute(new DeleteUserCommand({ caller: admin, userId }));
+    expect(details).toMatchObject({ resourceOwner: ORG });
+    expect((await store.readStream(userStream(userId))).at(-1)).toMatchObject({ type: 'user.removed', sequence: details.sequence });
+    expect(await usernameHolder(store, username)).toBeUndefined();
+    const { userId: next } = await add({ username: username.toUpperCase() });
+    expect(await usernameHolder(store, username)).toBe(next);
+    // Deleted is deleted: a second DeleteUser, like every other command, finds no user.
+    const head = await store.headPosition();
+    expect(await rejection(deleteHandler.execute(new DeleteUserCommand({ caller: admin, userId })))).toMatchObject({ kind: 'NotFound', id: 'COMMAND-bd4ir1mblj' });
+    expect(await rejection(deleteHandler.execute(new DeleteUserCommand({ caller: admin, userId: '' })))).toMatchObject({ kind: 'InvalidArgument', id: 'COMMAND-vaipl7s13l' });
+    expect(await store.headPosition()).toBe(head);
+  });
+
+  it('frees at once a claim a crash left behind on a deleted user (removal written, release not)', async () => {
+    const username = `half-${randomUUID()}`;
+    const { userId } = await add({ username });
+    await store.append(userStream(userId), [{ type: 'user.removed', data: {} }], 'any');
+    expect(await usernameHolder(store, username)).toBe(userId);
+    const { userId: next } = await add({ username });
+    expect(await usernameHolder(store, username)).toBe(next);
   });
 });

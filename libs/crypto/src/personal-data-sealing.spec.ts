@@ -1,0 +1,119 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { sql } from 'kysely';
+import { serverDatabaseUrl } from '#database/testing';
+import { testBackend, type TestStores } from '#eventstore/testing';
+import type { EventStore } from '#eventstore';
+import { sessionPersonalData } from '#session';
+import { userPersonalData } from '#user';
+import { CodeCipher } from './code-cipher.js';
+import { PERSONAL_DATA_KEYS_HISTORY, personalDataKeyMigrations, PersonalDataKeys } from './personal-data-keys.js';
+import { ERASED_FIELD, withPersonalDataSealing } from './personal-data-sealing.js';
+
+const policies = { ...userPersonalData, ...sessionPersonalData };
+const OLD_KEY = { id: 'old', key: Buffer.alloc(32, 1) };
+const NEW_KEY = { id: 'new', key: Buffer.alloc(32, 2) };
+const humanAdded = (username: string) => ({
+  type: 'user.human.added',
+  data: { username, orgId: 'org-1', profile: { givenName: 'Augusta', familyName: 'Byron', displayName: 'Augusta Byron' }, email: `${username}@example.com` },
+});
+
+describe.each(serverDatabaseUrl ? (['pglite', 'server'] as const) : (['pglite'] as const))('personal data sealed per person (%s)', (kind) => {
+  let stores: TestStores;
+  let store: EventStore;
+  let keys: PersonalDataKeys;
+  let n = 0;
+  const fresh = () => `${Date.now()}${n++}`;
+  /** Every byte the event table holds for a stream name or payload, as text. */
+  const dump = async () => {
+    const { rows } = await sql<{ text: string }>`select stream || ' ' || data::text || ' ' || metadata::text as text from eventstore.events`.execute(stores.database.db);
+    return rows.map((r) => r.text).join('\n');
+  };
+
+  beforeAll(async () => {
+    stores = await testBackend(kind, 'sealing').open({ [PERSONAL_DATA_KEYS_HISTORY]: personalDataKeyMigrations });
+    keys = new PersonalDataKeys(stores.database.db, new CodeCipher([OLD_KEY], 'old'));
+    store = withPersonalDataSealing(stores.store, keys, policies);
+  });
+  afterAll(async () => {
+    await stores?.cleanup();
+  });
+
+  it('writes the personal fields sealed and reads them back plain', async () => {
+    const user = fresh();
+    await store.append(`user-${user}`, [humanAdded(`augusta${user}`), { type: 'user.email.changed', data: { email: `ada${user}@example.org` } }], 'no_stream');
+    const raw = await dump();
+    expect(raw).not.toContain(`augusta${user}`);
+    expect(raw).not.toContain('Byron');
+    expect(raw).not.toContain(`ada${user}@example.org`);
+    const [added, changed] = await store.readStream(`user-${user}`);
+    expect(added!.data).toEqual(humanAdded(`augusta${user}`).data);
+    expect(changed!.data).toEqual({ email: `ada${user}@example.org` });
+    expect((await store.readAll()).find((e) => e.id === added!.id)!.data).toEqual(added!.data);
+  });
+
+  it('reads the events of a person whose key was destroyed as erased, never as a failure', async () => {
+    const user = fresh();
+    await store.append(`user-${user}`, [humanAdded(`gone${user}`), { type: 'user.otp.email.added', data: {} }], 'no_stream');
+    await keys.destroy(user);
+    // Another process, with its own cache, sees the same.
+    const other = withPersonalDataSealing(new (stores.store.constructor as new (db: unknown) => EventStore)(stores.database), new PersonalDataKeys(stores.database.db, new CodeCipher([OLD_KEY], 'old')), policies);
+    for (const reader of [store, other]) {
+      const [added, otp] = await reader.readStream(`user-${user}`);
+      expect(added!.data).toEqual({ orgId: 'org-1', username: '', profile: { givenName: '', familyName: '', displayName: '' }, email: '', [ERASED_FIELD]: true });
+      expect(otp!.data).toEqual({});
+    }
+    expect(JSON.stringify(await store.readAll())).not.toContain(`gone${user}`);
+    // Nothing personal of an erased person is written again.
+    await expect(store.append(`user-${user}`, [{ type: 'user.email.changed', data: { email: 'x@example.com' } }], 'any')).rejects.toThrow(/erased/);
+  });
+
+  it('names username claim streams by a keyed hash, and keeps using a claim stream written before', async () => {
+    const name = `grace${fresh()}`;
+    await store.append(`username-${name}`, [{ type: 'username.claimed', data: { userId: 'u-1', username: name } }], 'no_stream');
+    expect(await dump()).not.toContain(name);
+    expect((await store.readStream(`username-${name}`)).map((e) => e.data)).toEqual([{ userId: 'u-1', username: name }]);
+    const stream = (await store.readStream(`username-${name}`))[0]!.stream;
+    expect(stream).toMatch(/^username#[0-9a-f]{64}$/);
+    // The same name hashes the same in another process (the index key is in the table, not in memory).
+    const other = new PersonalDataKeys(stores.database.db, new CodeCipher([OLD_KEY], 'old'));
+    expect(`username#${await other.usernameIndex(name)}`).toBe(stream);
+
+    // A claim stream of the plain name, as written before this change: still read and continued.
+    const legacy = `hopper${fresh()}`;
+    await stores.store.append(`username-${legacy}`, [{ type: 'username.claimed', data: { userId: 'u-2', username: legacy } }], 'no_stream');
+    expect((await store.readStream(`username-${legacy}`)).map((e) => e.data.userId)).toEqual(['u-2']);
+    await store.append(`username-${legacy}`, [{ type: 'username.released', data: { userId: 'u-2' } }], 1);
+    expect((await stores.store.readStream(`username-${legacy}`)).map((e) => e.type)).toEqual(['username.claimed', 'username.released']);
+  });
+
+  it('seals a session’s login name and user agent under the checked user’s key', async () => {
+    const user = fresh();
+    await store.append(
+      `session-${user}`,
+      [
+        { type: 'session.added', data: { userAgent: `Browser of ${user}` } },
+        { type: 'session.user.checked', data: { userId: user, orgId: 'org-1', loginName: `login${user}`, checkedAt: new Date().toISOString() } },
+      ],
+      'no_stream',
+    );
+    const raw = await dump();
+    expect(raw).not.toContain(`login${user}`);
+    expect(raw).not.toContain(`Browser of ${user}`);
+    expect((await store.readStream(`session-${user}`))[1]!.data).toMatchObject({ userId: user, loginName: `login${user}` });
+    await keys.destroy(user);
+    expect((await store.readStream(`session-${user}`)).map((e) => e.data)).toEqual([
+      { [ERASED_FIELD]: true },
+      expect.objectContaining({ userId: user, loginName: '', [ERASED_FIELD]: true }),
+    ]);
+  });
+
+  it('seals the data keys again under a new service key (rotation); the old one can go afterwards', async () => {
+    const user = fresh();
+    await store.append(`user-${user}`, [humanAdded(`rotated${user}`)], 'no_stream');
+    const rotating = new PersonalDataKeys(stores.database.db, new CodeCipher([OLD_KEY, NEW_KEY], 'new'));
+    expect(await rotating.rewrap()).toBeGreaterThan(0);
+    expect(await rotating.rewrap()).toBe(0);
+    const onlyNew = withPersonalDataSealing(new (stores.store.constructor as new (db: unknown) => EventStore)(stores.database), new PersonalDataKeys(stores.database.db, new CodeCipher([NEW_KEY], 'new')), policies);
+    expect((await onlyNew.readStream(`user-${user}`))[0]!.data).toMatchObject({ username: `rotated${user}` });
+  });
+});
