@@ -28,6 +28,9 @@ export default {
       },
     ],
   },
+  // Two workers on CI's two cores: much of a suite's time is spent waiting (server PostgreSQL,
+  // child processes, sockets), so two files side by side finish well before one after the other.
+  maxWorkers: 2,
   // End-to-end suites start real servers; on a loaded 2-core CI machine that can take a while.
   testTimeout: 60000,
   // A suite that fails half-way on a loaded machine can leave a server socket or a child

@@ -451,17 +451,19 @@ for (const backend of backends) {
     });
 
     it('takes over when the lease of a process that died (never released) runs out', async () => {
-      const dead = new NotifierCheckpoint(stores.database.db, 'notifier', 'a-process-that-died', 600);
+      // A lease long enough that the standby is seen on a loaded machine too.
+      const dead = new NotifierCheckpoint(stores.database.db, 'notifier', 'a-process-that-died', 2_000);
+      const leased = Date.now();
       expect(await dead.acquire()).toBe('');
       const user = await seedUser(stores.store);
       const sessionId = await seedSession(stores.store, user);
       await challenge(stores.store, cipher, user, sessionId, code());
       const n = notifier();
-      const started = Date.now();
       n.start();
       await eventually(() => expect(n.status().state).toBe('standby'));
-      await sink.waitForMessages(1, 5_000);
-      expect(Date.now() - started).toBeGreaterThanOrEqual(400);
+      await sink.waitForMessages(1, 15_000);
+      // Not before the dead process's lease ran out (it was taken no earlier than `leased`).
+      expect(Date.now() - leased).toBeGreaterThanOrEqual(1_900);
       expect(n.status().state).toBe('running');
       expect(await dead.renew()).toBe(false);
     });
