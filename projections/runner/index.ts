@@ -17,3 +17,4 @@ export * from './versions.js';
 export { measureLag, type Lag } from './lag.js';
 export { ProjectionMetrics, projectionMetrics, type LagSource, type ReadYourWritesMiss } from './metrics.js';
 export { ReadYourWrites, type ReadYourWritesOptions, type Settled } from './read-your-writes.js';
+export { HostedReadModel, readModelProviders, type HostedReadModelParts, type ReadModelTokens } from './hosted-read-model.js';
