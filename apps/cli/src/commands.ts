@@ -24,6 +24,17 @@ export abstract class ConnectedCommand extends CommandRunner {
   }
 }
 
+/** A command that only groups others: run alone, it prints its help and exits 2 (a usage error). */
+abstract class CommandGroup extends CommandRunner {
+  constructor(private readonly cli: CliContext) {
+    super();
+  }
+  async run(): Promise<void> {
+    this.command.outputHelp();
+    this.cli.exitCode = 2;
+  }
+}
+
 @SubCommand({ name: 'create', description: 'create an organization; prints its id' })
 export class OrgCreateCommand extends ConnectedCommand {
   constructor(@Inject(CLI_CONTEXT) cli: CliContext) {
@@ -44,13 +55,9 @@ export class OrgCreateCommand extends ConnectedCommand {
 }
 
 @Command({ name: 'org', description: 'organizations', subCommands: [OrgCreateCommand] })
-export class OrgCommand extends CommandRunner {
-  constructor(@Inject(CLI_CONTEXT) private readonly cli: CliContext) {
-    super();
-  }
-  async run(): Promise<void> {
-    this.command.outputHelp();
-    this.cli.exitCode = 2;
+export class OrgCommand extends CommandGroup {
+  constructor(@Inject(CLI_CONTEXT) cli: CliContext) {
+    super(cli);
   }
 }
 
@@ -142,13 +149,9 @@ export class MachineUserTokensRevokeCommand extends ConnectedCommand {
 }
 
 @SubCommand({ name: 'tokens', description: "a machine user's personal access tokens", subCommands: [MachineUserTokensListCommand, MachineUserTokensRevokeCommand] })
-export class MachineUserTokensCommand extends CommandRunner {
-  constructor(@Inject(CLI_CONTEXT) private readonly cli: CliContext) {
-    super();
-  }
-  async run(): Promise<void> {
-    this.command.outputHelp();
-    this.cli.exitCode = 2;
+export class MachineUserTokensCommand extends CommandGroup {
+  constructor(@Inject(CLI_CONTEXT) cli: CliContext) {
+    super(cli);
   }
 }
 
@@ -177,13 +180,9 @@ export class MachineUserRoleRemoveCommand extends ConnectedCommand {
 }
 
 @SubCommand({ name: 'role', description: "a machine user's roles", subCommands: [MachineUserRoleRemoveCommand] })
-export class MachineUserRoleCommand extends CommandRunner {
-  constructor(@Inject(CLI_CONTEXT) private readonly cli: CliContext) {
-    super();
-  }
-  async run(): Promise<void> {
-    this.command.outputHelp();
-    this.cli.exitCode = 2;
+export class MachineUserRoleCommand extends CommandGroup {
+  constructor(@Inject(CLI_CONTEXT) cli: CliContext) {
+    super(cli);
   }
 }
 
@@ -192,13 +191,9 @@ export class MachineUserRoleCommand extends CommandRunner {
   description: 'machine users',
   subCommands: [MachineUserCreateCommand, MachineUserTokensCommand, MachineUserRoleCommand],
 })
-export class MachineUserCommand extends CommandRunner {
-  constructor(@Inject(CLI_CONTEXT) private readonly cli: CliContext) {
-    super();
-  }
-  async run(): Promise<void> {
-    this.command.outputHelp();
-    this.cli.exitCode = 2;
+export class MachineUserCommand extends CommandGroup {
+  constructor(@Inject(CLI_CONTEXT) cli: CliContext) {
+    super(cli);
   }
 }
 
@@ -240,13 +235,9 @@ export class UsernamesSweepCommand extends ConnectedCommand {
 }
 
 @Command({ name: 'usernames', description: 'username claims', subCommands: [UsernamesSweepCommand] })
-export class UsernamesCommand extends CommandRunner {
-  constructor(@Inject(CLI_CONTEXT) private readonly cli: CliContext) {
-    super();
-  }
-  async run(): Promise<void> {
-    this.command.outputHelp();
-    this.cli.exitCode = 2;
+export class UsernamesCommand extends CommandGroup {
+  constructor(@Inject(CLI_CONTEXT) cli: CliContext) {
+    super(cli);
   }
 }
 
@@ -269,13 +260,9 @@ export class UsersEraseCommand extends ConnectedCommand {
 }
 
 @Command({ name: 'users', description: 'users (human and machine)', subCommands: [UsersEraseCommand] })
-export class UsersCommand extends CommandRunner {
-  constructor(@Inject(CLI_CONTEXT) private readonly cli: CliContext) {
-    super();
-  }
-  async run(): Promise<void> {
-    this.command.outputHelp();
-    this.cli.exitCode = 2;
+export class UsersCommand extends CommandGroup {
+  constructor(@Inject(CLI_CONTEXT) cli: CliContext) {
+    super(cli);
   }
 }
 
