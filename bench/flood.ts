@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
@@ -6,9 +7,10 @@ import net from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 
 // The cost of hostile bodies before authentication. The real server runs in a child process
-// (embedded PGlite in a temporary DATA_DIR); CONCURRENCY clients each send, without a token,
+// (embedded PGlite in a temporary DATA_DIR, or server PostgreSQL with FLOOD_STORE=server); CONCURRENCY clients each send, without a token,
 // a 4 MB JSON body nested hundreds of thousands of levels deep, over Connect JSON, REST
 // (HTTP/1.1) and Connect over h2c, ROUNDS times, while /healthz is asked every 20 ms.
 // Targets: /healthz answers within 250 ms throughout, and the server's RSS grows at most
@@ -34,6 +36,25 @@ function freePort(): Promise<number> {
     });
     s.on('error', reject);
   });
+}
+
+/** A scratch database on the server of DATABASE_URL, dropped by `drop`. */
+async function createScratchDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const base = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const name = `bench_flood_${randomBytes(6).toString('hex')}`;
+  const admin = async (statement: string) => {
+    const client = new pg.Client({ connectionString: base });
+    await client.connect();
+    try {
+      await client.query(statement);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`create database ${name}`);
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => admin(`drop database if exists ${name} with (force)`) };
 }
 
 function rssMb(pid: number): number {
@@ -127,7 +148,12 @@ async function main() {
   const dataDir = mkdtempSync(join(tmpdir(), 'flood-'));
   const entry = fromDist ? [join(root, 'dist', 'apps', 'server', 'src', 'main.js')] : ['--conditions=source', '--import', '@swc-node/register/esm-register', 'apps/server/src/main.ts'];
   if (fromDist && !existsSync(entry[0]!)) throw new Error('run npm run build first');
-  const child = spawn(process.execPath, entry, { cwd: root, env: { ...process.env, PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'warn', DATABASE_URL: '' }, stdio: ['ignore', 'ignore', 'inherit'] });
+  // FLOOD_STORE=server: the server on a scratch database of DATABASE_URL (dropped at the end);
+  // the default is the embedded store.
+  const scratch = process.env.FLOOD_STORE === 'server' ? await createScratchDatabase() : undefined;
+  const storeEnv = scratch ? { DATABASE_URL: scratch.url, ENCRYPTION_KEY: randomBytes(32).toString('base64') } : { DATABASE_URL: '' };
+  log(`store: ${scratch ? 'server PostgreSQL (scratch database)' : 'embedded PGlite'}`);
+  const child = spawn(process.execPath, entry, { cwd: root, env: { ...process.env, PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...storeEnv }, stdio: ['ignore', 'ignore', 'inherit'] });
   process.once('exit', () => child.kill('SIGKILL'));
   // The data directory goes once the server has exited (it writes while shutting down);
   // a server that does not exit within 10 s is killed.
@@ -138,6 +164,7 @@ async function main() {
     await exited;
     clearTimeout(kill);
     rmSync(dataDir, { recursive: true, force: true });
+    await scratch?.drop();
   };
   try {
     const deadline = Date.now() + 120_000;
