@@ -134,6 +134,8 @@ export class CheckpointedConsumer {
   private wakeIdle: (() => void) | undefined;
   private wakePending = false;
   private prefetched: { name: string; after: Position; page: Promise<RecordedEvent[]> } | undefined;
+  /** The last batch's read returned fewer events than batchSize: the store had nothing more then. */
+  private lastReadShort = false;
   private readonly lease: LeaseHolder | undefined;
 
   constructor(private readonly options: CheckpointedConsumerOptions) {
@@ -289,7 +291,12 @@ export class CheckpointedConsumer {
         const outcome = await this.serialized(() => this.batch(true, signal));
         delay = this.retryDelayMs;
         attempt = 0;
-        if (outcome !== 'empty' || signal.aborted) {
+        // A batch read short (fewer events than batchSize) found the store drained at that
+        // read: the idle wait's own look (registered first, then one read after the
+        // checkpoint) finds whatever came since, so a second read-everything batch is not
+        // needed. A full or moved batch goes on at once.
+        const drained = outcome === 'applied' && this.lastReadShort;
+        if ((outcome !== 'empty' && !drained) || signal.aborted) {
           await yieldToEventLoop();
           continue;
         }
@@ -352,6 +359,7 @@ export class CheckpointedConsumer {
     const ahead = this.prefetched;
     this.prefetched = undefined;
     let events = ahead && ahead.name === name && ahead.after === from ? await ahead.page : await store.readAll({ after: from, limit: this.batchSize });
+    this.lastReadShort = events.length < this.batchSize;
     if (events.length === 0) return 'empty';
     if (prefetch && events.length === this.batchSize && (until === undefined || comparePositions(events[events.length - 1]!.position, until) < 0)) {
       const after = events[events.length - 1]!.position;
