@@ -64,15 +64,10 @@ export interface CompareAndSet {
  */
 export async function lockCheckpoint(trx: Transaction<any>, cas: CompareAndSet): Promise<() => Promise<void>> {
   const { table, name, from, to, lease } = cas;
+  if (await moveCheckpoint(trx, cas)) return async () => undefined;
+
   const touched = (table.touch ?? []).map((column) => sql`, ${sql.ref(column)} = now()`);
   const leaseUntil = lease ? sql`, lease_until = ${leaseEnd(lease.ms)}` : sql``;
-  const ours = lease ? sql` and owner = ${lease.owner}` : sql``;
-  const moved = await sql`
-    update ${sql.table(table.table)} set position = ${to}, updated_at = now()${sql.join(touched, sql``)}${leaseUntil}
-     where name = ${name} and position = ${from}${ours}
-     returning 1 as ok`.execute(trx);
-  if (moved.rows.length > 0) return async () => undefined;
-
   const { rows } = lease
     ? await sql<{ position: string; owner: string | null }>`
         select position, owner from ${sql.table(table.table)} where name = ${name} for update`.execute(trx)
@@ -94,6 +89,24 @@ export async function lockCheckpoint(trx: Transaction<any>, cas: CompareAndSet):
         values (${name}, ${to}, now()${sql.join(nows, sql``)})`.execute(trx);
     }
   };
+}
+
+/**
+ * The compare-and-set as one UPDATE: moves the row from `from` to `to` (and, with a lease,
+ * extends it) only if it is still `from` and ours. False when it matched nothing: moved, lease
+ * lost, or no row yet (lockCheckpoint tells which). Outside a transaction it is a commit of
+ * its own, for a batch with nothing else to write.
+ */
+export async function moveCheckpoint(db: Kysely<any> | Transaction<any>, cas: CompareAndSet): Promise<boolean> {
+  const { table, name, from, to, lease } = cas;
+  const touched = (table.touch ?? []).map((column) => sql`, ${sql.ref(column)} = now()`);
+  const leaseUntil = lease ? sql`, lease_until = ${leaseEnd(lease.ms)}` : sql``;
+  const ours = lease ? sql` and owner = ${lease.owner}` : sql``;
+  const { rows } = await sql`
+    update ${sql.table(table.table)} set position = ${to}, updated_at = now()${sql.join(touched, sql``)}${leaseUntil}
+     where name = ${name} and position = ${from}${ours}
+     returning 1 as ok`.execute(db);
+  return rows.length > 0;
 }
 
 /** The database's clock: the processes' clocks do not matter. */

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { Kysely, Transaction } from 'kysely';
 import { START, comparePositions, type EventStore, type Position, type RecordedEvent } from '#eventstore';
 import type { Logger } from '#logging';
-import { CheckpointMovedError, LeaseLostError, loadCheckpoint, lockCheckpoint, type CheckpointTable } from './checkpoint-row.js';
+import { CheckpointMovedError, LeaseLostError, loadCheckpoint, lockCheckpoint, moveCheckpoint, type CheckpointTable } from './checkpoint-row.js';
 import { CheckpointLease } from './lease.js';
 
 export interface LeaseOptions {
@@ -28,7 +28,9 @@ export interface Batch {
   /**
    * One transaction: the consumer's guard, the checkpoint row locked and compared with `from`
    * (CheckpointMovedError when it moved, LeaseLostError when the lease is gone), `apply`, the
-   * checkpoint set to `to`. A batch may commit several times (a prefix, then the rest).
+   * checkpoint set to `to`. Without `apply`, only the compare-and-set: one statement, no guard
+   * (nothing is written that the guard could keep off). A batch may commit several times (a
+   * prefix, then the rest).
    */
   commit(to: Position, apply?: (trx: Transaction<any>) => Promise<void>): Promise<void>;
 }
@@ -55,7 +57,7 @@ export interface CheckpointedConsumerOptions {
   maxRetryDelayMs?: number;
   /** Only the process holding the lease on the checkpoint row acts. */
   lease?: LeaseOptions;
-  /** Runs first in every batch transaction, before the checkpoint row is locked; throw CheckpointMovedError to read again. */
+  /** Runs first in every batch transaction that applies writes, before the checkpoint row is locked; throw CheckpointMovedError to read again. */
   guard?: (trx: Transaction<any>) => Promise<void>;
   /** Before every batch, outside any transaction; `live` when the background loop asks (not catchUp). */
   beforeBatch?: (live: boolean) => Promise<void>;
@@ -391,6 +393,14 @@ export class CheckpointedConsumer {
     const { db, table, guard } = this.options;
     const lease = this.lease ? { owner: this.lease.owner, ms: this.lease.ms } : undefined;
     const asked = performance.now();
+    // Nothing to write but the checkpoint: its compare-and-set is one statement and needs no
+    // transaction (nor the guard, which keeps a batch's writes off a read model nobody reads
+    // any more). When it matches nothing, the transaction below finds out why.
+    if (!apply && (await moveCheckpoint(db, { table, name, from, to, ...(lease ? { lease } : {}) }))) {
+      this.lease?.extended(asked);
+      this.observe(to);
+      return;
+    }
     await db.transaction().execute(async (trx) => {
       if (guard) await guard(trx);
       const write = await lockCheckpoint(trx, { table, name, from, to, ...(lease ? { lease } : {}) });
