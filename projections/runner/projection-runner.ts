@@ -292,8 +292,11 @@ export class ProjectionRunner {
   /** The batch's transaction(s): folded in one go when the projection can, else (or when that fails) event by event. */
   private async commit(batch: Batch, projection: Projection, events: readonly RecordedEvent[]): Promise<void> {
     const last = events[events.length - 1]!;
-    let done = false;
-    if (projection.applyBatch) {
+    // No reducer for any of these events: they only move the checkpoint (applyBatch gives the
+    // reducers' rows, so none either), which needs no transaction.
+    let done = !events.some((event) => Object.hasOwn(projection.reducers, event.type));
+    if (done) await batch.commit(last.position);
+    else if (projection.applyBatch) {
       try {
         await batch.commit(last.position, (trx) => applyEvents(trx, projection, events, 'batch'));
         done = true;

@@ -54,9 +54,20 @@ export interface CompareAndSet {
  * lease, still ours), and returns the write that moves it to `to` (run it after the handler's
  * own writes, in the same transaction). Two processes, or a rewind, therefore never apply a
  * batch twice: the second one finds the row moved and throws CheckpointMovedError.
+ *
+ * The usual case is one statement: an UPDATE that matches only the row as expected (`from`,
+ * our lease) locks it and moves it at once, so the returned write has nothing left to do. It
+ * is the same transaction, so the move still commits with the handler's writes or not at all;
+ * a concurrent batch waits on the row lock before it writes anything, then finds the row
+ * moved. Only when that UPDATE matches nothing does a SELECT … FOR UPDATE find out why (moved,
+ * lease lost, or no row yet).
  */
 export async function lockCheckpoint(trx: Transaction<any>, cas: CompareAndSet): Promise<() => Promise<void>> {
   const { table, name, from, to, lease } = cas;
+  if (await moveCheckpoint(trx, cas)) return async () => undefined;
+
+  const touched = (table.touch ?? []).map((column) => sql`, ${sql.ref(column)} = now()`);
+  const leaseUntil = lease ? sql`, lease_until = ${leaseEnd(lease.ms)}` : sql``;
   const { rows } = lease
     ? await sql<{ position: string; owner: string | null }>`
         select position, owner from ${sql.table(table.table)} where name = ${name} for update`.execute(trx)
@@ -65,8 +76,6 @@ export async function lockCheckpoint(trx: Transaction<any>, cas: CompareAndSet):
   const row = rows[0];
   if (lease && row?.owner !== lease.owner) throw new LeaseLostError(`the lease on checkpoint ${name} is no longer ours`);
   if ((row?.position ?? START) !== from) throw new CheckpointMovedError(`checkpoint ${name} moved from ${from || '(start)'} to ${row?.position || '(start)'}`);
-  const touched = (table.touch ?? []).map((column) => sql`, ${sql.ref(column)} = now()`);
-  const leaseUntil = lease ? sql`, lease_until = ${leaseEnd(lease.ms)}` : sql``;
   return async () => {
     if (row) {
       await sql`
@@ -80,6 +89,24 @@ export async function lockCheckpoint(trx: Transaction<any>, cas: CompareAndSet):
         values (${name}, ${to}, now()${sql.join(nows, sql``)})`.execute(trx);
     }
   };
+}
+
+/**
+ * The compare-and-set as one UPDATE: moves the row from `from` to `to` (and, with a lease,
+ * extends it) only if it is still `from` and ours. False when it matched nothing: moved, lease
+ * lost, or no row yet (lockCheckpoint tells which). Outside a transaction it is a commit of
+ * its own, for a batch with nothing else to write.
+ */
+export async function moveCheckpoint(db: Kysely<any> | Transaction<any>, cas: CompareAndSet): Promise<boolean> {
+  const { table, name, from, to, lease } = cas;
+  const touched = (table.touch ?? []).map((column) => sql`, ${sql.ref(column)} = now()`);
+  const leaseUntil = lease ? sql`, lease_until = ${leaseEnd(lease.ms)}` : sql``;
+  const ours = lease ? sql` and owner = ${lease.owner}` : sql``;
+  const { rows } = await sql`
+    update ${sql.table(table.table)} set position = ${to}, updated_at = now()${sql.join(touched, sql``)}${leaseUntil}
+     where name = ${name} and position = ${from}${ours}
+     returning 1 as ok`.execute(db);
+  return rows.length > 0;
 }
 
 /** The database's clock: the processes' clocks do not matter. */

@@ -2,9 +2,9 @@ import { afterEach, beforeEach, expect, it } from '@jest/globals';
 import { sql, type Migration } from 'kysely';
 import { capturingLogger } from '#logging/testing';
 import { testBackends, type TestStores } from '#eventstore/testing';
-import type { AppendedEvent, RecordedEvent } from '#eventstore';
+import { START, type AppendedEvent, type RecordedEvent } from '#eventstore';
 import { checkpointPassed, describeWhen } from '#test-kit';
-import { CheckpointedConsumer, type Batch, type CheckpointedConsumerOptions } from './index.js';
+import { CheckpointedConsumer, readCheckpoint, type Batch, type CheckpointedConsumerOptions } from './index.js';
 
 const TABLE = 'consumer_test.checkpoints';
 
@@ -80,6 +80,26 @@ for (const backend of testBackends('consumer')) {
       const rows = await handled();
       expect(rows.map((r) => r.position)).toEqual(events.map((e) => e.position));
       expect(rows.every((r) => r.times === 1)).toBe(true);
+    });
+
+    it('a commit with nothing to write still compares and sets: a checkpoint moved under the batch is not overwritten', async () => {
+      const events = await append(3);
+      const froms: string[] = [];
+      let moveUnderFirstBatch = true;
+      const c = consumer('c', {
+        handler: async (batch) => {
+          froms.push(batch.from);
+          if (moveUnderFirstBatch) {
+            moveUnderFirstBatch = false;
+            // Another process commits the first two events while this batch is in hand.
+            await sql`update consumer_test.checkpoints set position = ${events[1]!.position} where name = 'test'`.execute(stores.database.db);
+          }
+          await batch.commit(batch.events.at(-1)!.position);
+        },
+      });
+      expect(await c.catchUp()).toBe(events[2]!.position);
+      expect(froms).toEqual([START, events[1]!.position]);
+      expect(await readCheckpoint(stores.database.db, TABLE, 'test')).toBe(events[2]!.position);
     });
 
     it('with a lease only one process acts; the other takes over when it stops', async () => {

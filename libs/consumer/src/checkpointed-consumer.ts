@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { Kysely, Transaction } from 'kysely';
 import { START, comparePositions, type EventStore, type Position, type RecordedEvent } from '#eventstore';
 import type { Logger } from '#logging';
-import { CheckpointMovedError, LeaseLostError, loadCheckpoint, lockCheckpoint, type CheckpointTable } from './checkpoint-row.js';
+import { CheckpointMovedError, LeaseLostError, loadCheckpoint, lockCheckpoint, moveCheckpoint, type CheckpointTable } from './checkpoint-row.js';
 import { CheckpointLease } from './lease.js';
 
 export interface LeaseOptions {
@@ -28,7 +28,9 @@ export interface Batch {
   /**
    * One transaction: the consumer's guard, the checkpoint row locked and compared with `from`
    * (CheckpointMovedError when it moved, LeaseLostError when the lease is gone), `apply`, the
-   * checkpoint set to `to`. A batch may commit several times (a prefix, then the rest).
+   * checkpoint set to `to`. Without `apply`, only the compare-and-set: one statement, no guard
+   * (nothing is written that the guard could keep off). A batch may commit several times (a
+   * prefix, then the rest).
    */
   commit(to: Position, apply?: (trx: Transaction<any>) => Promise<void>): Promise<void>;
 }
@@ -55,7 +57,7 @@ export interface CheckpointedConsumerOptions {
   maxRetryDelayMs?: number;
   /** Only the process holding the lease on the checkpoint row acts. */
   lease?: LeaseOptions;
-  /** Runs first in every batch transaction, before the checkpoint row is locked; throw CheckpointMovedError to read again. */
+  /** Runs first in every batch transaction that applies writes, before the checkpoint row is locked; throw CheckpointMovedError to read again. */
   guard?: (trx: Transaction<any>) => Promise<void>;
   /** Before every batch, outside any transaction; `live` when the background loop asks (not catchUp). */
   beforeBatch?: (live: boolean) => Promise<void>;
@@ -111,8 +113,10 @@ interface Waiter {
  * twice and a crash never loses or doubles one. PGlite's single connection is never held while
  * the store is awaited.
  *
- * With nothing to read it waits on store.waitForEvents (which also looks again, with a short
- * back-off, while events are held back behind an open transaction), at most idleTimeoutMs.
+ * With nothing to read (or after a batch that read less than batchSize) it waits on
+ * store.waitForEvents (which also looks again, with a short back-off, while events are held
+ * back behind an open transaction), at most idleTimeoutMs. A commit with nothing to write but
+ * the checkpoint is a single compare-and-set statement, outside a transaction.
  * A failing store or database is retried after a pause doubling up to maxRetryDelayMs; errors
  * the options call fatal end the loop. stop() aborts waits and pauses and resolves once the
  * batch in hand has committed or rolled back.
@@ -134,6 +138,8 @@ export class CheckpointedConsumer {
   private wakeIdle: (() => void) | undefined;
   private wakePending = false;
   private prefetched: { name: string; after: Position; page: Promise<RecordedEvent[]> } | undefined;
+  /** The last batch's read returned fewer events than batchSize: the store had nothing more then. */
+  private lastReadShort = false;
   private readonly lease: LeaseHolder | undefined;
 
   constructor(private readonly options: CheckpointedConsumerOptions) {
@@ -289,7 +295,12 @@ export class CheckpointedConsumer {
         const outcome = await this.serialized(() => this.batch(true, signal));
         delay = this.retryDelayMs;
         attempt = 0;
-        if (outcome !== 'empty' || signal.aborted) {
+        // A batch read short (fewer events than batchSize) found the store drained at that
+        // read: the idle wait's own look (registered first, then one read after the
+        // checkpoint) finds whatever came since, so a second read-everything batch is not
+        // needed. A full or moved batch goes on at once.
+        const drained = outcome === 'applied' && this.lastReadShort;
+        if ((outcome !== 'empty' && !drained) || signal.aborted) {
           await yieldToEventLoop();
           continue;
         }
@@ -352,6 +363,7 @@ export class CheckpointedConsumer {
     const ahead = this.prefetched;
     this.prefetched = undefined;
     let events = ahead && ahead.name === name && ahead.after === from ? await ahead.page : await store.readAll({ after: from, limit: this.batchSize });
+    this.lastReadShort = events.length < this.batchSize;
     if (events.length === 0) return 'empty';
     if (prefetch && events.length === this.batchSize && (until === undefined || comparePositions(events[events.length - 1]!.position, until) < 0)) {
       const after = events[events.length - 1]!.position;
@@ -383,6 +395,14 @@ export class CheckpointedConsumer {
     const { db, table, guard } = this.options;
     const lease = this.lease ? { owner: this.lease.owner, ms: this.lease.ms } : undefined;
     const asked = performance.now();
+    // Nothing to write but the checkpoint: its compare-and-set is one statement and needs no
+    // transaction (nor the guard, which keeps a batch's writes off a read model nobody reads
+    // any more). When it matches nothing, the transaction below finds out why.
+    if (!apply && (await moveCheckpoint(db, { table, name, from, to, ...(lease ? { lease } : {}) }))) {
+      this.lease?.extended(asked);
+      this.observe(to);
+      return;
+    }
     await db.transaction().execute(async (trx) => {
       if (guard) await guard(trx);
       const write = await lockCheckpoint(trx, { table, name, from, to, ...(lease ? { lease } : {}) });
