@@ -1,4 +1,5 @@
 import type { EventStore, JsonObject, NewEvent, RecordedEvent, StreamAppend } from '#eventstore';
+import { notFound } from '#errors';
 import type { PersonalDataKeys } from './personal-data-keys.js';
 
 /**
@@ -85,8 +86,10 @@ export function withPersonalDataSealing<S extends EventStore>(store: S, keys: Pe
         }
         if (Object.keys(personal).length === 0) return event;
         const key = await keys.keyOf(subject, true);
-        // A destroyed key means the person was erased: nothing of theirs is written again.
-        if (!key || key === 'erased') throw new Error(`personal data of an erased subject cannot be written (${event.type})`);
+        // A destroyed key means the person was erased: nothing of theirs is written again. A
+        // command that raced the deletion (it read the user before the removal) meets the user
+        // as gone, as it would have a moment later.
+        if (!key || key === 'erased') throw notFound('CRYPTO-Erased', 'Errors.User.NotFound');
         const { keyId, crypted } = key.cipher.encrypt(JSON.stringify(personal));
         const sealed: Sealed = { subject, keyId, crypted };
         return { ...event, data: { ...rest, [SEALED_FIELD]: { ...sealed } } };
