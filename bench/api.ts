@@ -53,6 +53,7 @@ import { createGrpcTransport } from '@connectrpc/connect-node';
 import { UserService } from '@zitadel/proto/zitadel/user/v2/user_service_pb.js';
 import pg from 'pg';
 import { processCpuSeconds } from './cpu.js';
+import { createScratchDatabase } from './scratch-database.js';
 
 const DATABASE_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -85,31 +86,6 @@ const load = () => loadavg().map((l) => +l.toFixed(2));
 // ---------------------------------------------------------------------------------------------
 // Processes and the scratch database
 
-async function createScratchDatabase(): Promise<{ url: string; name: string; drop: () => Promise<void> }> {
-  const name = `bench_api_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: DATABASE_URL });
-  await admin.connect();
-  try {
-    await admin.query(`create database ${pg.escapeIdentifier(name)}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(DATABASE_URL);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    name,
-    async drop() {
-      const client = new pg.Client({ connectionString: DATABASE_URL });
-      await client.connect();
-      try {
-        await client.query(`drop database if exists ${pg.escapeIdentifier(name)} with (force)`);
-      } finally {
-        await client.end();
-      }
-    },
-  };
-}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -382,7 +358,7 @@ async function main() {
   const loadAtStart = load();
   log(`params ${JSON.stringify(params)}, server LOG_LEVEL ${LOG_LEVEL}, load average ${loadAtStart.join(' ')}`);
 
-  const scratch = await createScratchDatabase();
+  const scratch = await createScratchDatabase('bench_api', DATABASE_URL);
   const dataDir = mkdtempSync(join(tmpdir(), 'bench-api-'));
   const children: ChildProcess[] = [];
   const cleanup = async () => {

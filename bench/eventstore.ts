@@ -18,7 +18,7 @@
  * database's backends (read from /proc, so only when PostgreSQL runs on this machine): the
  * machine is shared, and CPU per operation is less sensitive to other load than a rate.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
@@ -32,6 +32,7 @@ import {
   type Position,
 } from '#eventstore';
 import { cpuBetween, sampleCpu } from './cpu.js';
+import { createScratchDatabase } from './scratch-database.js';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -57,33 +58,6 @@ const poolSize = intEnv('BENCH_POOL', params.writers + 4);
 if (poolSize < params.writers) throw new Error(`BENCH_POOL (${poolSize}) must be at least BENCH_WRITERS (${params.writers})`);
 
 // ---------------------------------------------------------------------------------------------
-// Scratch database (same approach as libs/database/src/testing/scratch-database.ts)
-
-async function createScratchDatabase(): Promise<{ url: string; name: string; drop: () => Promise<void> }> {
-  const name = `bench_eventstore_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: DATABASE_URL });
-  await admin.connect();
-  try {
-    await admin.query(`create database ${pg.escapeIdentifier(name)}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(DATABASE_URL);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    name,
-    async drop() {
-      const client = new pg.Client({ connectionString: DATABASE_URL });
-      await client.connect();
-      try {
-        await client.query(`drop database if exists ${pg.escapeIdentifier(name)} with (force)`);
-      } finally {
-        await client.end();
-      }
-    },
-  };
-}
 
 // ---------------------------------------------------------------------------------------------
 // Workload
@@ -255,7 +229,7 @@ function table(header: string[], rows: string[][]): string {
 }
 
 async function main(): Promise<void> {
-  const scratch = await createScratchDatabase();
+  const scratch = await createScratchDatabase('bench_eventstore', DATABASE_URL);
   let database: SqlDatabase | undefined;
   const clients: pg.Client[] = [];
   const onSignal = () => {

@@ -7,7 +7,7 @@ import net from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
+import { createScratchDatabase } from './scratch-database.js';
 
 // The cost of hostile bodies before authentication. The real server runs in a child process
 // (embedded PGlite in a temporary DATA_DIR, or server PostgreSQL with FLOOD_STORE=server); CONCURRENCY clients each send, without a token,
@@ -38,24 +38,6 @@ function freePort(): Promise<number> {
   });
 }
 
-/** A scratch database on the server of DATABASE_URL, dropped by `drop`. */
-async function createScratchDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
-  const base = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-  const name = `bench_flood_${randomBytes(6).toString('hex')}`;
-  const admin = async (statement: string) => {
-    const client = new pg.Client({ connectionString: base });
-    await client.connect();
-    try {
-      await client.query(statement);
-    } finally {
-      await client.end();
-    }
-  };
-  await admin(`create database ${name}`);
-  const url = new URL(base);
-  url.pathname = `/${name}`;
-  return { url: url.toString(), drop: () => admin(`drop database if exists ${name} with (force)`) };
-}
 
 function rssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -150,7 +132,7 @@ async function main() {
   if (fromDist && !existsSync(entry[0]!)) throw new Error('run npm run build first');
   // FLOOD_STORE=server: the server on a scratch database of DATABASE_URL (dropped at the end);
   // the default is the embedded store.
-  const scratch = process.env.FLOOD_STORE === 'server' ? await createScratchDatabase() : undefined;
+  const scratch = process.env.FLOOD_STORE === 'server' ? await createScratchDatabase('bench_flood', process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test') : undefined;
   const storeEnv = scratch ? { DATABASE_URL: scratch.url, ENCRYPTION_KEY: randomBytes(32).toString('base64') } : { DATABASE_URL: '' };
   log(`store: ${scratch ? 'server PostgreSQL (scratch database)' : 'embedded PGlite'}`);
   const child = spawn(process.execPath, entry, { cwd: root, env: { ...process.env, PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...storeEnv }, stdio: ['ignore', 'ignore', 'inherit'] });
