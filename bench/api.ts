@@ -36,7 +36,8 @@
  * open-loop side (= BENCH_REQUESTS), BENCH_LAG_POLL_MS (5), BENCH_FLOOR_POOL (20, the server's
  * default pool), BENCH_LOG_LEVEL (the server's LOG_LEVEL; default info, as users run it),
  * BENCH_CPU_PROF (a directory: the server runs with `--cpu-prof` and writes its profile there
- * when it stops).
+ * when it stops), BENCH_SERVER_NODE_ARGS (more options for the server's node, space-separated:
+ * `--import=<counter>` to count what it does, `--max-semi-space-size=…`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -77,6 +78,7 @@ const params = {
 };
 const LOG_LEVEL = process.env.BENCH_LOG_LEVEL || 'info';
 const CPU_PROF = process.env.BENCH_CPU_PROF;
+const SERVER_NODE_ARGS = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -373,7 +375,7 @@ async function main() {
   try {
     // The server, as `npm start` runs it.
     const port = await freePort();
-    const serverArgs = [...(CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : []), serverEntry];
+    const serverArgs = [...(CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : []), ...SERVER_NODE_ARGS, serverEntry];
     const server = spawn(process.execPath, serverArgs, {
       cwd: root,
       env: { PATH: process.env.PATH ?? '', PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, DATABASE_URL: scratch.url, ENCRYPTION_KEY: randomBytes(32).toString('base64'), LOG_LEVEL },

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { restClient, startTestServer, storeKinds, type TestServer } from '#test-support';
 
 // Revocation on the real server: a revoked token or a removed role stops working on the very
-// next request, over the REST API, because every request reads the caller's user stream.
+// next request, over the REST API: the server remembers callers for AUTH_CACHE_TTL_MS, and its
+// own append to the caller's stream drops what it remembered.
 describe.each(storeKinds())('revoking tokens and roles over REST (%s)', (kind) => {
   let t: TestServer;
   let call: ReturnType<typeof restClient>;

@@ -36,7 +36,7 @@ export class InstanceBootstrap implements OnApplicationBootstrap {
       provide: AUTHENTICATOR,
       useFactory: (store: EventStore, config: Config, logger: Logger, clock: Clock) => {
         const settings = jwtSettingsFrom(config);
-        return new TokenAuthenticator(store, { logger, clock, ...(settings ? { jwt: new JwtVerifier(settings) } : {}) });
+        return new TokenAuthenticator(store, { logger, clock, userCacheTtlMs: config.AUTH_CACHE_TTL_MS, ...(settings ? { jwt: new JwtVerifier(settings) } : {}) });
       },
       inject: [EVENT_STORE, CONFIG, LOGGER, CLOCK],
     },

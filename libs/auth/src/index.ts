@@ -1,3 +1,4 @@
+export * from './authenticated-users.js';
 export * from './auth.module.js';
 export * from './authenticator.js';
 export * from './bootstrap.js';

@@ -7,6 +7,7 @@ import { userStream } from '#user';
 import type { Caller } from '#access';
 import { TestClock } from '#kernel/testing';
 import { hashPat, issuePat, parsePat } from '#org';
+import { readUserFrom } from './authenticated-users.js';
 import { verifyPat } from './pat.js';
 import { TokenAuthenticator } from './token-authenticator.js';
 
@@ -62,7 +63,7 @@ describe('personal access tokens', () => {
   it('refuses a wrong secret', async () => {
     const last = token.at(-1) === 'A' ? 'B' : 'A';
     const tampered = token.slice(0, -1) + last;
-    expect((await verifyPat(t.store, tampered, clock.now())).ok).toBe(false);
+    expect((await verifyPat(readUserFrom(t.store), tampered, clock.now())).ok).toBe(false);
     expect(await refusal(authenticator.authenticate(`Bearer ${tampered}`))).toMatchObject({
       kind: 'Unauthenticated',
       id: 'AUTH-7fs1e',
@@ -72,7 +73,7 @@ describe('personal access tokens', () => {
 
   it('refuses an unknown token id', async () => {
     const unknown = token.replace(`_${tokenId}_`, '_999999999999999999_');
-    expect(await verifyPat(t.store, unknown, clock.now())).toMatchObject({ ok: false, reason: 'unknown-token' });
+    expect(await verifyPat(readUserFrom(t.store), unknown, clock.now())).toMatchObject({ ok: false, reason: 'unknown-token' });
     expect(await refusal(authenticator.authenticate(`Bearer ${unknown}`))).toMatchObject({ kind: 'Unauthenticated' });
   });
 
@@ -80,8 +81,8 @@ describe('personal access tokens', () => {
     // Give the other user a token with the same token id, so only the hash can tell them apart.
     const forged = token.replace(`pat_${userId}_`, `pat_${otherUserId}_`);
     await t.store.append(userStream(otherUserId), [{ type: 'user.pat.added', data: { tokenId, hash: hashPat(issuePat(otherUserId, tokenId).token) } }], 'any');
-    expect(await verifyPat(t.store, forged, clock.now())).toMatchObject({ ok: false, reason: 'wrong-secret' });
-    expect(await verifyPat(t.store, token.replace(`pat_${userId}_`, 'pat_424242424242424242_'), clock.now())).toMatchObject({ ok: false, reason: 'unknown-user' });
+    expect(await verifyPat(readUserFrom(t.store), forged, clock.now())).toMatchObject({ ok: false, reason: 'wrong-secret' });
+    expect(await verifyPat(readUserFrom(t.store), token.replace(`pat_${userId}_`, 'pat_424242424242424242_'), clock.now())).toMatchObject({ ok: false, reason: 'unknown-user' });
     expect(await refusal(authenticator.authenticate(`Bearer ${forged}`))).toMatchObject({ kind: 'Unauthenticated' });
   });
 
@@ -89,7 +90,7 @@ describe('personal access tokens', () => {
     const second = await addPersonalAccessToken(t.store, { userId, context }, clock.now());
     await expect(authenticator.authenticate(`Bearer ${second.token}`)).resolves.toMatchObject({ userId });
     await t.store.append(userStream(userId), [{ type: 'user.pat.removed', data: { tokenId: second.tokenId } }], 'any');
-    expect(await verifyPat(t.store, second.token, clock.now())).toMatchObject({ ok: false, reason: 'unknown-token' });
+    expect(await verifyPat(readUserFrom(t.store), second.token, clock.now())).toMatchObject({ ok: false, reason: 'unknown-token' });
     expect(await refusal(authenticator.authenticate(`Bearer ${second.token}`))).toMatchObject({ kind: 'Unauthenticated' });
     await expect(authenticator.authenticate(`Bearer ${token}`)).resolves.toMatchObject({ userId });
   });
@@ -101,7 +102,7 @@ describe('personal access tokens', () => {
     clock.advance(60_000);
     try {
       expect(await refusal(authenticator.authenticate(`Bearer ${expiring.token}`))).toMatchObject({ kind: 'Unauthenticated' });
-      expect(await verifyPat(t.store, expiring.token, clock.now())).toMatchObject({ ok: false, reason: 'expired' });
+      expect(await verifyPat(readUserFrom(t.store), expiring.token, clock.now())).toMatchObject({ ok: false, reason: 'expired' });
     } finally {
       clock.time = before;
     }

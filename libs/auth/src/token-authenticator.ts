@@ -1,10 +1,10 @@
 import { DomainError, unauthenticated } from '#errors';
 import type { EventStore } from '#eventstore';
-import { readStreamOf, systemClock, type Clock } from '#kernel';
+import { systemClock, type Clock } from '#kernel';
 import type { Logger } from '#logging';
 import { InstanceCache } from '#org';
-import { userStream, type UserEvent } from '#user';
-import { foldUser, type UserState } from '#user';
+import type { UserState } from '#user';
+import { AuthenticatedUsers, readUserFrom, type UserLookup } from './authenticated-users.js';
 import type { Authenticator } from './authenticator.js';
 import type { Caller } from '#access';
 import { JwtKeysUnavailableError, JwtRejectedError, looksLikeJwt, type JwtVerifier } from './jwt.js';
@@ -23,8 +23,14 @@ export interface TokenAuthenticatorOptions {
   /** End-user JWTs; undefined when OIDC_* are unset (then every JWT is refused). */
   jwt?: JwtVerifier;
   logger?: Logger;
-  /** When a personal access token expires. Default: the system clock. */
+  /** When a personal access token expires, and when a remembered user is read again. Default: the system clock. */
   clock?: Clock;
+  /**
+   * How long a caller's user is used without reading its stream again (AuthenticatedUsers: a
+   * change this process appends is seen at once, another process's within this). Default 0:
+   * read on every request.
+   */
+  userCacheTtlMs?: number;
 }
 
 /**
@@ -45,13 +51,16 @@ export interface TokenAuthenticatorOptions {
 export class TokenAuthenticator implements Authenticator {
   private readonly instance: InstanceCache;
   private readonly clock: Clock;
+  private readonly users: UserLookup;
 
   constructor(
-    private readonly store: EventStore,
+    store: EventStore,
     private readonly options: TokenAuthenticatorOptions = {},
   ) {
     this.instance = new InstanceCache(store);
     this.clock = options.clock ?? systemClock;
+    const ttlMs = options.userCacheTtlMs ?? 0;
+    this.users = ttlMs > 0 ? new AuthenticatedUsers(store, { ttlMs, clock: this.clock }).lookup : readUserFrom(store);
   }
 
   async authenticate(authorization: string | undefined): Promise<Caller> {
@@ -69,7 +78,7 @@ export class TokenAuthenticator implements Authenticator {
   }
 
   private async fromPat(token: string): Promise<Caller> {
-    const result = await verifyPat(this.store, token, this.clock.now());
+    const result = await verifyPat(this.users, token, this.clock.now());
     if (!result.ok) return this.refuse(`personal access token: ${result.reason}`, { userId: result.userId, tokenId: result.tokenId });
     return this.callerOf(result.userId, result.state, result.instanceId);
   }
@@ -87,14 +96,12 @@ export class TokenAuthenticator implements Authenticator {
       }
       return this.refuse(`JWT: ${err instanceof JwtRejectedError ? err.reason : 'invalid'}`);
     }
-    const events = await readStreamOf<UserEvent>(this.store, userStream(subject));
-    const state = foldUser(events);
+    const { state, instanceId } = await this.users(subject);
     if (!state.exists) return this.refuse('JWT: unknown sub', { userId: subject });
     // The external issuer speaks for end users only: a machine user authenticates with its own
     // personal access token, never through a `sub` another system chose.
     if (state.kind !== 'human') return this.refuse('JWT: sub is not a human user', { userId: subject });
-    const instanceId = events[0]?.metadata.instanceId;
-    return this.callerOf(subject, state, typeof instanceId === 'string' ? instanceId : undefined);
+    return this.callerOf(subject, state, instanceId);
   }
 
   /** The instance id comes from the user's first event's metadata, else from the instance stream. */

@@ -31,6 +31,7 @@ describe('loadConfig', () => {
       HTTP_HEADERS_TIMEOUT_MS: 10_000,
       HTTP_REQUEST_TIMEOUT_MS: 30_000,
       HTTP_MAX_CONNECTIONS: 1_000,
+      AUTH_CACHE_TTL_MS: 1_000,
       HOST: '0.0.0.0',
       DATABASE_WAIT: 60_000,
     });
@@ -43,6 +44,8 @@ describe('loadConfig', () => {
     expect(config.OTP_EMAIL_CODE_TTL).toBe(90_000);
     expect(config.ENCRYPTION_KEY).toEqual(Buffer.alloc(32, 7));
     expect(config.PUBLIC_URL).toBe('http://localhost:9000');
+    expect(loadConfig({ AUTH_CACHE_TTL_MS: '0' }).AUTH_CACHE_TTL_MS).toBe(0);
+    expect(() => loadConfig({ AUTH_CACHE_TTL_MS: '60001' })).toThrow(/AUTH_CACHE_TTL_MS/);
   });
 
   it('reads TRUSTED_PROXIES as a list of addresses and CIDR ranges, none by default', () => {

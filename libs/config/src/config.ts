@@ -103,6 +103,10 @@ const schema = z
     HTTP_HEADERS_TIMEOUT_MS: integer(1_000, 600_000).default(10_000),
     HTTP_REQUEST_TIMEOUT_MS: integer(1_000, 3_600_000).default(30_000),
     HTTP_MAX_CONNECTIONS: integer(1, 1_000_000).default(1_000),
+    // How long a caller's user (its tokens, roles, organization) is used for authentication
+    // without reading its stream again: the longest a token revoked or a role removed by another
+    // process goes unnoticed here (this process's own changes count at once). 0: read every time.
+    AUTH_CACHE_TTL_MS: integer(0, 60_000).default(1_000),
     DATABASE_URL: z
       .string()
       .regex(/^postgres(ql)?:\/\//, 'expected a postgres:// or postgresql:// connection URL')

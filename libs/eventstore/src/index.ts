@@ -1,5 +1,6 @@
 export * from './event-store.js';
 export * from './errors.js';
+export { onAppended } from './append-observer.js';
 export { isUnstorableText, MAX_STREAM_LENGTH, validateAppend } from './validate-append.js';
 export * from './eventstoredb/eventstoredb-event-store.js';
 export * from './postgres/position.js';
