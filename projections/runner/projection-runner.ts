@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Kysely, Transaction } from 'kysely';
 import { CheckpointedConsumer, CheckpointMovedError, type Batch, type CatchUpOptions } from '#consumer';
 import { START, comparePositions, type EventStore, type Position, type RecordedEvent } from '#eventstore';
@@ -39,6 +40,9 @@ export interface ProjectionRunnerOptions {
 
 export type { CatchUpOptions } from '#consumer';
 
+/** The longest a live runner goes without reading the active version (a switch's NOTIFY may be lost). */
+const VERSION_RECHECK_MS = 1_000;
+
 /** A replay switched the active version: the batch in hand belongs to a version nobody reads any more. */
 class VersionMovedError extends CheckpointMovedError {
   override readonly name = 'VersionMovedError';
@@ -70,8 +74,8 @@ interface Waiter {
  * never held while the store is awaited), then follows the store with waitForEvents (which
  * looks again, with a short back-off, while events are held back behind an open transaction).
  *
- * The checkpoint is read from the database before every batch and compared-and-set in the
- * batch's transaction (row lock): two runners of the same projection (two processes on one
+ * The checkpoint is read from the database before a batch (in the live loop, unless this runner's
+ * own last commit set it) and compared-and-set in the batch's commit (row lock): two runners of the same projection (two processes on one
  * server PostgreSQL, or a replay) never move it backwards or apply a batch twice.
  *
  * A reducer that throws stops the projection (state `failed`, an error log line naming the
@@ -83,10 +87,14 @@ interface Waiter {
  * rolled back and applied event by event, which finds the bad event as above.
  *
  * Given a VersionedProjection, the runner maintains the ACTIVE version (projection_versions):
- * it reads the active version before every batch and checks it again, with a FOR SHARE lock,
- * inside the batch's transaction. A replay's switch (an UPDATE of that row) therefore waits for
- * the batch in hand, and the next batch continues on the new version's tables from the new
- * version's checkpoint. `wake()` (on the switch's NOTIFY) ends an idle wait at once.
+ * it reads the active version before a batch and checks it again, with a FOR SHARE lock,
+ * inside every batch transaction that writes rows. A replay's switch (an UPDATE of that row)
+ * therefore waits for the batch in hand, and the next batch continues on the new version's tables
+ * from the new version's checkpoint. `wake()` (on the switch's NOTIFY) ends an idle wait at once
+ * and has the version read again. Live batches read the version at most every
+ * VERSION_RECHECK_MS otherwise (one statement less per batch under live load): a switch whose
+ * NOTIFY was lost is followed within that, and at once by a batch that writes rows (its check
+ * fails, the batch is read again).
  */
 export class ProjectionRunner {
   private readonly consumer: CheckpointedConsumer;
@@ -99,6 +107,8 @@ export class ProjectionRunner {
   private current: Projection | undefined;
   private version: number | undefined;
   private versionsRowEnsured = false;
+  /** performance.now() of the last read of the active version; -Infinity: read it before the next batch. */
+  private versionReadAt = -Infinity;
   /** The running state is stored once per followed checkpoint. */
   private persistedRunning = false;
   private lastSignOfLife = 0;
@@ -128,6 +138,7 @@ export class ProjectionRunner {
         ? {
             guard: async (trx: Transaction<any>) => {
               if ((await lockActiveVersionForShare(trx, versioned.name)) !== this.version) {
+                this.versionReadAt = -Infinity;
                 throw new VersionMovedError(`the active version of ${versioned.name} changed under this batch`);
               }
             },
@@ -189,6 +200,7 @@ export class ProjectionRunner {
    * batch, which reads the active version. Called on a version switch.
    */
   wake(): void {
+    this.versionReadAt = -Infinity;
     this.consumer.wake();
   }
 
@@ -236,7 +248,7 @@ export class ProjectionRunner {
   /** Before every batch: a stored failure stops it, a versioned runner follows the active version, a live one says it runs. */
   private async beforeBatch(live: boolean): Promise<void> {
     if (this.failure) throw new ProjectionFailedError(this.failure);
-    if (this.versioned) await this.followActiveVersion();
+    if (this.versioned) await this.followActiveVersion(live);
     if (live && !this.persistedRunning) {
       await this.persist('running');
       this.persistedRunning = true;
@@ -266,13 +278,20 @@ export class ProjectionRunner {
     }
   }
 
-  /** Versioned: reads the active version; on a change, continues on that version's tables and checkpoint. */
-  private async followActiveVersion(): Promise<void> {
+  /**
+   * Versioned: reads the active version (live batches: unless read less than
+   * VERSION_RECHECK_MS ago and not woken since); on a change, continues on that version's tables
+   * and checkpoint.
+   */
+  private async followActiveVersion(live: boolean): Promise<void> {
     const { db } = this.options;
     if (!this.versionsRowEnsured) {
       await ensureVersionsRow(db, this.versioned!.name);
       this.versionsRowEnsured = true;
     }
+    const now = performance.now();
+    if (live && this.version !== undefined && now - this.versionReadAt < VERSION_RECHECK_MS) return;
+    this.versionReadAt = now;
     const active = await readActiveVersion(db, this.versioned!.name);
     if (active === this.version) return;
     const previous = this.version;

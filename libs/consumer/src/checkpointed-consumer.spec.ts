@@ -32,9 +32,10 @@ for (const backend of testBackends('consumer')) {
       await stores.cleanup();
     });
 
-    /** Records every event it handles, in the checkpoint's transaction; `times` shows a double. */
-    function consumer(by: string, options: Partial<CheckpointedConsumerOptions> = {}): CheckpointedConsumer {
+    /** Records every event it handles, in the checkpoint's transaction; `times` shows a double. `froms`: where each batch started. */
+    function consumer(by: string, options: Partial<CheckpointedConsumerOptions> = {}, froms: string[] = []): CheckpointedConsumer {
       const handler = async (batch: Batch) => {
+        froms.push(batch.from);
         await batch.commit(batch.events.at(-1)!.position, async (trx) => {
           for (const e of batch.events) {
             await sql`insert into consumer_test.handled (position, by, times) values (${e.position}, ${by}, 1)
@@ -100,6 +101,27 @@ for (const backend of testBackends('consumer')) {
       expect(await c.catchUp()).toBe(events[2]!.position);
       expect(froms).toEqual([START, events[1]!.position]);
       expect(await readCheckpoint(stores.database.db, TABLE, 'test')).toBe(events[2]!.position);
+    });
+
+    it('live: a batch after its own commit starts there without reading the row; a rewind meanwhile is caught by the compare-and-set and read again', async () => {
+      const first = await append(2);
+      const froms: string[] = [];
+      const c = consumer('live', {}, froms);
+      c.start();
+      await checkpointPassed(c, first[1]!.position);
+      // Another process (an operator's rewind) sets the row back while the consumer is idle.
+      await sql`update consumer_test.checkpoints set position = ${first[0]!.position} where name = 'test'`.execute(stores.database.db);
+      const more = await append(1);
+      await checkpointPassed(c, more[0]!.position);
+      // The first live batch after the rewind started from this consumer's own commit, found the
+      // row moved, and the next one read the row and went on from the rewound position.
+      expect(froms.slice(-2)).toEqual([first[1]!.position, first[0]!.position]);
+      expect((await handled()).map((r) => [r.position, r.times])).toEqual([
+        [first[0]!.position, 1],
+        [first[1]!.position, 2],
+        [more[0]!.position, 1],
+      ]);
+      expect(await readCheckpoint(stores.database.db, TABLE, 'test')).toBe(more[0]!.position);
     });
 
     it('with a lease only one process acts; the other takes over when it stops', async () => {

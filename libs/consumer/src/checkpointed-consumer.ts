@@ -107,7 +107,9 @@ interface Waiter {
 
 /**
  * Follows the event store from a checkpoint kept in the database. Each batch is read first
- * (after the checkpoint as stored now, so a rewind or another process is seen), then handed to
+ * (after the checkpoint as stored now; in the live loop, after the one its own last commit
+ * stored, so a following batch costs no read of the row: a rewind or another process is then seen
+ * by the commit's compare-and-set, and the batch is read again), then handed to
  * the handler, which commits it: one transaction that applies what the handler writes and
  * compares-and-sets the checkpoint (row lock), so two processes or a rewind never apply a batch
  * twice and a crash never loses or doubles one. PGlite's single connection is never held while
@@ -140,6 +142,13 @@ export class CheckpointedConsumer {
   private prefetched: { name: string; after: Position; page: Promise<RecordedEvent[]> } | undefined;
   /** The last batch's read returned fewer events than batchSize: the store had nothing more then. */
   private lastReadShort = false;
+  /**
+   * The checkpoint as this consumer's last commit left it: the next live batch reads from it
+   * without loading the row again. Only a successful commit sets it; a batch uses it once. A
+   * rewind or another process moving the row meanwhile is caught by the commit's
+   * compare-and-set (CheckpointMovedError), after which the row is loaded again.
+   */
+  private committedCheckpoint: { name: string; position: Position } | undefined;
   private readonly lease: LeaseHolder | undefined;
 
   constructor(private readonly options: CheckpointedConsumerOptions) {
@@ -276,6 +285,7 @@ export class CheckpointedConsumer {
     while (!signal.aborted) {
       try {
         if (this.lease && !this.lease.holds()) {
+          this.committedCheckpoint = undefined;
           if (!(await this.lease.take(signal))) {
             if (this.stateValue !== 'standby' && !signal.aborted) {
               this.options.logger.info(`${this.label}: another process holds the lease; standing by`);
@@ -307,6 +317,7 @@ export class CheckpointedConsumer {
         await this.idle(signal);
         await this.options.afterIdle?.();
       } catch (err) {
+        this.committedCheckpoint = undefined;
         if (this.options.isFatal?.(err)) {
           failed = true;
           this.rejectWaiters(err);
@@ -358,7 +369,9 @@ export class CheckpointedConsumer {
     await this.options.beforeBatch?.(live);
     const { store, db, table } = this.options;
     const name = this.checkpointName;
-    const from = await loadCheckpoint(db, table, name);
+    const committed = this.committedCheckpoint;
+    this.committedCheckpoint = undefined;
+    const from = live && committed?.name === name ? committed.position : await loadCheckpoint(db, table, name);
     this.observe(from);
     const ahead = this.prefetched;
     this.prefetched = undefined;
@@ -379,6 +392,7 @@ export class CheckpointedConsumer {
     try {
       await this.options.handler(batch);
     } catch (err) {
+      this.committedCheckpoint = undefined;
       if (err instanceof CheckpointMovedError) {
         this.options.logger.debug({ from, err: err.message }, `${this.label}: the checkpoint moved under this batch; reading again`);
       } else if (err instanceof LeaseLostError && this.lease) {
@@ -400,6 +414,7 @@ export class CheckpointedConsumer {
     // any more). When it matches nothing, the transaction below finds out why.
     if (!apply && (await moveCheckpoint(db, { table, name, from, to, ...(lease ? { lease } : {}) }))) {
       this.lease?.extended(asked);
+      this.committedCheckpoint = { name, position: to };
       this.observe(to);
       return;
     }
@@ -410,6 +425,7 @@ export class CheckpointedConsumer {
       await write();
     });
     this.lease?.extended(asked);
+    this.committedCheckpoint = { name, position: to };
     this.observe(to);
   }
 
