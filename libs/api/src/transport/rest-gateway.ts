@@ -17,7 +17,7 @@ import {
   type MessageInitShape,
   type Registry,
 } from '@bufbuild/protobuf';
-import { Code, ConnectError, createRouterTransport, type ContextValues, type Transport } from '@connectrpc/connect';
+import { Code, ConnectError, type ContextValues } from '@connectrpc/connect';
 import type { ConnectNodeAdapterOptions } from '@connectrpc/connect-node';
 import { http } from '@zitadel/proto/google/api/annotations_pb.js';
 import type { HttpRule } from '@zitadel/proto/google/api/http_pb.js';
@@ -25,6 +25,7 @@ import { file_zitadel_message } from '@zitadel/proto/zitadel/message_pb.js';
 import { options as zitadelOptions } from '@zitadel/proto/zitadel/protoc_gen_zitadel/v2/options_pb.js';
 import type { Logger } from '#logging';
 import { clientAddressKey, GATEWAY_CLIENT_ADDRESS_HEADER } from './caller-context.js';
+import { directUnaryCalls } from './direct-calls.js';
 import { jsonTooDeep, MAX_JSON_DEPTH } from './json-depth.js';
 import type { Routes } from './routes.js';
 import { errorHeaders, httpStatusOfCode, statusBody, type ErrorBodyDetail } from '#errors';
@@ -204,7 +205,8 @@ export type NodeMiddleware = (req: Req, res: Res, next: (err?: unknown) => void)
  * literal segment of its templates (`/v2/...`) and hands everything else to `next`. A request
  * becomes the method's request message (body → query parameters → path parameters, by proto
  * field name; unknown JSON fields ignored, as ZITADEL's gateway runs protojson with
- * DiscardUnknown), and is then called through the SAME connect routes in process, so
+ * DiscardUnknown), and is then called through the SAME connect routes in process (their
+ * implementations and interceptors, without encoding the messages: direct-calls.ts), so
  * authentication, validation and error conversion are those of every other protocol.
  */
 export function createRestGateway(options: RestGatewayOptions): NodeMiddleware {
@@ -212,7 +214,7 @@ export function createRestGateway(options: RestGatewayOptions): NodeMiddleware {
   // grpc-gateway's mux tries the most recently registered pattern first.
   const ordered = [...routes].reverse();
   const prefixes = new Set(prefixesOf(routes));
-  const transport: Transport = createRouterTransport(options.routes);
+  const call = directUnaryCalls(options.routes);
   const registry = registryOf([...options.services.map((s) => s.file), file_zitadel_message]);
   const maxBody = options.maxBodyBytes ?? REST_MAX_BODY_BYTES;
   const logger = options.logger;
@@ -284,8 +286,13 @@ export function createRestGateway(options: RestGatewayOptions): NodeMiddleware {
       headers.delete(GATEWAY_CLIENT_ADDRESS_HEADER);
       const address = values?.get(clientAddressKey);
       if (address) headers.set(GATEWAY_CLIENT_ADDRESS_HEADER, address);
-      const response = await transport.unary(route.method, abort.signal, undefined, headers, request, values);
-      let json: JsonValue = toJson(route.method.output, response.message, { registry });
+      const response = await call(route.method, request, {
+        header: headers,
+        signal: abort.signal,
+        url: `/${route.service.typeName}/${route.method.name}`,
+        ...(values ? { contextValues: values } : {}),
+      });
+      let json: JsonValue = toJson(route.method.output, response, { registry });
       if (route.responseBody) {
         const field = route.method.output.fields.find((f) => f.name === route.responseBody);
         json = (field && (json as JsonObject)[field.jsonName]) ?? null;
