@@ -24,13 +24,13 @@ export class CodeCipher {
   constructor(keys: Buffer | readonly EncryptionKey[], sealingKeyId?: string) {
     const ring = Buffer.isBuffer(keys) ? [{ id: keyFingerprint(keys), key: keys }] : keys;
     if (ring.length === 0) throw new RangeError('at least one encryption key is needed');
-    for (const { id, key } of ring) {
-      if (key.length !== 32) throw new RangeError('the encryption key must be 32 bytes');
-      if (this.byId.has(id) && !this.byId.get(id)!.equals(key)) throw new RangeError(`two encryption keys have the id ${id}`);
-      this.byId.set(id, key);
+    for (const { id, key: given } of ring) {
+      if (given.length !== 32) throw new RangeError('the encryption key must be 32 bytes');
+      if (this.byId.has(id) && !this.byId.get(id)!.equals(given)) throw new RangeError(`two encryption keys have the id ${id}`);
+      this.byId.set(id, ownCopy(given));
     }
     // Fingerprints last: an explicit id always wins.
-    for (const { key } of ring) if (!this.byId.has(keyFingerprint(key))) this.byId.set(keyFingerprint(key), key);
+    for (const { id, key } of ring) if (!this.byId.has(keyFingerprint(key))) this.byId.set(keyFingerprint(key), this.byId.get(id)!);
     this.keyId = sealingKeyId ?? ring[0]!.id;
     const sealing = this.byId.get(this.keyId);
     if (!sealing) throw new RangeError(`the sealing key ${this.keyId} is not among the encryption keys`);
@@ -76,3 +76,14 @@ export class CodeCipher {
 }
 
 export const CODE_CIPHER = Symbol('CodeCipher');
+
+/**
+ * The key in memory of its own. A small Buffer (from base64, a decryption) is usually a slice of
+ * Node's shared 8 KiB allocation pool, and keeping it keeps the whole pool chunk alive: with one
+ * cipher per person's data key in a cache of thousands, that was tens of MB of dead pool chunks.
+ */
+function ownCopy(key: Buffer): Buffer {
+  const own = Buffer.allocUnsafeSlow(key.length);
+  key.copy(own);
+  return own;
+}

@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, statSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +16,16 @@ describe('CodeCipher', () => {
     expect(value.crypted).not.toContain('12345678');
     expect(Buffer.from(value.crypted, 'base64').toString('latin1')).not.toContain('12345678');
     expect(cipher.decrypt(value)).toBe('12345678');
+  });
+
+  it('keeps its key in memory of its own, not in a slice of the shared allocation pool (a cache of ciphers would keep whole pool chunks alive)', () => {
+    const pooled = Buffer.from(randomBytes(32).toString('base64'), 'base64');
+    expect(pooled.buffer.byteLength).toBeGreaterThan(32);
+    const cipher = new CodeCipher(pooled);
+    const held = (cipher as unknown as { sealing: Buffer }).sealing;
+    expect(held.equals(pooled)).toBe(true);
+    expect(held.buffer.byteLength).toBe(32);
+    expect(cipher.decrypt(new CodeCipher(Buffer.from(pooled)).encrypt('same key'))).toBe('same key');
   });
 
   it('encrypts the same code differently each time', () => {
