@@ -1,8 +1,10 @@
 import { createLogger } from '#logging';
 import { ConfigError, loadConfig } from '#config';
+import { collectOnceAfterStart, limitHeapGrowth } from './heap-growth.js';
 import { startServer } from './server.js';
 
 async function main(): Promise<void> {
+  limitHeapGrowth();
   let config;
   try {
     config = loadConfig();
@@ -28,6 +30,7 @@ async function main(): Promise<void> {
     process.exitCode = 1;
     return;
   }
+  collectOnceAfterStart();
   // Graceful stop: no new connections, in-flight requests finish, stores close, exit 0.
   const stop = (signal: NodeJS.Signals) => {
     logger.info({ signal }, 'shutting down');
