@@ -32,6 +32,7 @@ describe('loadConfig', () => {
       HTTP_REQUEST_TIMEOUT_MS: 30_000,
       HTTP_MAX_CONNECTIONS: 1_000,
       AUTH_CACHE_TTL_MS: 1_000,
+      EMBEDDED_SHARED_BUFFERS_MB: 32,
       HOST: '0.0.0.0',
       DATABASE_WAIT: 60_000,
     });

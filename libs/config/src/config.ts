@@ -97,6 +97,8 @@ const schema = z
     /** How long the start waits for server PostgreSQL to answer (it may start after this process). */
     DATABASE_WAIT: duration.default(60_000),
     DATA_DIR: z.string().trim().min(1).default('./data'),
+    /** The embedded database's page cache (PostgreSQL's shared_buffers), in MB. */
+    EMBEDDED_SHARED_BUFFERS_MB: integer(1, 65_536).default(32),
     // Slow and numerous clients: a request's headers must arrive within HTTP_HEADERS_TIMEOUT_MS,
     // the whole request within HTTP_REQUEST_TIMEOUT_MS; past HTTP_MAX_CONNECTIONS open
     // connections a new one is closed at once.

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openEmbeddedDatabase } from './sql-database.js';
+import { sql } from 'kysely';
+import { EMBEDDED_SHARED_BUFFERS_MB, openEmbeddedDatabase } from './sql-database.js';
 
 /** Every path under root with its permission bits. */
 function modes(root: string): { path: string; dir: boolean; mode: number }[] {
@@ -46,6 +47,9 @@ describe('DATA_DIR is owner-only, whatever the umask', () => {
       expect(all.filter((e) => e.path.includes(`${join(dataDir, 'pg')}`)).length).toBeGreaterThan(10);
       const open = all.filter((e) => (e.dir ? e.mode !== 0o700 : (e.mode & 0o077) !== 0));
       expect(open).toEqual([]);
+      // The page cache is the embedded default, not PGlite's own 160 MB (the idle server's memory).
+      const { rows } = await sql<{ shared_buffers: string }>`show shared_buffers`.execute(db.db);
+      expect(rows[0]!.shared_buffers).toBe(`${EMBEDDED_SHARED_BUFFERS_MB}MB`);
     } finally {
       await db.close();
     }

@@ -84,7 +84,17 @@ export function openServerDatabase(options: ServerDatabaseOptions): SqlDatabase 
 export interface EmbeddedDatabaseOptions {
   /** Holds `pg/` (the database files) and the lock file. */
   dataDir: string;
+  /** PostgreSQL's page cache in MB (`shared_buffers`); default EMBEDDED_SHARED_BUFFERS_MB. */
+  sharedBuffersMb?: number;
 }
+
+/**
+ * The embedded database's page cache. PGlite's own default (160 MB) is most of an idle
+ * embedded server's memory; below the cache the files are read from the operating system's,
+ * which keeps them too. 32 MB holds the hot part of a small instance's events and read models
+ * (docs/benchmarks.md has the figures).
+ */
+export const EMBEDDED_SHARED_BUFFERS_MB = 32;
 
 /**
  * PGlite in this process. The data directory is locked for the life of the process: a second
@@ -114,7 +124,9 @@ export async function openEmbeddedDatabase(options: EmbeddedDatabaseOptions): Pr
   }
   let pglite: PGlite;
   try {
-    pglite = await PGlite.create(join(options.dataDir, 'pg'));
+    pglite = await PGlite.create(join(options.dataDir, 'pg'), {
+      startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${options.sharedBuffersMb ?? EMBEDDED_SHARED_BUFFERS_MB}MB`],
+    });
     // PGlite unpacks its initial files with fixed modes (0666), past the umask: close them again.
     restrictTree(options.dataDir);
   } catch (err) {

@@ -18,10 +18,11 @@ import { userPersonalData } from '#user';
 import { withAppendMetrics } from './event-store-metrics.js';
 
 /** Server PostgreSQL when DATABASE_URL is set, else the embedded PGlite in DATA_DIR. */
-export async function openSqlDatabase(config: Pick<Config, 'DATABASE_URL' | 'DATA_DIR'>): Promise<SqlDatabase> {
+export async function openSqlDatabase(config: Pick<Config, 'DATABASE_URL' | 'DATA_DIR'> & Partial<Pick<Config, 'EMBEDDED_SHARED_BUFFERS_MB'>>): Promise<SqlDatabase> {
+  const sharedBuffersMb = config.EMBEDDED_SHARED_BUFFERS_MB;
   return config.DATABASE_URL
     ? openServerDatabase({ connectionString: config.DATABASE_URL })
-    : openEmbeddedDatabase({ dataDir: config.DATA_DIR });
+    : openEmbeddedDatabase({ dataDir: config.DATA_DIR, ...(sharedBuffersMb ? { sharedBuffersMb } : {}) });
 }
 
 type KeySettings = Pick<Config, 'ENCRYPTION_KEY' | 'ENCRYPTION_KEYS' | 'ENCRYPTION_KEY_ID' | 'DATA_DIR'>;
