@@ -16,8 +16,9 @@ export type Unlisten = () => Promise<void>;
 export interface SqlDatabase {
   readonly kind: 'server' | 'embedded';
   readonly db: Kysely<any>;
-  listen(channel: string, onNotify: () => void): Promise<Unlisten>;
-  notify(channel: string): Promise<void>;
+  /** `onNotify` gets the notification's payload ('' when none was sent). */
+  listen(channel: string, onNotify: (payload: string) => void): Promise<Unlisten>;
+  notify(channel: string, payload?: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -43,13 +44,13 @@ export function openServerDatabase(options: ServerDatabaseOptions): SqlDatabase 
   pool.on('error', () => undefined);
   const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
   let listener: pg.Client | undefined;
-  const handlers = new Map<string, Set<() => void>>();
+  const handlers = new Map<string, Set<(payload: string) => void>>();
 
   async function listenerClient(): Promise<pg.Client> {
     if (listener) return listener;
     const client = new pg.Client({ connectionString: options.connectionString });
     client.on('error', () => undefined);
-    client.on('notification', (msg) => handlers.get(msg.channel)?.forEach((h) => h()));
+    client.on('notification', (msg) => handlers.get(msg.channel)?.forEach((h) => h(msg.payload ?? '')));
     await client.connect();
     listener = client;
     return client;
@@ -71,8 +72,8 @@ export function openServerDatabase(options: ServerDatabaseOptions): SqlDatabase 
         set!.delete(onNotify);
       };
     },
-    async notify(channel) {
-      await sql`select pg_notify(${channel}, '')`.execute(db);
+    async notify(channel, payload = '') {
+      await sql`select pg_notify(${channel}, ${payload})`.execute(db);
     },
     async close() {
       await listener?.end().catch(() => undefined);
@@ -183,9 +184,9 @@ function wrapPGlite(pglite: PGlite, onClose: () => Promise<void>): SqlDatabase {
   return {
     kind: 'embedded',
     db,
-    listen: async (channel, onNotify) => pglite.listen(channel, () => onNotify()),
-    async notify(channel) {
-      await sql`select pg_notify(${channel}, '')`.execute(db);
+    listen: async (channel, onNotify) => pglite.listen(channel, (payload) => onNotify(payload ?? '')),
+    async notify(channel, payload = '') {
+      await sql`select pg_notify(${channel}, ${payload})`.execute(db);
     },
     async close() {
       await db.destroy();

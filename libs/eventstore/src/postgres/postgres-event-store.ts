@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { sql, type Kysely } from 'kysely';
 import type { SqlDatabase, Unlisten } from '#database';
@@ -63,6 +64,13 @@ export class PostgresEventStore implements EventStore {
   private unlisten?: Promise<Unlisten>;
   private notifyInFlight = false;
   private notifyPending = false;
+  /**
+   * Names this store instance in its NOTIFY payloads: its own notifications come back through
+   * its LISTEN, and its readers were already woken in process when it appended, so the echo is
+   * ignored (it woke every consumer a second time, each then reading again: a few statements
+   * per append under live load).
+   */
+  private readonly origin = randomUUID();
 
   constructor(
     private readonly database: SqlDatabase,
@@ -266,7 +274,9 @@ export class PostgresEventStore implements EventStore {
   }
 
   private ensureListening(): Promise<Unlisten> {
-    this.unlisten ??= this.database.listen(APPENDED_CHANNEL, () => this.appended.emit('appended'));
+    this.unlisten ??= this.database.listen(APPENDED_CHANNEL, (payload) => {
+      if (payload !== this.origin) this.appended.emit('appended');
+    });
     return this.unlisten;
   }
 
@@ -287,7 +297,7 @@ export class PostgresEventStore implements EventStore {
     }
     this.notifyInFlight = true;
     this.database
-      .notify(APPENDED_CHANNEL)
+      .notify(APPENDED_CHANNEL, this.origin)
       .catch(() => undefined)
       .finally(() => {
         this.notifyInFlight = false;
