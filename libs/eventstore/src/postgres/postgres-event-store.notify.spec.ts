@@ -39,20 +39,24 @@ describe('PostgresEventStore: its own notifications', () => {
    */
   const settledNow = (wait: Promise<unknown>) => Promise.race([wait.then(() => 'woke'), new Promise((resolve) => setImmediate(() => resolve('waiting')))]);
 
+  /** A reader waiting after the head: registered, and its one look done, so only a wake-up ends the wait. */
+  async function waitingReader(): Promise<{ wait: Promise<void> }> {
+    const from = await store.headPosition();
+    const heads = jest.spyOn(store, 'headPosition');
+    const wait = store.waitForEvents(from, { timeoutMs: 60_000 });
+    await eventually(() => expect(heads).toHaveBeenCalled());
+    await heads.mock.results[0]!.value;
+    heads.mockRestore();
+    return { wait };
+  }
+
   it('Given a reader waiting after this store appended, When the echo of its own NOTIFY arrives, Then it is not woken; Another store\'s NOTIFY wakes it', async () => {
     await store.append('echo-1', [{ type: 'ping', data: {} }], 'no_stream');
     await eventually(() => expect(sent).toHaveLength(1));
     const own = sent[0]!;
     expect(own).not.toBe('');
 
-    const from = await store.headPosition();
-    const heads = jest.spyOn(store, 'headPosition');
-    const wait = store.waitForEvents(from, { timeoutMs: 60_000 });
-    // Registered, and its one look done (nothing new): from here only a wake-up ends the wait.
-    await eventually(() => expect(heads).toHaveBeenCalled());
-    await heads.mock.results[0]!.value;
-    heads.mockRestore();
-
+    const { wait } = await waitingReader();
     deliver(own);
     expect(await settledNow(wait)).toBe('waiting');
     deliver('another-process');
@@ -60,12 +64,7 @@ describe('PostgresEventStore: its own notifications', () => {
   });
 
   it('Given another process that sends no payload (an older version), When its NOTIFY arrives, Then readers are woken', async () => {
-    const from = await store.headPosition();
-    const heads = jest.spyOn(store, 'headPosition');
-    const wait = store.waitForEvents(from, { timeoutMs: 60_000 });
-    await eventually(() => expect(heads).toHaveBeenCalled());
-    await heads.mock.results[0]!.value;
-    heads.mockRestore();
+    const { wait } = await waitingReader();
     deliver('');
     expect(await settledNow(wait)).toBe('woke');
   });
