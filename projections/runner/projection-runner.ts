@@ -74,9 +74,10 @@ interface Waiter {
  * never held while the store is awaited), then follows the store with waitForEvents (which
  * looks again, with a short back-off, while events are held back behind an open transaction).
  *
- * The checkpoint is read from the database before a batch (in the live loop, unless this runner's
- * own last commit set it) and compared-and-set in the batch's commit (row lock): two runners of the same projection (two processes on one
- * server PostgreSQL, or a replay) never move it backwards or apply a batch twice.
+ * The checkpoint is read from the database before a batch (in the live loop, unless this
+ * runner's own last commit set it) and compared-and-set in the batch's commit (row lock): two
+ * runners of the same projection (two processes on one server PostgreSQL, or a replay) never
+ * move it backwards or apply a batch twice.
  *
  * A reducer that throws stops the projection (state `failed`, an error log line naming the
  * event, the failure stored with the checkpoint for other processes): the events before it in
