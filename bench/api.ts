@@ -43,7 +43,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -55,16 +54,9 @@ import { UserService } from '@zitadel/proto/zitadel/user/v2/user_service_pb.js';
 import pg from 'pg';
 import { processCpuSeconds } from './cpu.js';
 import { createScratchDatabase } from './scratch-database.js';
+import { freePort, intEnv } from './env.js';
 
 const DATABASE_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
-
-function intEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got "${raw}"`);
-  return value;
-}
 
 const params = {
   concurrency: intEnv('BENCH_CONCURRENCY', 16),
@@ -87,18 +79,6 @@ const load = () => loadavg().map((l) => +l.toFixed(2));
 
 // ---------------------------------------------------------------------------------------------
 // Processes and the scratch database
-
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 /** SIGTERM, then SIGKILL after 10 s; resolves once the process has exited. */
 async function stopProcess(child: ChildProcess): Promise<void> {

@@ -33,16 +33,9 @@ import {
 } from '#eventstore';
 import { cpuBetween, sampleCpu } from './cpu.js';
 import { createScratchDatabase } from './scratch-database.js';
+import { intEnv } from './env.js';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-
-function intEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got "${raw}"`);
-  return value;
-}
 
 const params = {
   appends: intEnv('BENCH_APPENDS', 10_000),

@@ -3,11 +3,11 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
-import net from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createScratchDatabase } from './scratch-database.js';
+import { freePort } from './env.js';
 
 // The cost of hostile bodies before authentication. The real server runs in a child process
 // (embedded PGlite in a temporary DATA_DIR, or server PostgreSQL with FLOOD_STORE=server); CONCURRENCY clients each send, without a token,
@@ -26,18 +26,6 @@ const BASELINE_MS = 3_000;
 const here = dirname(fileURLToPath(import.meta.url));
 const fromDist = here.includes(`${join('dist', 'bench')}`);
 const root = fromDist ? join(here, '..', '..') : join(here, '..');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
-
 
 function rssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');

@@ -34,16 +34,9 @@ import { replayProjection, verifyProjection, type OperationDeps } from '#project
 import { migrateProjections, ProjectionRunner } from '#projections/runner';
 import { userProjections } from '#projections/users';
 import { cpuBetween, sampleCpu } from './cpu.js';
+import { intEnv } from './env.js';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-
-function intEnv(name: string, fallback: number, min = 1): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer ≥ ${min}, got "${raw}"`);
-  return value;
-}
 
 const params = {
   users: intEnv('BENCH_USERS', 40_000),
