@@ -82,8 +82,11 @@ describe('NotificationModule', () => {
 
     const user = await seedUser(store);
     const otp = newCode();
-    await challenge(store, cipher, user, await seedSession(store, user), otp);
+    const challenged = await challenge(store, cipher, user, await seedSession(store, user), otp);
     const [received] = await sink.waitForMessages(1);
+    // The sink has the message before the client has the server's reply; the counter moves after
+    // that reply, and the checkpoint after the counter.
+    await checkpointPassed(notifier, challenged.position);
     expect(received!.from).toBe('no-reply@id.example.com');
     expect(parseMail(received!.raw).text).toContain(otp);
     expect(await metricsRegistry.getSingleMetric('notification_sent_total')?.get()).toMatchObject({
