@@ -28,6 +28,36 @@ async function openScratchStore(beforeCommit?: (stream: string) => Promise<void>
 describeWhen(Boolean(serverDatabaseUrl), NO_SERVER_REASON, 'PostgresEventStore on server PostgreSQL', () => {
   eventStoreContract('PostgresEventStore on server PostgreSQL', () => openScratchStore());
 
+  describe('prepared statements', () => {
+    let subject: Awaited<ReturnType<typeof openScratchStore>>;
+    beforeAll(async () => {
+      subject = await openScratchStore();
+    });
+    afterAll(() => subject?.cleanup());
+
+    it('prepares the reads and the append of every request on the connection, and reads all with any limit', async () => {
+      const { url } = subject;
+      // One connection, so that what it has prepared can be asked of it.
+      const database = openServerDatabase({ connectionString: url, maxConnections: 1 });
+      const store = new PostgresEventStore(database);
+      try {
+        await store.append('prepared-1', [{ type: 'a', data: {} }, { type: 'b', data: {} }], 'no_stream');
+        await store.append('prepared-1', [{ type: 'c', data: {} }], 2);
+        expect((await store.readStream('prepared-1')).map((e) => e.type)).toEqual(['a', 'b', 'c']);
+        expect(await store.readAll({ limit: 2 })).toHaveLength(2);
+        await store.headPosition();
+        const prepared = await database.run<{ name: string }>({ text: 'select name from pg_prepared_statements order by name' }, []);
+        expect(prepared.map((p) => p.name)).toEqual(expect.arrayContaining(['eventstore_append', 'eventstore_head', 'eventstore_read_all_2', 'eventstore_read_stream']));
+
+        // More distinct limits than are prepared: the rest are sent unprepared, with the same answers.
+        for (let limit = 1; limit <= 40; limit++) expect(await store.readAll({ limit })).toHaveLength(Math.min(limit, 3));
+      } finally {
+        await store.close();
+        await database.close();
+      }
+    });
+  });
+
   describe('out-of-order commits', () => {
     let release!: () => void;
     let held!: () => void;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { sql, type Kysely } from 'kysely';
-import type { SqlDatabase, Unlisten } from '#database';
+import { preparedStatement, type SqlDatabase, type Statement, type Unlisten } from '#database';
 import { InvalidAppendError, WrongExpectedVersionError } from '../errors.js';
 import {
   START,
@@ -32,6 +32,48 @@ export interface PostgresEventStoreOptions {
    * COMMIT, so a test can hold a transaction open while others commit.
    */
   beforeCommit?: (stream: string) => Promise<void>;
+}
+
+const EVENT_COLUMNS = 'transaction_id::text, global_seq::text, id, stream, sequence, type, data, metadata, created_at';
+
+/** The statements of every request, prepared once per connection (SqlDatabase.run). */
+const STATEMENTS = {
+  append: preparedStatement('eventstore_append', 'select * from eventstore.append($1, $2::jsonb, $3::int) order by sequence'),
+  readStream: preparedStatement('eventstore_read_stream', `select ${EVENT_COLUMNS} from eventstore.events where stream = $1 order by sequence`),
+  head: preparedStatement(
+    'eventstore_head',
+    'select e.transaction_id::text, e.global_seq::text from eventstore.events e order by e.transaction_id desc, e.global_seq desc limit 1',
+  ),
+  revision: preparedStatement('eventstore_revision', 'select coalesce(max(sequence), 0)::int as v from eventstore.events where stream = $1'),
+};
+
+/**
+ * readAll reads only transactions older than the oldest one still open: everything below that
+ * xid has either committed or aborted, so nothing can later appear behind the reader. Columns
+ * are qualified: a bare name in ORDER BY would sort by the ::text output column instead.
+ *
+ * One prepared statement per limit, the limit written into it: with `limit $3` PostgreSQL
+ * judged its generic plan dearer than a plan for the given limit and planned every call again
+ * (150 µs of its CPU per call). Callers use a handful of fixed limits (batch sizes, 1); past
+ * READ_ALL_PREPARED_LIMITS distinct ones, or a limit that is not a positive integer, the
+ * statement is sent unprepared with the limit as a parameter.
+ */
+const READ_ALL_WHERE = `from eventstore.events e
+     where (e.transaction_id, e.global_seq) > ($1::xid8, $2::bigint)
+       and e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+     order by e.transaction_id, e.global_seq`;
+const READ_ALL_PREPARED_LIMITS = 32;
+const readAllStatements = new Map<number, Statement>();
+
+function readAllStatement(limit: number): Statement {
+  let statement = readAllStatements.get(limit);
+  if (!statement) {
+    const preparable = Number.isSafeInteger(limit) && limit > 0 && readAllStatements.size < READ_ALL_PREPARED_LIMITS;
+    if (!preparable) return { text: `select ${EVENT_COLUMNS} ${READ_ALL_WHERE} limit $3` };
+    statement = preparedStatement(`eventstore_read_all_${limit}`, `select ${EVENT_COLUMNS} ${READ_ALL_WHERE} limit ${limit}`);
+    readAllStatements.set(limit, statement);
+  }
+  return statement;
 }
 
 interface AppendRow {
@@ -191,19 +233,17 @@ export class PostgresEventStore implements EventStore {
     // One statement: read the stream's revision, check it, insert (eventstore.append, see
     // schema.ts). A concurrent writer that read the same revision collides on unique
     // (stream, sequence) and gets 23505.
-    const statement = appendStatement(stream, payload, expected);
     const hook = this.options.beforeCommit;
-    if (!hook) return (await statement.execute(this.db)).rows;
+    if (!hook) return this.database.run<AppendRow>(STATEMENTS.append, [stream, payload, expected]);
     return this.db.transaction().execute(async (trx) => {
-      const { rows } = await statement.execute(trx);
+      const { rows } = await appendStatement(stream, payload, expected).execute(trx);
       await hook(stream);
       return rows;
     });
   }
 
   private async currentRevision(stream: string): Promise<number> {
-    const { rows } = await sql<{ v: number }>`
-      select coalesce(max(sequence), 0)::int as v from eventstore.events where stream = ${stream}`.execute(this.db);
+    const rows = await this.database.run<{ v: number }>(STATEMENTS.revision, [stream]);
     return Number(rows[0]?.v ?? 0);
   }
 
@@ -212,33 +252,19 @@ export class PostgresEventStore implements EventStore {
     // No append can have written such a name (validateAppend refuses it), and PostgreSQL
     // would refuse the query's NUL: the stream is empty.
     if (isUnstorableText(stream)) return [];
-    const { rows } = await sql<EventRow>`
-      select transaction_id::text, global_seq::text, id, stream, sequence, type, data, metadata, created_at
-      from eventstore.events where stream = ${stream} order by sequence`.execute(this.db);
-    return rows.map(toRecorded);
+    return (await this.database.run<EventRow>(STATEMENTS.readStream, [stream])).map(toRecorded);
   }
 
   async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
     const { transactionId, globalSeq } = decodePostgresPosition(options.after ?? START);
     const limit = options.limit ?? DEFAULT_READ_LIMIT;
-    // Only transactions older than the oldest one still open: everything below that xid has
-    // either committed or aborted, so nothing can later appear behind the reader. Columns are
-    // qualified: a bare name in ORDER BY would sort by the ::text output column instead.
-    const { rows } = await sql<EventRow>`
-      select transaction_id::text, global_seq::text, id, stream, sequence, type, data, metadata, created_at
-      from eventstore.events e
-      where (e.transaction_id, e.global_seq) > (${transactionId}::xid8, ${globalSeq}::bigint)
-        and e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-      order by e.transaction_id, e.global_seq
-      limit ${limit}`.execute(this.db);
+    const statement = readAllStatement(limit);
+    const rows = await this.database.run<EventRow>(statement, statement.name ? [transactionId, globalSeq] : [transactionId, globalSeq, limit]);
     return rows.map(toRecorded);
   }
 
   async headPosition(): Promise<Position> {
-    const { rows } = await sql<{ transaction_id: string; global_seq: string }>`
-      select e.transaction_id::text, e.global_seq::text from eventstore.events e
-      order by e.transaction_id desc, e.global_seq desc limit 1`.execute(this.db);
-    const row = rows[0];
+    const [row] = await this.database.run<{ transaction_id: string; global_seq: string }>(STATEMENTS.head, []);
     return row ? encodePostgresPosition(row.transaction_id, row.global_seq) : START;
   }
 
@@ -309,9 +335,9 @@ export class PostgresEventStore implements EventStore {
   }
 }
 
+/** The append inside a kysely transaction (appendMany, the test hook): the prepared statement's text, on the transaction's connection. */
 function appendStatement(stream: string, payload: string, expected: number | null) {
-  return sql<AppendRow>`
-      select * from eventstore.append(${stream}, ${payload}::jsonb, ${expected}::int) order by sequence`;
+  return sql<AppendRow>`select * from eventstore.append(${stream}, ${payload}::jsonb, ${expected}::int) order by sequence`;
 }
 
 function toAppendResult(rows: AppendRow[]): AppendResult {
