@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { sql, type Kysely, type Migration } from 'kysely';
+import { preparedStatement, type SqlDatabase } from '#database';
 import { CodeCipher } from './code-cipher.js';
 
 /**
@@ -57,18 +58,41 @@ export interface PersonalDataEraser {
 }
 export const PERSONAL_DATA_KEYS = Symbol('PersonalDataKeys');
 
+const READ_KEY = preparedStatement('personal_data_key', `select key_id, crypted from ${TABLE} where subject = $1`);
+
 export class PersonalDataKeys implements PersonalDataEraser {
   private readonly cache = new Map<string, { key: DataKey; until: number }>();
+  /**
+   * Loads in flight, one per subject: a stream's events are opened side by side and most name
+   * the same person, so a key not in the cache was read once per sealed event.
+   */
+  private readonly loading = new Map<string, Promise<DataKey | undefined>>();
+  private readonly db: Kysely<any>;
 
   constructor(
-    private readonly db: Kysely<any>,
+    private readonly database: SqlDatabase,
     private readonly serviceKeys: CodeCipher,
-  ) {}
+  ) {
+    this.db = database.db;
+  }
 
   /** The subject's key; created when `create` and none exists; undefined when none exists. */
   async keyOf(subject: string, create = false): Promise<DataKey | undefined> {
     const cached = this.cache.get(subject);
     if (cached && (cached.key === 'erased' || cached.until > Date.now())) return cached.key;
+    const pending = this.loading.get(subject);
+    if (pending) {
+      const key = await pending;
+      if (key !== undefined || !create) return key;
+    }
+    const load = this.load(subject, create).finally(() => {
+      if (this.loading.get(subject) === load) this.loading.delete(subject);
+    });
+    this.loading.set(subject, load);
+    return load;
+  }
+
+  private async load(subject: string, create: boolean): Promise<DataKey | undefined> {
     let row = await this.read(subject);
     if (!row && create) {
       const sealed = this.serviceKeys.encrypt(randomBytes(32).toString('base64'));
@@ -78,6 +102,8 @@ export class PersonalDataKeys implements PersonalDataEraser {
       row = await this.read(subject);
     }
     if (!row) return undefined;
+    // Destroyed while this read was on its way: the tombstone stands, never a live key over it.
+    if (this.cache.get(subject)?.key === 'erased') return 'erased';
     const key: DataKey =
       row.crypted === null || row.key_id === null
         ? 'erased'
@@ -95,6 +121,7 @@ export class PersonalDataKeys implements PersonalDataEraser {
     await sql`
       insert into ${sql.raw(TABLE)} (subject, key_id, crypted, destroyed_at) values (${subject}, null, null, now())
       on conflict (subject) do update set key_id = null, crypted = null, destroyed_at = coalesce(${sql.raw(TABLE)}.destroyed_at, now())`.execute(this.db);
+    this.loading.delete(subject);
     this.remember(subject, 'erased');
   }
 
@@ -126,8 +153,8 @@ export class PersonalDataKeys implements PersonalDataEraser {
   }
 
   private async read(subject: string): Promise<{ key_id: string | null; crypted: string | null } | undefined> {
-    const { rows } = await sql<{ key_id: string | null; crypted: string | null }>`select key_id, crypted from ${sql.raw(TABLE)} where subject = ${subject}`.execute(this.db);
-    return rows[0];
+    const [row] = await this.database.run<{ key_id: string | null; crypted: string | null }>(READ_KEY, [subject]);
+    return row;
   }
 
   private remember(subject: string, key: DataKey): void {

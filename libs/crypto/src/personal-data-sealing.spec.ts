@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { sql } from 'kysely';
 import { serverDatabaseUrl } from '#database/testing';
 import { testBackend, type TestStores } from '#eventstore/testing';
@@ -31,7 +31,7 @@ describe.each(serverDatabaseUrl ? (['pglite', 'server'] as const) : (['pglite'] 
 
   beforeAll(async () => {
     stores = await testBackend(kind, 'sealing').open({ [PERSONAL_DATA_KEYS_HISTORY]: personalDataKeyMigrations });
-    keys = new PersonalDataKeys(stores.database.db, new CodeCipher([OLD_KEY], 'old'));
+    keys = new PersonalDataKeys(stores.database, new CodeCipher([OLD_KEY], 'old'));
     store = withPersonalDataSealing(stores.store, keys, policies);
   });
   afterAll(async () => {
@@ -56,7 +56,7 @@ describe.each(serverDatabaseUrl ? (['pglite', 'server'] as const) : (['pglite'] 
     await store.append(`user-${user}`, [humanAdded(`gone${user}`), { type: 'user.otp.email.added', data: {} }], 'no_stream');
     await keys.destroy(user);
     // Another process, with its own cache, sees the same.
-    const other = withPersonalDataSealing(new (stores.store.constructor as new (db: unknown) => EventStore)(stores.database), new PersonalDataKeys(stores.database.db, new CodeCipher([OLD_KEY], 'old')), policies);
+    const other = withPersonalDataSealing(new (stores.store.constructor as new (db: unknown) => EventStore)(stores.database), new PersonalDataKeys(stores.database, new CodeCipher([OLD_KEY], 'old')), policies);
     for (const reader of [store, other]) {
       const [added, otp] = await reader.readStream(`user-${user}`);
       expect(added!.data).toEqual({ orgId: 'org-1', username: '', profile: { givenName: '', familyName: '', displayName: '' }, email: '', [ERASED_FIELD]: true });
@@ -81,7 +81,7 @@ describe.each(serverDatabaseUrl ? (['pglite', 'server'] as const) : (['pglite'] 
     const stream = (await store.readStream(`username-${name}`))[0]!.stream;
     expect(stream).toMatch(/^username#[0-9a-f]{64}$/);
     // The same name hashes the same in another process (the index key is in the table, not in memory).
-    const other = new PersonalDataKeys(stores.database.db, new CodeCipher([OLD_KEY], 'old'));
+    const other = new PersonalDataKeys(stores.database, new CodeCipher([OLD_KEY], 'old'));
     expect(`username#${await other.usernameIndex(name)}`).toBe(stream);
 
     // A claim stream of the plain name, as written before this change: still read and continued.
@@ -116,10 +116,61 @@ describe.each(serverDatabaseUrl ? (['pglite', 'server'] as const) : (['pglite'] 
   it('seals the data keys again under a new service key (rotation); the old one can go afterwards', async () => {
     const user = fresh();
     await store.append(`user-${user}`, [humanAdded(`rotated${user}`)], 'no_stream');
-    const rotating = new PersonalDataKeys(stores.database.db, new CodeCipher([OLD_KEY, NEW_KEY], 'new'));
+    const rotating = new PersonalDataKeys(stores.database, new CodeCipher([OLD_KEY, NEW_KEY], 'new'));
     expect(await rotating.rewrap()).toBeGreaterThan(0);
     expect(await rotating.rewrap()).toBe(0);
-    const onlyNew = withPersonalDataSealing(new (stores.store.constructor as new (db: unknown) => EventStore)(stores.database), new PersonalDataKeys(stores.database.db, new CodeCipher([NEW_KEY], 'new')), policies);
+    const onlyNew = withPersonalDataSealing(new (stores.store.constructor as new (db: unknown) => EventStore)(stores.database), new PersonalDataKeys(stores.database, new CodeCipher([NEW_KEY], 'new')), policies);
     expect((await onlyNew.readStream(`user-${user}`))[0]!.data).toMatchObject({ username: `rotated${user}` });
+  });
+
+  describe('the key cache', () => {
+    afterEach(() => {
+      jest.restoreAllMocks();
+    });
+    const keyReads = (run: { mock: { calls: unknown[][] } }) => run.mock.calls.filter(([statement]) => (statement as { name?: string }).name === 'personal_data_key').length;
+    /** Another process's view: its own key cache, nothing in it yet. */
+    const coldReader = () => {
+      const coldKeys = new PersonalDataKeys(stores.database, new CodeCipher([OLD_KEY], 'old'));
+      return { coldKeys, reader: withPersonalDataSealing(new (stores.store.constructor as new (db: unknown) => EventStore)(stores.database), coldKeys, policies) };
+    };
+
+    it('Given a person whose key is not cached, When a stream with several of their sealed events is read, Then their key is read once', async () => {
+      const user = fresh();
+      await store.append(
+        `user-${user}`,
+        [humanAdded(`many${user}`), { type: 'user.email.changed', data: { email: `b${user}@example.org` } }, { type: 'user.email.verified', data: { email: `b${user}@example.org` } }],
+        'no_stream',
+      );
+      const { reader } = coldReader();
+      const run = jest.spyOn(stores.database, 'run');
+      const events = await reader.readStream(`user-${user}`);
+      expect(events.map((e) => e.data.email)).toEqual([`many${user}@example.com`, `b${user}@example.org`, `b${user}@example.org`]);
+      expect(keyReads(run)).toBe(1);
+    });
+
+    it('Given a read of a live key on its way, When the key is destroyed before the read is remembered, Then the key reads as erased from then on', async () => {
+      const user = fresh();
+      await store.append(`user-${user}`, [humanAdded(`raced${user}`)], 'no_stream');
+      const { coldKeys } = coldReader();
+      let readDone!: () => void;
+      const readIsDone = new Promise<void>((resolve) => (readDone = resolve));
+      let proceed!: () => void;
+      const mayProceed = new Promise<void>((resolve) => (proceed = resolve));
+      const run = stores.database.run.bind(stores.database);
+      jest.spyOn(stores.database, 'run').mockImplementation(async (statement, values) => {
+        const rows = await run(statement, values);
+        if (statement.name === 'personal_data_key') {
+          readDone();
+          await mayProceed;
+        }
+        return rows as never;
+      });
+      const inFlight = coldKeys.keyOf(user);
+      await readIsDone;
+      await coldKeys.destroy(user);
+      proceed();
+      expect(await inFlight).toBe('erased');
+      expect(await coldKeys.keyOf(user)).toBe('erased');
+    });
   });
 });

@@ -25,7 +25,7 @@ describe.each(serverDatabaseUrl ? (['pglite', 'server'] as const) : (['pglite'] 
 
   beforeAll(async () => {
     stores = await testBackend(kind, 'erase').open({ [PERSONAL_DATA_KEYS_HISTORY]: personalDataKeyMigrations });
-    keys = new PersonalDataKeys(stores.database.db, new CodeCipher([KEY], 'k1'));
+    keys = new PersonalDataKeys(stores.database, new CodeCipher([KEY], 'k1'));
     sealed = withPersonalDataSealing(new (stores.store.constructor as new (db: unknown) => EventStore)(stores.database), keys, personalDataPolicies);
   });
   afterAll(async () => {

@@ -40,7 +40,7 @@ export function keyRingOptions(config: KeySettings): KeyRingOptions {
 /** The per-person data keys (crypto.personal_data_keys), sealed under the service keys of the settings. */
 export function openPersonalDataKeys(config: KeySettings, database: SqlDatabase): PersonalDataKeys {
   const { keys, sealingKeyId } = loadKeyRing(keyRingOptions(config));
-  return new PersonalDataKeys(database.db, new CodeCipher(keys, sealingKeyId));
+  return new PersonalDataKeys(database, new CodeCipher(keys, sealingKeyId));
 }
 
 /** Which event fields name a person, for every stream's events (the domains say). */

@@ -459,7 +459,7 @@ describe('EventStoreDbEventStore against a fake client (no EventStoreDB server c
     it('holds only sealed personal data and hashed claim stream names; destroying the key erases, nothing is rewritten', async () => {
       const database = await openInMemoryDatabase();
       await migrate(database.db, PERSONAL_DATA_KEYS_HISTORY, personalDataKeyMigrations);
-      const keys = new PersonalDataKeys(database.db, new CodeCipher(Buffer.alloc(32, 4)));
+      const keys = new PersonalDataKeys(database, new CodeCipher(Buffer.alloc(32, 4)));
       const sealed = withPersonalDataSealing(store, keys, userPersonalData);
       await sealed.append('user-u1', [{ type: 'user.human.added', data: { username: 'esdbperson', orgId: 'o1', profile: { givenName: 'Esdbgiven', familyName: 'Esdbfamily', displayName: 'E F' }, email: 'esdb@example.com' } }], 'no_stream');
       await sealed.append('username-esdbperson', [{ type: 'username.claimed', data: { userId: 'u1', username: 'esdbperson' } }], 'no_stream');
