@@ -1,7 +1,6 @@
 import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { INestApplication, INestApplicationContext } from '@nestjs/common';
-import { expressConnectMiddleware } from '@connectrpc/connect-express';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import { AUTHENTICATOR, type Authenticator } from '#auth';
 import { CONFIG, type Config } from '#config';
@@ -51,9 +50,13 @@ export interface MountedTransport {
 }
 
 /**
- * Puts Connect + gRPC-Web (HTTP/1.1) and the REST gateway in front of the Nest routes. Must run
- * before `app.init()`: middleware added later would come after Nest's 404 handler, and Nest's
- * JSON body parser (added by init) would come first and eat the bodies.
+ * Puts the API in front of the Nest routes on both HTTP versions: each request passes the front
+ * gate (its token checked before any body is read), then Connect, gRPC and gRPC-Web procedures,
+ * then the REST gateway; only what none of them serves reaches Express and the Nest routes
+ * (/healthz, /readyz, /metrics, the docs, the admin API) over HTTP/1.1, or the transport's
+ * unknown-path answer over HTTP/2. API requests never pass Express's router: it cost 5–8 % of
+ * the server's CPU per REST call (docs/benchmarks.md). Must run before `app.init()`, which
+ * installs Nest's not-found handler (replaced here by the transport's).
  */
 export function mountTransport(app: INestApplication, deps: TransportDependencies): MountedTransport {
   const wiring = { userService: !!deps.userService, sessionService: !!deps.sessionService, authenticator: !!deps.authenticator, readiness: !!deps.readiness };
@@ -79,32 +82,40 @@ export function mountTransport(app: INestApplication, deps: TransportDependencie
   };
   const gateway = createRestGateway({ routes, services: SERVED_SERVICES, logger: deps.logger, contextValues });
   const unknown = notServed(SERVICE_NAMES);
-  // First: no API request's body is read before its token has been checked.
-  app.use((req: Req, res: Res, next: (err?: unknown) => void) => {
-    gate.admit(req, res).then((admitted) => admitted && next(), next);
-  });
-  app.use(expressConnectMiddleware({ routes, readMaxBytes: READ_MAX_BYTES, contextValues }));
-  app.use(gateway);
   answerUnknownPathsWith(app, unknown);
-  // Over h2c the REST gateway answers too (as ZITADEL's does); the Nest routes are HTTP/1.1 only.
-  const served = connectNodeAdapter({
-    routes,
-    readMaxBytes: READ_MAX_BYTES,
-    contextValues,
-    fallback: (req, res) => (isGrpcRequest(req) ? unknown(req, res) : gateway(req, res, () => unknown(req, res))),
-  });
-  const http2Handler: MountedTransport['http2Handler'] = (req, res) => {
-    gate.admit(req, res).then(
-      (admitted) => admitted && served(req, res),
-      (err: unknown) => {
-        deps.logger.error({ err }, 'front gate failed');
-        if (!res.headersSent) {
-          res.statusCode = 500;
-          res.end();
-        }
-      },
-    );
+
+  /** The API's handler; `rest` answers what the API does not serve. */
+  const api = (rest: (req: Req, res: Res) => void) => {
+    const served = connectNodeAdapter({
+      routes,
+      readMaxBytes: READ_MAX_BYTES,
+      contextValues,
+      fallback: (req, res) => (isGrpcRequest(req) ? unknown(req, res) : gateway(req, res, () => rest(req, res))),
+    });
+    return (req: Req, res: Res) => {
+      gate.admit(req, res).then(
+        (admitted) => admitted && served(req, res),
+        (err: unknown) => {
+          deps.logger.error({ err }, 'front gate failed');
+          if (!res.headersSent) {
+            res.statusCode = 500;
+            res.end();
+          }
+        },
+      );
+    };
   };
+  // Over h2c the REST gateway answers too (as ZITADEL's does); the Nest routes are HTTP/1.1 only.
+  const http2Handler = api(unknown);
+  const http1 = app.getHttpServer() as HttpServer;
+  const nest = http1.listeners('request') as Array<(req: Req, res: Res) => void>;
+  http1.removeAllListeners('request');
+  http1.on(
+    'request',
+    api((req, res) => {
+      for (const listener of nest) listener(req, res);
+    }),
+  );
   return { routes, http2Handler, stopping: () => stop.abort() };
 }
 
