@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { extname, join } from 'node:path';
+import { dirname, extname, join } from 'node:path';
 import { Controller, Get, Inject, NotFoundException, Param, Res } from '@nestjs/common';
 import { stringify } from 'yaml';
 import type { OpenApiDocument } from './document.js';
@@ -29,8 +29,11 @@ const PAGE_ASSETS = new Set([
   'favicon-16x16.png',
 ]);
 
-/** Swagger UI's files, from the installed package (never a CDN). */
-const { getAbsoluteFSPath } = createRequire(import.meta.url)('swagger-ui-dist') as { getAbsoluteFSPath(): string };
+/**
+ * Swagger UI's files, from the installed package (never a CDN). Found by its package.json:
+ * the package's main module loads the whole 4 MB bundle into the server's heap to export it.
+ */
+const SWAGGER_UI_DIR = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
 
 /** The page: Swagger UI pointed at this server's own document; no URL box, no `?url=` override. */
 const INDEX_HTML = `<!DOCTYPE html>
@@ -69,7 +72,7 @@ const INITIALIZER_JS = `window.onload = function () {
 export class OpenApiController {
   private readonly json: string;
   private readonly yaml: string;
-  private readonly assetsDir = getAbsoluteFSPath();
+  private readonly assetsDir = SWAGGER_UI_DIR;
   /** The files the page loads (and their source maps), by name: nothing else can be asked for. */
   private readonly assets = new Set(readdirSync(this.assetsDir).filter((name) => PAGE_ASSETS.has(name)));
   private readonly cache = new Map<string, Buffer>();
