@@ -105,7 +105,7 @@ export class DirectBackend implements AdminBackend {
     });
     try {
       const personalDataKeys = openPersonalDataKeys(this.config, database);
-      const eventStore = openEventStore(this.config, database, personalDataKeys);
+      const eventStore = await openEventStore(this.config, database, personalDataKeys);
       const app = await NestFactory.createApplicationContext(
         DirectAdminModule.forRoot({ config: this.config, logger: this.logger, database, eventStore, personalDataKeys }),
         { logger: false },

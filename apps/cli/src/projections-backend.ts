@@ -88,7 +88,7 @@ export class DirectProjectionsBackend implements ProjectionsBackend {
       const database = await openSqlDatabase(this.config).catch((err: unknown) => {
         throw new CliError(`cannot open the database of DATABASE_URL: ${(err as Error).message}`);
       });
-      return { database, store: openEventStore(this.config, database) };
+      return { database, store: await openEventStore(this.config, database) };
     })();
     const { database, store } = await this.opened;
     return { database, store, logger: this.logger };

@@ -39,7 +39,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     const applied = await migrateAll(database, sqlSchemas(config));
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
     const personalDataKeys = openPersonalDataKeys(config, database);
-    const eventStore = openEventStore(config, database, personalDataKeys);
+    const eventStore = await openEventStore(config, database, personalDataKeys);
     app = await NestFactory.create(AppModule.forRoot({ config, logger, database, eventStore, personalDataKeys }), {
       logger: new PinoNestLogger(logger),
       abortOnError: false,

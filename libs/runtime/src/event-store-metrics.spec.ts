@@ -20,7 +20,7 @@ describe('event store append metrics (openEventStore)', () => {
   afterAll(() => database?.close());
 
   it('counts appends, events and conflicts, times them, and leaves the store its own class', async () => {
-    const store = openEventStore(loadConfig({ DATA_DIR: '/nonexistent-metrics-spec' }), database);
+    const store = await openEventStore(loadConfig({ DATA_DIR: '/nonexistent-metrics-spec' }), database);
     expect(store).toBeInstanceOf(PostgresEventStore);
     const event = { type: 'thing.added', data: {}, metadata: { correlationId: 'c' } };
 

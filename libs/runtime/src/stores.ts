@@ -1,7 +1,6 @@
 import type { Migration } from 'kysely';
 import { join } from 'node:path';
 import { migrate, openEmbeddedDatabase, openServerDatabase, type SqlDatabase } from '#database';
-import { EventStoreDbEventStore } from '#eventstore';
 import {
   EVENT_STORE_HISTORY,
   eventStoreMigrations,
@@ -51,12 +50,15 @@ export const personalDataPolicies = { ...userPersonalData, ...sessionPersonalDat
  * and its appends measured. Pass the process's one PersonalDataKeys where something else
  * destroys keys (DeleteUser), so that both share what they know.
  */
-export function openEventStore(
+export async function openEventStore(
   config: Pick<Config, 'EVENTSTORE' | 'EVENTSTORE_CONNECTION_STRING'> & KeySettings,
   database: SqlDatabase,
   keys: PersonalDataKeys = openPersonalDataKeys(config, database),
-): EventStore {
-  const store = config.EVENTSTORE === 'eventstoredb' ? EventStoreDbEventStore.connect(config.EVENTSTORE_CONNECTION_STRING!) : new PostgresEventStore(database);
+): Promise<EventStore> {
+  const store =
+    config.EVENTSTORE === 'eventstoredb'
+      ? (await import('#eventstore/eventstoredb')).EventStoreDbEventStore.connect(config.EVENTSTORE_CONNECTION_STRING!)
+      : new PostgresEventStore(database);
   return withAppendMetrics(withPersonalDataSealing(store, keys, personalDataPolicies));
 }
 
