@@ -94,8 +94,15 @@ export class SessionChangeRunner {
     changes: SessionChanges,
     context: CommandContext,
     now: Date,
-    start?: { userAgent?: SessionUserAgent },
+    options: {
+      /** CreateSession: the session starts with these changes. */
+      start?: { userAgent?: SessionUserAgent };
+      /** Users the caller has already read for this request (SetSession: the session's user), by id. */
+      users?: ReadonlyMap<string, UserState>;
+    } = {},
   ): Promise<SessionChangeResult> {
+    const { start } = options;
+    const readUsers = new Map(options.users);
     SessionChangeRunner.validate(changes);
     const ctx: CommandContext = { ...context, correlationId: context.correlationId ?? newCorrelationId() };
     let working = loaded;
@@ -113,7 +120,8 @@ export class SessionChangeRunner {
     const userCheck = changes.checks?.user;
     if (userCheck) {
       const userId = await this.resolveUser(userCheck);
-      const user = foldUser(await readStreamOf<UserEvent>(this.store, userStream(userId)));
+      const user = readUsers.get(userId) ?? foldUser(await readStreamOf<UserEvent>(this.store, userStream(userId)));
+      readUsers.set(userId, user);
       push(decideUserCheck(working, user, { userId, now }));
       checkedUserId = userId;
     }
@@ -226,7 +234,7 @@ export class SessionChangeRunner {
     };
 
     const appended = this.store.appendMany
-      ? await this.writeTogether(sessionId, userHalves, decideSession)
+      ? await this.writeTogether(sessionId, userHalves, decideSession, { session: loaded, users: readUsers })
       : await this.writeUserFirst(sessionId, userHalves, decideSession);
     const last = appended[appended.length - 1];
     if (!last) throw internal('SESSION-NoEv1', 'Errors.Internal');
@@ -241,15 +249,18 @@ export class SessionChangeRunner {
   /**
    * Where the store appends several streams at once (PostgreSQL, PGlite): the user halves and
    * the session's events in one `appendMany`, all or nothing, so a success is never recorded on
-   * the user without its check on the session, nor a send counted without its challenge. Every
-   * attempt reads the user and the session again and decides again; a conflict on either
-   * stream is another attempt. A failed check writes only the user stream (the count, the
-   * lockout) and is then thrown: the session gets nothing.
+   * the user without its check on the session, nor a send counted without its challenge. The
+   * first attempt decides on the states this request has already read (`known`): each part is
+   * appended at the revision it was decided on, so a change since then is a conflict. Every
+   * further attempt reads the user and the session again and decides again; a conflict on
+   * either stream is another attempt. A failed check writes only the user stream (the count,
+   * the lockout) and is then thrown: the session gets nothing.
    */
   private async writeTogether(
     sessionId: string,
     halves: readonly UserHalf[],
     decideSession: (fresh: SessionState) => NewEvent<SessionEvent>[],
+    known: { session: SessionState; users: ReadonlyMap<string, UserState> },
   ): Promise<AppendedEvent[]> {
     const attempts = SESSION_WRITE_RETRY.attempts ?? DEFAULT_ATTEMPTS;
     for (let attempt = 1; ; attempt++) {
@@ -261,7 +272,7 @@ export class SessionChangeRunner {
           const stream = userStream(half.userId);
           let user = users.get(stream);
           if (!user) {
-            const state = foldUser(await readStreamOf<UserEvent>(this.store, stream));
+            const state = (attempt === 1 ? known.users.get(half.userId) : undefined) ?? foldUser(await readStreamOf<UserEvent>(this.store, stream));
             user = { state, readAt: state.version, events: [] };
             users.set(stream, user);
           }
@@ -273,7 +284,7 @@ export class SessionChangeRunner {
           user.events.push(...events);
           user.state = events.reduce((state: UserState, event) => evolveUser(state, event), user.state);
         }
-        const session = foldSession(await readStreamOf<SessionEvent>(this.store, sessionStream(sessionId)));
+        const session = attempt === 1 ? known.session : foldSession(await readStreamOf<SessionEvent>(this.store, sessionStream(sessionId)));
         const parts: StreamAppend[] = [
           ...[...users].filter(([, user]) => user.events.length > 0).map(([stream, user]) => ({ stream, events: user.events, expectedRevision: user.readAt })),
           { stream: sessionStream(sessionId), events: decideSession(session), expectedRevision: session.version },

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import type { Caller } from '#access';
 import { serverDatabaseUrl } from '#database/testing';
@@ -433,6 +433,44 @@ describe.each(serverDatabaseUrl ? (['pglite', 'server'] as const) : (['pglite'] 
       expect(await types(`user-${s.userId}`)).not.toContain('user.otp.email.challenge.sent');
       expect(await types(`session-${s.sessionId}`)).toEqual(session);
       await set(s.sessionId, { checks: { otpEmail: { code: s.code } } });
+    });
+
+    it('Given a challenged session, When SetSession checks the code, Then the session and the user are each read once', async () => {
+      const s = await challengedSession();
+      const reads = jest.spyOn(app.store, 'readStream');
+      try {
+        await set(s.sessionId, { checks: { otpEmail: { code: s.code } } });
+        const streams = reads.mock.calls.map(([stream]) => stream);
+        expect(streams.filter((stream) => stream === `session-${s.sessionId}`)).toHaveLength(1);
+        expect(streams.filter((stream) => stream === `user-${s.userId}`)).toHaveLength(1);
+      } finally {
+        reads.mockRestore();
+      }
+      expect((await get(s.sessionId)).factors.otpEmail).toBeDefined();
+    });
+
+    it('Given the user locked after SetSession read it, When its append meets the newer user, Then it decides again on the locked user and writes nothing', async () => {
+      const s = await challengedSession();
+      const session = await types(`session-${s.sessionId}`);
+      const readStream = app.store.readStream.bind(app.store);
+      let lockedMeanwhile = false;
+      const reads = jest.spyOn(app.store, 'readStream').mockImplementation(async (stream) => {
+        const events = await readStream(stream);
+        if (stream === `user-${s.userId}` && !lockedMeanwhile) {
+          lockedMeanwhile = true;
+          const metadata = { instanceId: 'instance-1', resourceOwner: ORG, editor: 'system', correlationId: 'lock-meanwhile' };
+          await app.store.append(stream, [{ type: 'user.locked', data: { reason: 'otp.email.max.attempts' }, metadata }], 'any');
+        }
+        return events;
+      });
+      try {
+        await expect(set(s.sessionId, { checks: { otpEmail: { code: s.code } } })).rejects.toEqual(byKindAndId('FailedPrecondition', 'COMMAND-S6h4R'));
+      } finally {
+        reads.mockRestore();
+      }
+      expect(lockedMeanwhile).toBe(true);
+      expect(await types(`session-${s.sessionId}`)).toEqual(session);
+      expect((await types(`user-${s.userId}`)).pop()).toBe('user.locked');
     });
 
     it('a correct code checked twice at once is recorded once, on the user and on the session', async () => {

@@ -32,6 +32,6 @@ export class CreateSessionHandler implements ICommandHandler<CreateSessionComman
     SessionChangeRunner.validate(input.changes);
     const userAgent = decideUserAgent(input.userAgent, input.clientIp);
     const now = this.runner.now();
-    return this.runner.run(newId(), initialSessionState(), input.changes, input, now, userAgent ? { userAgent } : {});
+    return this.runner.run(newId(), initialSessionState(), input.changes, input, now, { start: userAgent ? { userAgent } : {} });
   }
 }

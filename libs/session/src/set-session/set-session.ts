@@ -2,7 +2,7 @@ import { Inject } from '@nestjs/common';
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { EVENT_STORE, type EventStore } from '#eventstore';
 import { readStreamOf, type CommandContext } from '#kernel';
-import { foldUser, userStream, type UserEvent } from '#user';
+import { foldUser, userStream, type UserEvent, type UserState } from '#user';
 import { authorizeSessionWrite } from '../authorize.js';
 import { sessionExpiredError, sessionNotFound, sessionTerminated } from '../errors.js';
 import { sessionStream, type SessionEvent } from '../events.js';
@@ -53,7 +53,12 @@ export class SetSessionHandler implements ICommandHandler<SetSessionCommand> {
     const session = foldSession(await readStreamOf<SessionEvent>(this.store, sessionStream(input.sessionId)));
     assertSessionWritable(session, input, now);
     // The sessions of a deleted user ended with it: as a terminated session.
-    if (session.user && foldUser(await readStreamOf<UserEvent>(this.store, userStream(session.user.id))).removed) throw sessionTerminated();
-    return this.runner.run(input.sessionId, session, input.changes, input, now);
+    const users = new Map<string, UserState>();
+    if (session.user) {
+      const user = foldUser(await readStreamOf<UserEvent>(this.store, userStream(session.user.id)));
+      if (user.removed) throw sessionTerminated();
+      users.set(session.user.id, user);
+    }
+    return this.runner.run(input.sessionId, session, input.changes, input, now, { users });
   }
 }
