@@ -3,9 +3,10 @@ import {
   Code,
   ConnectError,
   createConnectRouter,
-  createHandlerContext,
+  createContextValues,
   createServiceImplSpec,
   type ContextValues,
+  type HandlerContext,
   type Interceptor,
   type MethodImplSpec,
 } from '@connectrpc/connect';
@@ -21,6 +22,8 @@ export interface DirectCallInit {
   /** The URL the call is named by in the handler context. */
   url: string;
 }
+
+const noDeadline = () => undefined;
 
 /** Calls a unary method of the routes in process. */
 export type DirectUnaryCall = <I extends DescMessage, O extends DescMessage>(
@@ -58,16 +61,23 @@ export function directUnaryCalls(routes: Routes): DirectUnaryCall {
   return async (method, request, init) => {
     const found = methods.get(method);
     if (!found || found.spec.kind !== 'unary') throw new ConnectError(`${method.parent.typeName}/${method.name} is not implemented`, Code.Unimplemented);
-    const context = createHandlerContext({
+    // The context as connect-es' createHandlerContext would make it for a call without a
+    // deadline, minus its linked abort controllers: it links a deadline signal, the request's
+    // signal and its own with three abort listeners, ~30 µs per call on Node 20 (an AbortSignal
+    // with a listener is that dear), to end up aborting when the request's signal does.
+    const context: HandlerContext = {
       service: method.parent,
       method,
       protocolName: 'rest',
       requestMethod: 'POST',
       url: init.url,
+      signal: init.signal,
+      timeoutMs: noDeadline,
       requestHeader: init.header,
-      contextValues: init.contextValues,
-      requestSignal: init.signal,
-    });
+      responseHeader: new Headers(),
+      responseTrailer: new Headers(),
+      values: init.contextValues ?? createContextValues(),
+    };
     return (await invokeUnaryImplementation(found.spec, context, request, found.interceptors)) as MessageShape<typeof method.output>;
   };
 }
