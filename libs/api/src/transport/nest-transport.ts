@@ -54,7 +54,7 @@ export interface MountedTransport {
  * gate (its token checked before any body is read), then Connect, gRPC and gRPC-Web procedures,
  * then the REST gateway; only what none of them serves reaches Express and the Nest routes
  * (/healthz, /readyz, /metrics, the docs, the admin API) over HTTP/1.1, or the transport's
- * unknown-path answer over HTTP/2. API requests never pass Express's router: it cost 5–8 % of
+ * unknown-path answer over HTTP/2. API requests never pass Express's router: it cost 4–5 % of
  * the server's CPU per REST call (docs/benchmarks.md). Must run before `app.init()`, which
  * installs Nest's not-found handler (replaced here by the transport's).
  */
