@@ -51,6 +51,9 @@ export function preparedStatement(name: string, text: string): Statement {
   return Object.freeze({ name, text });
 }
 
+/** A wake-up for other processes: sent after every append, so prepared like the appends. */
+const NOTIFY = preparedStatement('notify', 'select pg_notify($1, $2)');
+
 export class DataDirectoryLockedError extends Error {
   override readonly name = 'DataDirectoryLockedError';
 }
@@ -83,12 +86,14 @@ export function openServerDatabase(options: ServerDatabaseOptions): SqlDatabase 
     return client;
   }
 
+  async function run<R>(statement: Statement, values: readonly unknown[]): Promise<R[]> {
+    return (await pool.query({ ...(statement.name ? { name: statement.name } : {}), text: statement.text, values: [...values] })).rows as R[];
+  }
+
   return {
     kind: 'server',
     db,
-    async run<R>(statement: Statement, values: readonly unknown[]) {
-      return (await pool.query({ ...(statement.name ? { name: statement.name } : {}), text: statement.text, values: [...values] })).rows as R[];
-    },
+    run,
     async listen(channel, onNotify) {
       const client = await listenerClient();
       let set = handlers.get(channel);
@@ -103,7 +108,7 @@ export function openServerDatabase(options: ServerDatabaseOptions): SqlDatabase 
       };
     },
     async notify(channel, payload = '') {
-      await sql`select pg_notify(${channel}, ${payload})`.execute(db);
+      await run(NOTIFY, [channel, payload]);
     },
     async close() {
       await listener?.end().catch(() => undefined);
@@ -219,7 +224,7 @@ function wrapPGlite(pglite: PGlite, onClose: () => Promise<void>): SqlDatabase {
     },
     listen: async (channel, onNotify) => pglite.listen(channel, (payload) => onNotify(payload ?? '')),
     async notify(channel, payload = '') {
-      await sql`select pg_notify(${channel}, ${payload})`.execute(db);
+      await db.executeQuery(CompiledQuery.raw(NOTIFY.text, [channel, payload]));
     },
     async close() {
       await db.destroy();

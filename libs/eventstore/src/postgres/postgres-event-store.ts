@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { sql, type Kysely } from 'kysely';
+import { CompiledQuery, sql, type Kysely } from 'kysely';
 import { preparedStatement, type SqlDatabase, type Statement, type Unlisten } from '#database';
 import { InvalidAppendError, WrongExpectedVersionError } from '../errors.js';
 import {
@@ -199,7 +199,7 @@ export class PostgresEventStore implements EventStore {
         results = await this.db.transaction().execute(async (trx) => {
           const out: AppendResult[] = new Array(parts.length);
           for (const part of ordered) {
-            const { rows } = await appendStatement(part.stream, part.payload, part.expected).execute(trx);
+            const { rows } = await trx.executeQuery<AppendRow>(appendStatement(part.stream, part.payload, part.expected));
             const first = rows[0];
             if (!first || first.sequence === null) {
               // Throwing rolls the whole transaction back: the streams before this one keep nothing.
@@ -236,7 +236,7 @@ export class PostgresEventStore implements EventStore {
     const hook = this.options.beforeCommit;
     if (!hook) return this.database.run<AppendRow>(STATEMENTS.append, [stream, payload, expected]);
     return this.db.transaction().execute(async (trx) => {
-      const { rows } = await appendStatement(stream, payload, expected).execute(trx);
+      const { rows } = await trx.executeQuery<AppendRow>(appendStatement(stream, payload, expected));
       await hook(stream);
       return rows;
     });
@@ -337,7 +337,7 @@ export class PostgresEventStore implements EventStore {
 
 /** The append inside a kysely transaction (appendMany, the test hook): the prepared statement's text, on the transaction's connection. */
 function appendStatement(stream: string, payload: string, expected: number | null) {
-  return sql<AppendRow>`select * from eventstore.append(${stream}, ${payload}::jsonb, ${expected}::int) order by sequence`;
+  return CompiledQuery.raw(STATEMENTS.append.text, [stream, payload, expected]);
 }
 
 function toAppendResult(rows: AppendRow[]): AppendResult {
