@@ -84,39 +84,36 @@ export function mountTransport(app: INestApplication, deps: TransportDependencie
   const unknown = notServed(SERVICE_NAMES);
   answerUnknownPathsWith(app, unknown);
 
-  /** The API's handler; `rest` answers what the API does not serve. */
-  const api = (rest: (req: Req, res: Res) => void) => {
-    const served = connectNodeAdapter({
-      routes,
-      readMaxBytes: READ_MAX_BYTES,
-      contextValues,
-      fallback: (req, res) => (isGrpcRequest(req) ? unknown(req, res) : gateway(req, res, () => rest(req, res))),
-    });
-    return (req: Req, res: Res) => {
-      gate.admit(req, res).then(
-        (admitted) => admitted && served(req, res),
-        (err: unknown) => {
-          deps.logger.error({ err }, 'front gate failed');
-          if (!res.headersSent) {
-            res.statusCode = 500;
-            res.end();
-          }
-        },
-      );
-    };
-  };
-  // Over h2c the REST gateway answers too (as ZITADEL's does); the Nest routes are HTTP/1.1 only.
-  const http2Handler = api(unknown);
   const http1 = app.getHttpServer() as HttpServer;
   const nest = http1.listeners('request') as Array<(req: Req, res: Res) => void>;
+  /** What the API does not serve: Nest's routes over HTTP/1.1 (they are HTTP/1.1 only), the transport's answer over h2c. */
+  const notApi = (req: Req, res: Res) => {
+    if (req.httpVersionMajor >= 2) unknown(req, res);
+    else for (const listener of nest) listener(req, res);
+  };
+  // Over h2c the REST gateway answers too (as ZITADEL's does).
+  const served = connectNodeAdapter({
+    routes,
+    readMaxBytes: READ_MAX_BYTES,
+    contextValues,
+    fallback: (req, res) => (isGrpcRequest(req) ? unknown(req, res) : gateway(req, res, () => notApi(req, res))),
+  });
+  /** Both HTTP versions: no API request's body is read before its token has been checked. */
+  const api = (req: Req, res: Res) => {
+    gate.admit(req, res).then(
+      (admitted) => admitted && served(req, res),
+      (err: unknown) => {
+        deps.logger.error({ err }, 'front gate failed');
+        if (!res.headersSent) {
+          res.statusCode = 500;
+          res.end();
+        }
+      },
+    );
+  };
   http1.removeAllListeners('request');
-  http1.on(
-    'request',
-    api((req, res) => {
-      for (const listener of nest) listener(req, res);
-    }),
-  );
-  return { routes, http2Handler, stopping: () => stop.abort() };
+  http1.on('request', api);
+  return { routes, http2Handler: api, stopping: () => stop.abort() };
 }
 
 /**
