@@ -124,6 +124,18 @@ for (const backend of testBackends('consumer')) {
       expect(await readCheckpoint(stores.database.db, TABLE, 'test')).toBe(more[0]!.position);
     });
 
+    it('live: events appended during the pause after a batch that read the store dry are read as one batch', async () => {
+      const first = await append(1);
+      const froms: string[] = [];
+      const c = consumer('gather', { gatherMs: 1_000 }, froms);
+      c.start();
+      await checkpointPassed(c, first[0]!.position);
+      const more = await append(3);
+      await checkpointPassed(c, more[2]!.position);
+      expect(froms).toEqual([START, first[0]!.position]);
+      expect((await handled()).map((r) => r.position)).toEqual([...first, ...more].map((e) => e.position));
+    });
+
     it('with a lease only one process acts; the other takes over when it stops', async () => {
       const lease = { leaseMs: 5_000, standbyPollMs: 50 };
       const a = consumer('a', { lease });
