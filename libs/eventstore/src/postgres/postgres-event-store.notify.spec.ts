@@ -15,10 +15,11 @@ describe('PostgresEventStore: its own notifications', () => {
   let deliver: (payload: string) => void = () => undefined;
   const sent: string[] = [];
   let store: PostgresEventStore;
+  let database: SqlDatabase;
 
   beforeAll(async () => {
     t = await testBackend('pglite').open();
-    const database: SqlDatabase = {
+    database = {
       ...t.database,
       kind: 'server',
       listen: async (_channel, onNotify) => {
@@ -61,6 +62,16 @@ describe('PostgresEventStore: its own notifications', () => {
     expect(await settledNow(wait)).toBe('waiting');
     deliver('another-process');
     expect(await settledNow(wait)).toBe('woke');
+  });
+
+  it('Given appends in quick succession, When the gathering pause ends, Then one NOTIFY stands for all of them', async () => {
+    const gathering = new PostgresEventStore(database, { notifyGatherMs: 3_000 });
+    sent.length = 0;
+    for (let i = 0; i < 3; i++) await gathering.append(`gather-${i}`, [{ type: 'ping', data: {} }], 'no_stream');
+    expect(sent).toEqual([]);
+    await eventually(() => expect(sent).toHaveLength(1));
+    await gathering.close();
+    expect(sent).toHaveLength(1);
   });
 
   it('Given another process that sends no payload (an older version), When its NOTIFY arrives, Then readers are woken', async () => {

@@ -32,7 +32,12 @@ export interface PostgresEventStoreOptions {
    * COMMIT, so a test can hold a transaction open while others commit.
    */
   beforeCommit?: (stream: string) => Promise<void>;
+  /** How long a NOTIFY to other processes waits for more appends to stand for (default 5 ms; see announceAppend). */
+  notifyGatherMs?: number;
 }
+
+/** Readers gather that long after a batch before they read again (CheckpointedConsumer's gatherMs). */
+const NOTIFY_GATHER_MS = 5;
 
 const EVENT_COLUMNS = 'transaction_id::text, global_seq::text, id, stream, sequence, type, data, metadata, created_at';
 
@@ -106,6 +111,7 @@ export class PostgresEventStore implements EventStore {
   private unlisten?: Promise<Unlisten>;
   private notifyInFlight = false;
   private notifyPending = false;
+  private notifyTimer: NodeJS.Timeout | undefined;
   /**
    * Names this store instance in its NOTIFY payloads: its own notifications come back through
    * its LISTEN, and its readers were already woken in process when it appended, so the echo is
@@ -294,6 +300,11 @@ export class PostgresEventStore implements EventStore {
   }
 
   async close(): Promise<void> {
+    if (this.notifyTimer) {
+      clearTimeout(this.notifyTimer);
+      this.notifyTimer = undefined;
+      await this.database.notify(APPENDED_CHANNEL, this.origin).catch(() => undefined);
+    }
     const unlisten = await this.unlisten?.catch(() => undefined);
     await unlisten?.();
     this.appended.removeAllListeners();
@@ -308,8 +319,11 @@ export class PostgresEventStore implements EventStore {
 
   /**
    * Wakes readers in this process at once, and other processes through NOTIFY. The NOTIFY is
-   * sent outside the append's transaction and coalesced: PostgreSQL serializes the commits of
-   * notifying transactions, which would cost appends their group commit.
+   * sent outside the append's transaction (PostgreSQL serializes the commits of notifying
+   * transactions, which would cost appends their group commit) and gathered: one NOTIFY at most
+   * notifyGatherMs after an append stands for every append until it is sent (a statement per
+   * append under a steady stream, and a delivery to every listening process, for readers that
+   * gather that long anyway before they read).
    */
   private announceAppend(): void {
     this.appended.emit('appended');
@@ -321,6 +335,14 @@ export class PostgresEventStore implements EventStore {
       this.notifyPending = true;
       return;
     }
+    if (this.notifyTimer) return;
+    this.notifyTimer = setTimeout(() => {
+      this.notifyTimer = undefined;
+      this.sendNotify();
+    }, this.options.notifyGatherMs ?? NOTIFY_GATHER_MS);
+  }
+
+  private sendNotify(): void {
     this.notifyInFlight = true;
     this.database
       .notify(APPENDED_CHANNEL, this.origin)
