@@ -35,7 +35,7 @@
  * BENCH_CONCURRENCY (16), BENCH_REQUESTS per measured phase (3000), BENCH_ROUNDS (3),
  * BENCH_WARMUP requests per side (500), BENCH_LOGINS per round (1000), BENCH_OPEN_REQUESTS per
  * open-loop side (= BENCH_REQUESTS), BENCH_OPEN_LEAD_IN requests before each open-loop side's
- * measured ones (300, about a second at this machine's half peak), BENCH_LAG_POLL_MS (5), BENCH_FLOOR_POOL (20, the server's
+ * measured ones (300, about a second at this machine's half peak; 0: none), BENCH_LAG_POLL_MS (5), BENCH_FLOOR_POOL (20, the server's
  * default pool), BENCH_LOG_LEVEL (the server's LOG_LEVEL; default info, as users run it),
  * BENCH_CPU_PROF (a directory: the server runs with `--cpu-prof` and writes its profile there
  * when it stops), BENCH_SERVER_NODE_ARGS (more options for the server's node, space-separated:
@@ -67,7 +67,7 @@ const params = {
   warmup: intEnv('BENCH_WARMUP', 500),
   logins: intEnv('BENCH_LOGINS', 1000),
   openRequests: intEnv('BENCH_OPEN_REQUESTS', intEnv('BENCH_REQUESTS', 3000)),
-  openLeadIn: intEnv('BENCH_OPEN_LEAD_IN', 300),
+  openLeadIn: intEnv('BENCH_OPEN_LEAD_IN', 300, 0),
   lagPollMs: intEnv('BENCH_LAG_POLL_MS', 5),
   floorPool: intEnv('BENCH_FLOOR_POOL', 20),
 };
