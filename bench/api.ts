@@ -35,11 +35,12 @@
  * BENCH_CONCURRENCY (16), BENCH_REQUESTS per measured phase (3000), BENCH_ROUNDS (3),
  * BENCH_WARMUP requests per side (500), BENCH_LOGINS per round (1000), BENCH_OPEN_REQUESTS per
  * open-loop side (= BENCH_REQUESTS), BENCH_OPEN_LEAD_IN requests before each open-loop side's
- * measured ones (300, about a second at this machine's half peak; 0: none), BENCH_LAG_POLL_MS (5), BENCH_FLOOR_POOL (20, the server's
- * default pool), BENCH_LOG_LEVEL (the server's LOG_LEVEL; default info, as users run it),
- * BENCH_CPU_PROF (a directory: the server runs with `--cpu-prof` and writes its profile there
- * when it stops), BENCH_SERVER_NODE_ARGS (more options for the server's node, space-separated:
- * `--import=<counter>` to count what it does, `--max-semi-space-size=…`).
+ * measured ones (300, about a second at this machine's half peak; 0: none), BENCH_LAG_POLL_MS
+ * (5), BENCH_FLOOR_POOL (20, the server's default pool), BENCH_LOG_LEVEL (the server's
+ * LOG_LEVEL; default info, as users run it), BENCH_CPU_PROF (a directory: the server runs with
+ * `--cpu-prof` and writes its profile there when it stops), BENCH_SERVER_NODE_ARGS (more
+ * options for the server's node, space-separated: `--import=<counter>` to count what it does,
+ * `--max-semi-space-size=…`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -547,7 +548,7 @@ async function main() {
     const halfRate = restPeak / 2;
     // Each open-loop side starts with a lead-in at the same rate, reported apart: the phase
     // before ran at another load, or the side sat idle long enough for its pool to close its
-    // connections (the floor's first requests then wait for new PostgreSQL backends: 300–400 ms
+    // connections (the floor's first requests then wait for new PostgreSQL backends: 300–700 ms
     // here). The measured requests follow at once, on what the rate keeps open.
     const leadInP99Ms = new Map<string, number>();
     const openPhase = async (side: string) => {

@@ -124,9 +124,10 @@ interface Waiter {
  * the store is awaited.
  *
  * After a batch that read less than batchSize it pauses gatherMs and reads again (the events
- * that came meanwhile are one batch). With nothing to read it waits on store.waitForEvents (which also looks again, with a short back-off, while events are held
- * back behind an open transaction), at most idleTimeoutMs. A commit with nothing to write but
- * the checkpoint is a single compare-and-set statement, outside a transaction.
+ * that came meanwhile are one batch). With nothing to read it waits on store.waitForEvents
+ * (which also looks again, with a short back-off, while events are held back behind an open
+ * transaction), at most idleTimeoutMs. A commit with nothing to write but the checkpoint is a
+ * single compare-and-set statement, outside a transaction.
  * A failing store or database is retried after a pause doubling up to maxRetryDelayMs; errors
  * the options call fatal end the loop. stop() aborts waits and pauses and resolves once the
  * batch in hand has committed or rolled back.

@@ -36,7 +36,7 @@ export interface PostgresEventStoreOptions {
   notifyGatherMs?: number;
 }
 
-/** Readers gather that long after a batch before they read again (CheckpointedConsumer's gatherMs). */
+/** notifyGatherMs by default: the consumers (CheckpointedConsumer's gatherMs) pause that long after a batch anyway. */
 const NOTIFY_GATHER_MS = 5;
 
 const EVENT_COLUMNS = 'transaction_id::text, global_seq::text, id, stream, sequence, type, data, metadata, created_at';
