@@ -3,7 +3,7 @@ import { sql, type Migration } from 'kysely';
 import { capturingLogger } from '#logging/testing';
 import { testBackends, type TestStores } from '#eventstore/testing';
 import { START, type AppendedEvent, type RecordedEvent } from '#eventstore';
-import { checkpointPassed, describeWhen } from '#test-kit';
+import { checkpointPassed, describeWhen, eventually } from '#test-kit';
 import { CheckpointedConsumer, readCheckpoint, type Batch, type CheckpointedConsumerOptions } from './index.js';
 
 const TABLE = 'consumer_test.checkpoints';
@@ -134,6 +134,31 @@ for (const backend of testBackends('consumer')) {
       await checkpointPassed(c, more[2]!.position);
       expect(froms).toEqual([START, first[0]!.position]);
       expect((await handled()).map((r) => r.position)).toEqual([...first, ...more].map((e) => e.position));
+    });
+
+    it('Given a wake-up while a batch is in hand, When the batch is done, Then the next batch runs at once, not after the idle wait', async () => {
+      const first = await append(1);
+      let batches = 0;
+      let wokeDuringBatch = false;
+      const c = consumer('woken', {
+        gatherMs: 0,
+        idleTimeoutMs: 60_000,
+        beforeBatch: async () => {
+          batches++;
+        },
+        handler: async (batch) => {
+          // The wake-up comes while the consumer is busy (as a query's after a version switch).
+          if (!wokeDuringBatch) {
+            wokeDuringBatch = true;
+            c.wake();
+          }
+          await batch.commit(batch.events.at(-1)!.position);
+        },
+      });
+      c.start();
+      await checkpointPassed(c, first[0]!.position);
+      // Without the wake-up the consumer would now wait up to the idle time-out (60 s).
+      await eventually(() => expect(batches).toBeGreaterThanOrEqual(2));
     });
 
     it('with a lease only one process acts; the other takes over when it stops', async () => {

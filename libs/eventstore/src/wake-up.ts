@@ -12,6 +12,8 @@ export function waitForWakeUp(
   options: WaitOptions,
   recheck: (isDone: () => boolean) => Promise<boolean>,
 ): Promise<void> {
+  // An abort listener added to a signal already aborted never runs: such a wait ends at once.
+  if (options.signal?.aborted) return Promise.resolve();
   return new Promise<void>((resolve) => {
     let done = false;
     const finish = () => {
