@@ -155,7 +155,11 @@ for (const backend of backends) {
       // Reads after writes never missed, before, during or after the switch, and never waited out.
       expect(writes).toBeGreaterThan(0);
       expect(readYourWrites).toEqual([]);
-      expect(await rywMisses('timeout')).toBe(timeoutsBefore);
+      // A read that waited out says which query, the head it waited for and where the runner was.
+      const waitedOut = log.lines
+        .filter((l) => typeof l.msg === 'string' && l.msg.startsWith('read-your-writes:'))
+        .map((l) => `${l.msg} (the runner on version ${l.runnerVersion})`);
+      expect({ timeouts: (await rywMisses('timeout')) - timeoutsBefore, waitedOut }).toEqual({ timeouts: 0, waitedOut: [] });
       // The progress went up to the total.
       expect(progress.length).toBeGreaterThan(5);
       expect(progress.at(-1)).toMatchObject({ phase: 'done', version: before + 1 });
