@@ -363,17 +363,13 @@ export class CheckpointedConsumer {
    * behind an open transaction are the store's to notice.
    */
   private async idle(signal: AbortSignal): Promise<void> {
-    // Woken while busy (a batch, the gathering pause): no wait at all. (Aborting the wait's
-    // signal before the wait lost such a wake-up: a listener on a signal already aborted never
-    // runs, so the wait lasted until the next append or idleTimeoutMs.)
-    if (this.wakePending) {
-      this.wakePending = false;
-      return;
-    }
     const wait = new AbortController();
     const stop = () => wait.abort();
     signal.addEventListener('abort', stop);
     this.wakeIdle = stop;
+    // Woken while busy (a batch, the gathering pause): the wait starts aborted and ends at once.
+    if (this.wakePending) wait.abort();
+    this.wakePending = false;
     try {
       await this.options.store.waitForEvents(this.checkpointValue ?? START, { timeoutMs: this.idleTimeoutMs, signal: wait.signal });
     } finally {
