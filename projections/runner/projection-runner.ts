@@ -313,9 +313,9 @@ export class ProjectionRunner {
   private async commit(batch: Batch, projection: Projection, events: readonly RecordedEvent[]): Promise<void> {
     const last = events[events.length - 1]!;
     // No reducer for any of these events: they only move the checkpoint (applyBatch gives the
-    // reducers' rows, so none either), which needs no transaction.
+    // reducers' rows, so none either), which needs no transaction and may be saved later.
     let done = !events.some((event) => Object.hasOwn(projection.reducers, event.type));
-    if (done) await batch.commit(last.position);
+    if (done) await batch.pass(last.position);
     else if (projection.applyBatch) {
       try {
         await batch.commit(last.position, (trx) => applyEvents(trx, projection, events, 'batch'));

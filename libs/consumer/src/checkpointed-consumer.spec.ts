@@ -161,6 +161,123 @@ for (const backend of testBackends('consumer')) {
       await eventually(() => expect(batches).toBeGreaterThanOrEqual(2));
     });
 
+    /** Passes every batch; records where each batch started and what the row held then. */
+    function passing(by: string, options: Partial<CheckpointedConsumerOptions> = {}, seen: Array<{ from: string; row: string }> = []): CheckpointedConsumer {
+      return consumer(by, {
+        handler: async (batch) => {
+          seen.push({ from: batch.from, row: await readCheckpoint(stores.database.db, TABLE, 'test') });
+          await batch.pass(batch.events.at(-1)!.position);
+        },
+        ...options,
+      });
+    }
+
+    it('Given passes in the live loop, When batches follow each other, Then the checkpoint moves at once and the row only when the loop goes idle', async () => {
+      const events = await append(3);
+      const seen: Array<{ from: string; row: string }> = [];
+      const c = passing('pass', { batchSize: 1, gatherMs: 0, passSaveDelayMs: 60_000 }, seen);
+      c.start();
+      await checkpointPassed(c, events[2]!.position);
+      // Each batch started where the last pass left the checkpoint; the row stayed unwritten.
+      expect(seen).toEqual([
+        { from: START, row: START },
+        { from: events[0]!.position, row: START },
+        { from: events[1]!.position, row: START },
+      ]);
+      // The store read dry, the loop saves the row before it waits.
+      await eventually(async () => expect(await readCheckpoint(stores.database.db, TABLE, 'test')).toBe(events[2]!.position));
+    });
+
+    it('Given passes within passSaveDelayMs of each other, When the delay is 0, Then every pass is saved at once', async () => {
+      const events = await append(3);
+      const seen: Array<{ from: string; row: string }> = [];
+      const c = passing('pass', { batchSize: 1, gatherMs: 0, passSaveDelayMs: 0 }, seen);
+      c.start();
+      await checkpointPassed(c, events[2]!.position);
+      expect(seen.map((s) => s.row)).toEqual([START, events[0]!.position, events[1]!.position]);
+    });
+
+    it('Given unsaved passes, When a batch commits writes, Then its compare-and-set expects the saved row and sets it past all of them', async () => {
+      const events = await append(3);
+      const froms: string[] = [];
+      const c = consumer('mixed', {
+        batchSize: 1,
+        gatherMs: 0,
+        passSaveDelayMs: 60_000,
+        handler: async (batch) => {
+          froms.push(batch.from);
+          const [event] = batch.events;
+          if (event!.data['i'] !== 2) return batch.pass(event!.position);
+          await batch.commit(event!.position, async (trx) => {
+            await sql`insert into consumer_test.handled (position, by, times) values (${event!.position}, 'mixed', 1)`.execute(trx);
+          });
+        },
+      });
+      c.start();
+      await checkpointPassed(c, events[2]!.position);
+      // No batch was read again (a failed compare-and-set reads the row and starts over).
+      expect(froms).toEqual([START, events[0]!.position, events[1]!.position]);
+      expect((await handled()).map((r) => [r.position, r.times])).toEqual([[events[2]!.position, 1]]);
+      expect(await readCheckpoint(stores.database.db, TABLE, 'test')).toBe(events[2]!.position);
+    });
+
+    it('Given an unsaved pass, When the consumer stops, Then the row is saved before it has stopped', async () => {
+      const events = await append(3);
+      let stopping: Promise<void> | undefined;
+      const c = consumer('stops', {
+        batchSize: 1,
+        passSaveDelayMs: 60_000,
+        handler: async (batch) => {
+          stopping ??= c.stop();
+          await batch.pass(batch.events.at(-1)!.position);
+        },
+      });
+      c.start();
+      await eventually(() => expect(stopping).toBeDefined());
+      await stopping;
+      expect(c.state).toBe('stopped');
+      expect(await readCheckpoint(stores.database.db, TABLE, 'test')).toBe(events[0]!.position);
+    });
+
+    it('Given passes in catchUp, Then each is saved at once', async () => {
+      const events = await append(2);
+      const seen: Array<{ from: string; row: string }> = [];
+      const c = passing('catch-up', { batchSize: 1, passSaveDelayMs: 60_000 }, seen);
+      expect(await c.catchUp()).toBe(events[1]!.position);
+      expect(seen.map((s) => s.row)).toEqual([START, events[0]!.position]);
+      expect(await readCheckpoint(stores.database.db, TABLE, 'test')).toBe(events[1]!.position);
+    });
+
+    it('Given unsaved passes, When the row is rewound meanwhile, Then the save finds it moved and the consumer reads again from the row', async () => {
+      const events = await append(3);
+      const froms: string[] = [];
+      let rewound = false;
+      const c = consumer('rewound', {
+        batchSize: 1,
+        gatherMs: 0,
+        passSaveDelayMs: 60_000,
+        handler: async (batch) => {
+          froms.push(batch.from);
+          const [event] = batch.events;
+          // The first event is committed (the row holds it), the others passed.
+          if (event!.position === events[0]!.position) return batch.commit(event!.position);
+          // An operator's rewind lands after the commit, while the passes are unsaved.
+          if (!rewound) {
+            rewound = true;
+            await sql`update consumer_test.checkpoints set position = '' where name = 'test'`.execute(stores.database.db);
+          }
+          await batch.pass(event!.position);
+        },
+      });
+      c.start();
+      await checkpointPassed(c, events[2]!.position);
+      await eventually(async () => expect(froms).toHaveLength(6));
+      // The save before the idle wait expected the committed row, found it rewound, and the
+      // consumer read everything again from the row.
+      expect(froms).toEqual([START, events[0]!.position, events[1]!.position, START, events[0]!.position, events[1]!.position]);
+      await eventually(async () => expect(await readCheckpoint(stores.database.db, TABLE, 'test')).toBe(events[2]!.position));
+    });
+
     it('with a lease only one process acts; the other takes over when it stops', async () => {
       const lease = { leaseMs: 5_000, standbyPollMs: 50 };
       const a = consumer('a', { lease });

@@ -157,7 +157,8 @@ export class Notifier {
   /**
    * One event after the other: a code is delivered, then the checkpoint moves past it (its own
    * commit, so a restart does not go over it again); events without a code only move the
-   * checkpoint, once at the end of the batch. Stopped or without the lease, it ends the batch
+   * checkpoint, once at the end of the batch, as a pass (saved a little later: a restart reads
+   * them again and finds nothing to do in them). Stopped or without the lease, it ends the batch
    * where it is.
    */
   private async handle(batch: Batch): Promise<void> {
@@ -172,7 +173,7 @@ export class Notifier {
       }
       if (!batch.active()) break;
     }
-    if (unsaved !== undefined) await batch.commit(unsaved);
+    if (unsaved !== undefined) await batch.pass(unsaved);
   }
 
   // ---- one code ----------------------------------------------------------------------------
