@@ -172,7 +172,7 @@ for (const backend of testBackends('consumer')) {
       });
     }
 
-    it('Given passes in the live loop, When batches follow each other, Then the checkpoint moves at once and the row only when the loop goes idle', async () => {
+    it('Given passes in the live loop, When batches follow each other, Then the checkpoint moves at once and the row stays unwritten within passSaveDelayMs', async () => {
       const events = await append(3);
       const seen: Array<{ from: string; row: string }> = [];
       const c = passing('pass', { batchSize: 1, gatherMs: 0, passSaveDelayMs: 60_000 }, seen);
@@ -184,8 +184,15 @@ for (const backend of testBackends('consumer')) {
         { from: events[0]!.position, row: START },
         { from: events[1]!.position, row: START },
       ]);
-      // The store read dry, the loop saves the row before it waits.
-      await eventually(async () => expect(await readCheckpoint(stores.database.db, TABLE, 'test')).toBe(events[2]!.position));
+      expect(await readCheckpoint(stores.database.db, TABLE, 'test')).toBe(START);
+    });
+
+    it('Given an unsaved pass, When no more events come, Then the row is saved passSaveDelayMs later', async () => {
+      const events = await append(2);
+      const c = passing('timer', { gatherMs: 0, passSaveDelayMs: 100 });
+      c.start();
+      await checkpointPassed(c, events[1]!.position);
+      await eventually(async () => expect(await readCheckpoint(stores.database.db, TABLE, 'test')).toBe(events[1]!.position));
     });
 
     it('Given passes within passSaveDelayMs of each other, When the delay is 0, Then every pass is saved at once', async () => {
@@ -255,7 +262,7 @@ for (const backend of testBackends('consumer')) {
       const c = consumer('rewound', {
         batchSize: 1,
         gatherMs: 0,
-        passSaveDelayMs: 60_000,
+        passSaveDelayMs: 200,
         handler: async (batch) => {
           froms.push(batch.from);
           const [event] = batch.events;
@@ -272,8 +279,8 @@ for (const backend of testBackends('consumer')) {
       c.start();
       await checkpointPassed(c, events[2]!.position);
       await eventually(async () => expect(froms).toHaveLength(6));
-      // The save before the idle wait expected the committed row, found it rewound, and the
-      // consumer read everything again from the row.
+      // The save (passSaveDelayMs after the first pass) expected the committed row, found it
+      // rewound, and the consumer read everything again from the row.
       expect(froms).toEqual([START, events[0]!.position, events[1]!.position, START, events[0]!.position, events[1]!.position]);
       await eventually(async () => expect(await readCheckpoint(stores.database.db, TABLE, 'test')).toBe(events[2]!.position));
     });

@@ -72,8 +72,9 @@ export interface CheckpointedConsumerOptions {
    * How long, in the live loop, a checkpoint moved by Batch.pass may stay unsaved (default
    * 50 ms; 0: saved at once). Under a stream of events a handler has no use for (the notifier
    * and most projections see mostly such events), every batch cost a checkpoint write of its
-   * own: one statement and one WAL flush per batch for nothing but the row. The row is still
-   * saved when the loop goes idle or stops.
+   * own: one statement and one WAL flush per batch for nothing but the row. The row is saved
+   * this long after the first unsaved pass (a timer, also when no more events come), and on
+   * stop.
    */
   passSaveDelayMs?: number;
   /** First pause after the store or the database failed; doubles up to maxRetryDelayMs. */
@@ -145,7 +146,7 @@ interface Waiter {
  * transaction), at most idleTimeoutMs. A commit with nothing to write but the checkpoint is a
  * single compare-and-set statement, outside a transaction. A pass (events the handler has no
  * use for) moves the checkpoint in memory; in the live loop the row follows within
- * passSaveDelayMs, before the loop waits for new events, and on stop.
+ * passSaveDelayMs, and on stop.
  * A failing store or database is retried after a pause doubling up to maxRetryDelayMs; errors
  * the options call fatal end the loop. stop() aborts waits and pauses and resolves once the
  * batch in hand has committed or rolled back.
@@ -179,6 +180,7 @@ export class CheckpointedConsumer {
   private committedCheckpoint: { name: string; position: Position; saved: Position } | undefined;
   /** Where passes moved the checkpoint while the row still says `saved` (since: performance.now() of the first such pass). */
   private unsaved: { name: string; saved: Position; position: Position; since: number } | undefined;
+  private saveTimer: NodeJS.Timeout | undefined;
   private readonly passSaveDelayMs: number;
   private readonly lease: LeaseHolder | undefined;
 
@@ -355,8 +357,6 @@ export class CheckpointedConsumer {
           gathered = true;
           continue;
         }
-        // Nothing more to read for now: what passes moved is saved before the wait.
-        await this.serialized(() => this.saveUnsaved());
         await this.idle(signal);
         await this.options.afterIdle?.();
       } catch (err) {
@@ -423,7 +423,7 @@ export class CheckpointedConsumer {
     this.committedCheckpoint = undefined;
     const own = live && committed?.name === name ? committed : undefined;
     // Read from the row: what passes moved unsaved is read again (it needed nothing).
-    if (!own) this.unsaved = undefined;
+    if (!own) this.dropUnsaved();
     const from = own ? own.position : await loadCheckpoint(db, table, name);
     const saved = own ? own.saved : from;
     this.observe(from);
@@ -432,10 +432,11 @@ export class CheckpointedConsumer {
     let events = ahead && ahead.name === name && ahead.after === from ? await ahead.page : await store.readAll({ after: from, limit: this.batchSize });
     this.lastReadShort = events.length < this.batchSize;
     if (events.length === 0) {
-      // Nothing came during the gathering pause: the next batch still starts from this
-      // consumer's own commit (the row need not be read again; a rewind meanwhile is caught by
-      // that batch's compare-and-set, as after any commit).
-      if (gathered && own) this.committedCheckpoint = own;
+      // Nothing came during the gathering pause, or passes are still unsaved: the next batch
+      // still starts from this consumer's own checkpoint (the row need not be read again, and
+      // reading it would drop the passes; a rewind meanwhile is caught by the next
+      // compare-and-set, as after any commit).
+      if (own && (gathered || this.unsaved)) this.committedCheckpoint = own;
       return 'empty';
     }
     if (prefetch && events.length === this.batchSize && (until === undefined || comparePositions(events[events.length - 1]!.position, until) < 0)) {
@@ -501,6 +502,17 @@ export class CheckpointedConsumer {
     this.unsaved = { name, saved, position: to, since };
     this.committedCheckpoint = { name, position: to, saved };
     this.observe(to);
+    if (!this.saveTimer) {
+      this.saveTimer = setTimeout(() => {
+        this.saveTimer = undefined;
+        // Between batches (a batch in hand commits or saves it itself); a failure here only
+        // means the next batch reads the row again.
+        this.serialized(() => this.saveUnsaved()).catch((err: unknown) =>
+          this.options.logger.debug({ err }, `${this.label}: saving the checkpoint failed; the next batch reads it again`),
+        );
+      }, this.passSaveDelayMs - (now - since));
+      this.saveTimer.unref();
+    }
     return saved;
   }
 
@@ -514,11 +526,13 @@ export class CheckpointedConsumer {
       this.forgetCommitted();
       if (err instanceof LeaseLostError && this.lease) this.lease.lost();
       else if (!(err instanceof CheckpointMovedError)) throw err;
+      // The row moved (a rewind, another process): the loop reads it now, not after its idle wait.
+      this.wake();
     }
   }
 
   private committed(name: string, to: Position): void {
-    this.unsaved = undefined;
+    this.dropUnsaved();
     this.committedCheckpoint = { name, position: to, saved: to };
     this.observe(to);
   }
@@ -526,7 +540,13 @@ export class CheckpointedConsumer {
   /** The next batch reads the row again (and with it forgets what passes left unsaved). */
   private forgetCommitted(): void {
     this.committedCheckpoint = undefined;
+    this.dropUnsaved();
+  }
+
+  private dropUnsaved(): void {
     this.unsaved = undefined;
+    if (this.saveTimer) clearTimeout(this.saveTimer);
+    this.saveTimer = undefined;
   }
 
   /** @internal */
