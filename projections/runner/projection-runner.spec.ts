@@ -167,6 +167,16 @@ for (const backend of backends) {
       expect(await storedCheckpoint(stores.database.db)).toBe('');
     });
 
+    it('Given events without reducers before a failing one, When following live, Then the row is saved just before the bad event (not left to a pass)', async () => {
+      const r = runner();
+      r.start();
+      const [ignored, bad] = await appendTypes(stores.store, 's-1', ['ignored', 'boom']);
+      await expect(r.waitUntil(bad!.position, 10_000)).rejects.toBeInstanceOf(ProjectionFailedError);
+      await r.stop();
+      expect(r.status().state).toBe('failed');
+      expect(await storedCheckpoint(stores.database.db)).toBe(ignored!.position);
+    });
+
     it('follows the store live: an append after start() is reduced without catchUp()', async () => {
       const store = countingStore(stores.store);
       const r = runner(testProjection(), { store, idleTimeoutMs: 200 });

@@ -270,8 +270,9 @@ export class ProjectionRunner {
     } catch (err) {
       if (!(err instanceof ReducerError)) throw err;
       if (err.index > 0) {
-        // Keep what the events before the bad one did: the checkpoint ends just before it.
-        await this.commit(batch, projection, events.slice(0, err.index)).catch((prefixErr: unknown) =>
+        // Keep what the events before the bad one did: the checkpoint ends just before it (saved
+        // now, even when they needed nothing: the loop ends here).
+        await this.commit(batch, projection, events.slice(0, err.index), true).catch((prefixErr: unknown) =>
           this.logger.warn({ err: prefixErr }, `projection ${this.label}: could not commit the events before the failing one`),
         );
       }
@@ -309,13 +310,17 @@ export class ProjectionRunner {
     this.options.onVersion?.(active);
   }
 
-  /** The batch's transaction(s): folded in one go when the projection can, else (or when that fails) event by event. */
-  private async commit(batch: Batch, projection: Projection, events: readonly RecordedEvent[]): Promise<void> {
+  /**
+   * The batch's transaction(s): folded in one go when the projection can, else (or when that
+   * fails) event by event. `save`: a batch with nothing to write saves the row now instead of
+   * passing.
+   */
+  private async commit(batch: Batch, projection: Projection, events: readonly RecordedEvent[], save = false): Promise<void> {
     const last = events[events.length - 1]!;
     // No reducer for any of these events: they only move the checkpoint (applyBatch gives the
     // reducers' rows, so none either), which needs no transaction and may be saved later.
     let done = !events.some((event) => Object.hasOwn(projection.reducers, event.type));
-    if (done) await batch.pass(last.position);
+    if (done) await (save ? batch.commit(last.position) : batch.pass(last.position));
     else if (projection.applyBatch) {
       try {
         await batch.commit(last.position, (trx) => applyEvents(trx, projection, events, 'batch'));

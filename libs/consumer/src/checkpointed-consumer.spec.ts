@@ -246,6 +246,24 @@ for (const backend of testBackends('consumer')) {
       expect(await readCheckpoint(stores.database.db, TABLE, 'test')).toBe(events[0]!.position);
     });
 
+    it('Given an unsaved pass, When the next batch fails for good, Then the row is saved where that batch began', async () => {
+      const events = await append(2);
+      const failure = new Error('a reducer that cannot go on');
+      const c = consumer('fails', {
+        batchSize: 1,
+        gatherMs: 0,
+        passSaveDelayMs: 60_000,
+        isFatal: (err) => err === failure,
+        handler: async (batch) => {
+          if (batch.events[0]!.position === events[1]!.position) throw failure;
+          await batch.pass(batch.events[0]!.position);
+        },
+      });
+      c.start();
+      await eventually(() => expect(c.state).toBe('failed'));
+      expect(await readCheckpoint(stores.database.db, TABLE, 'test')).toBe(events[0]!.position);
+    });
+
     it('Given passes in catchUp, Then each is saved at once', async () => {
       const events = await append(2);
       const seen: Array<{ from: string; row: string }> = [];

@@ -36,7 +36,7 @@ export interface Batch {
   /**
    * Moves the checkpoint past events that need nothing written and nothing done (none is the
    * handler's business). The consumer's checkpoint (waitForCheckpoint) is there at once; in the
-   * live loop the row follows within passSaveDelayMs, or when the loop goes idle or stops (in
+   * live loop the row follows within passSaveDelayMs, with the next commit, or on stop (in
    * catchUp at once). A restart before the row is saved reads these events again, which is
    * harmless only because they need nothing: never pass an event that was acted on.
    */
@@ -172,10 +172,11 @@ export class CheckpointedConsumer {
   /** The last batch's read returned fewer events than batchSize: the store had nothing more then. */
   private lastReadShort = false;
   /**
-   * The checkpoint as this consumer's last commit left it: the next live batch reads from it
-   * without loading the row again. Only a successful commit sets it; a batch uses it once. A
-   * rewind or another process moving the row meanwhile is caught by the commit's
-   * compare-and-set (CheckpointMovedError), after which the row is loaded again.
+   * The checkpoint as this consumer's last commit or pass left it (`saved`: what the row holds,
+   * behind `position` while passes are unsaved): the next live batch reads from it without
+   * loading the row again. Only a successful commit or pass sets it; a batch uses it once. A
+   * rewind or another process moving the row meanwhile is caught by the next compare-and-set
+   * (CheckpointMovedError), after which the row is loaded again.
    */
   private committedCheckpoint: { name: string; position: Position; saved: Position } | undefined;
   /** Where passes moved the checkpoint while the row still says `saved` (since: performance.now() of the first such pass). */
@@ -453,6 +454,11 @@ export class CheckpointedConsumer {
     try {
       await this.options.handler(batch);
     } catch (err) {
+      if (!(err instanceof CheckpointMovedError) && !(err instanceof LeaseLostError)) {
+        // The passes before this batch stand whatever became of it: saved, so a failure that
+        // ends the loop leaves the row where this batch began.
+        await this.saveUnsaved().catch(() => undefined);
+      }
       this.forgetCommitted();
       if (err instanceof CheckpointMovedError) {
         this.options.logger.debug({ from, err: err.message }, `${this.label}: the checkpoint moved under this batch; reading again`);
