@@ -161,6 +161,9 @@ for (const backend of testBackends('consumer')) {
       await eventually(() => expect(batches).toBeGreaterThanOrEqual(2));
     });
 
+    /** One event per batch, and the next batch at once: each pass or commit is its own step. */
+    const oneByOne = { batchSize: 1, gatherMs: 0 };
+
     /** Passes every batch; records where each batch started and what the row held then. */
     function passing(by: string, options: Partial<CheckpointedConsumerOptions> = {}, seen: Array<{ from: string; row: string }> = []): CheckpointedConsumer {
       return consumer(by, {
@@ -175,7 +178,7 @@ for (const backend of testBackends('consumer')) {
     it('Given passes in the live loop, When batches follow each other, Then the checkpoint moves at once and the row stays unwritten within passSaveDelayMs', async () => {
       const events = await append(3);
       const seen: Array<{ from: string; row: string }> = [];
-      const c = passing('pass', { batchSize: 1, gatherMs: 0, passSaveDelayMs: 60_000 }, seen);
+      const c = passing('pass', { ...oneByOne, passSaveDelayMs: 60_000 }, seen);
       c.start();
       await checkpointPassed(c, events[2]!.position);
       // Each batch started where the last pass left the checkpoint; the row stayed unwritten.
@@ -198,7 +201,7 @@ for (const backend of testBackends('consumer')) {
     it('Given passes within passSaveDelayMs of each other, When the delay is 0, Then every pass is saved at once', async () => {
       const events = await append(3);
       const seen: Array<{ from: string; row: string }> = [];
-      const c = passing('pass', { batchSize: 1, gatherMs: 0, passSaveDelayMs: 0 }, seen);
+      const c = passing('pass', { ...oneByOne, passSaveDelayMs: 0 }, seen);
       c.start();
       await checkpointPassed(c, events[2]!.position);
       expect(seen.map((s) => s.row)).toEqual([START, events[0]!.position, events[1]!.position]);
@@ -208,8 +211,7 @@ for (const backend of testBackends('consumer')) {
       const events = await append(3);
       const froms: string[] = [];
       const c = consumer('mixed', {
-        batchSize: 1,
-        gatherMs: 0,
+        ...oneByOne,
         passSaveDelayMs: 60_000,
         handler: async (batch) => {
           froms.push(batch.from);
@@ -250,8 +252,7 @@ for (const backend of testBackends('consumer')) {
       const events = await append(2);
       const failure = new Error('a reducer that cannot go on');
       const c = consumer('fails', {
-        batchSize: 1,
-        gatherMs: 0,
+        ...oneByOne,
         passSaveDelayMs: 60_000,
         isFatal: (err) => err === failure,
         handler: async (batch) => {
@@ -278,8 +279,7 @@ for (const backend of testBackends('consumer')) {
       const froms: string[] = [];
       let rewound = false;
       const c = consumer('rewound', {
-        batchSize: 1,
-        gatherMs: 0,
+        ...oneByOne,
         passSaveDelayMs: 200,
         handler: async (batch) => {
           froms.push(batch.from);
