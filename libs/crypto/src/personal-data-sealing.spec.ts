@@ -1,8 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { sql } from 'kysely';
 import { serverDatabaseUrl } from '#database/testing';
-import { testBackend, type TestStores } from '#eventstore/testing';
-import { eventually } from '#test-kit';
+import { readAllToHead, testBackend, type TestStores } from '#eventstore/testing';
 import type { EventStore, JsonObject } from '#eventstore';
 import { sessionPersonalData } from '#session';
 import { userPersonalData } from '#user';
@@ -30,17 +29,6 @@ describe.each(serverDatabaseUrl ? (['pglite', 'server'] as const) : (['pglite'] 
     return rows.map((r) => r.text).join('\n');
   };
 
-  /**
-   * Everything readAll shows once it shows the head: it never passes a transaction still open,
-   * and on server PostgreSQL that is any of the cluster's (another suite's, too).
-   */
-  const readAllToHead = () =>
-    eventually(async () => {
-      const events = await store.readAll();
-      expect(events.at(-1)?.position).toBe(await store.headPosition());
-      return events;
-    });
-
   beforeAll(async () => {
     stores = await testBackend(kind, 'sealing').open({ [PERSONAL_DATA_KEYS_HISTORY]: personalDataKeyMigrations });
     keys = new PersonalDataKeys(stores.database, new CodeCipher([OLD_KEY], 'old'));
@@ -60,7 +48,7 @@ describe.each(serverDatabaseUrl ? (['pglite', 'server'] as const) : (['pglite'] 
     const [added, changed] = await store.readStream(`user-${user}`);
     expect(added!.data).toEqual(humanAdded(`augusta${user}`).data);
     expect(changed!.data).toEqual({ email: `ada${user}@example.org` });
-    expect((await readAllToHead()).find((e) => e.id === added!.id)!.data).toEqual(added!.data);
+    expect((await readAllToHead(store)).find((e) => e.id === added!.id)!.data).toEqual(added!.data);
   });
 
   it('keeps a field named __proto__ a field of the payload, sealed and opened', async () => {
@@ -84,7 +72,7 @@ describe.each(serverDatabaseUrl ? (['pglite', 'server'] as const) : (['pglite'] 
       expect(added!.data).toEqual({ orgId: 'org-1', username: '', profile: { givenName: '', familyName: '', displayName: '' }, email: '', [ERASED_FIELD]: true });
       expect(otp!.data).toEqual({});
     }
-    expect(JSON.stringify(await readAllToHead())).not.toContain(`gone${user}`);
+    expect(JSON.stringify(await readAllToHead(store))).not.toContain(`gone${user}`);
     // Nothing personal of an erased person is written again: a command that raced the deletion
     // meets the user as not found (a 404, not a server error), and nothing is appended.
     const before = (await stores.store.readStream(`user-${user}`)).length;

@@ -3,8 +3,7 @@ import { sql } from 'kysely';
 import { CodeCipher, ERASED_FIELD, PERSONAL_DATA_KEYS_HISTORY, personalDataKeyMigrations, PersonalDataKeys, withPersonalDataSealing } from '#crypto';
 import { serverDatabaseUrl } from '#database/testing';
 import type { EventStore } from '#eventstore';
-import { testBackend, type TestStores } from '#eventstore/testing';
-import { eventually } from '#test-kit';
+import { readAllToHead, testBackend, type TestStores } from '#eventstore/testing';
 import { foldUsernameClaim, foldUser, type UsernameEvent } from '#user';
 import { erasePastPersonalData } from './erase-user.js';
 import { personalDataPolicies } from './stores.js';
@@ -54,12 +53,7 @@ describe.each(serverDatabaseUrl ? (['pglite', 'server'] as const) : (['pglite'] 
     await sealed.append('username-winifred', [{ type: 'username.released', data: { userId: 'old1' } }], 1);
     // readAll never passes a transaction still open, on server PostgreSQL any of the cluster's
     // (another suite's): the positions are taken once it shows everything up to the head.
-    const everything = () =>
-      eventually(async () => {
-        const events = await raw.readAll();
-        expect(events.at(-1)?.position).toBe(await raw.headPosition());
-        return events.map((e) => [e.id, e.position, e.sequence]);
-      });
+    const everything = async () => (await readAllToHead(raw)).map((e) => [e.id, e.position, e.sequence]);
     const positions = await everything();
 
     await keys.destroy('old1');
