@@ -7,7 +7,7 @@ import { sessionPersonalData } from '#session';
 import { userPersonalData } from '#user';
 import { CodeCipher } from './code-cipher.js';
 import { PERSONAL_DATA_KEYS_HISTORY, personalDataKeyMigrations, PersonalDataKeys } from './personal-data-keys.js';
-import { ERASED_FIELD, withPersonalDataSealing } from './personal-data-sealing.js';
+import { ERASED_FIELD, SEALED_FIELD, withPersonalDataSealing } from './personal-data-sealing.js';
 
 const policies = { ...userPersonalData, ...sessionPersonalData };
 const OLD_KEY = { id: 'old', key: Buffer.alloc(32, 1) };
@@ -155,6 +155,21 @@ describe.each(serverDatabaseUrl ? (['pglite', 'server'] as const) : (['pglite'] 
       const run = jest.spyOn(stores.database, 'run');
       const events = await reader.readStream(`user-${user}`);
       expect(events.map((e) => e.data.email)).toEqual([`many${user}@example.com`, `b${user}@example.org`, `b${user}@example.org`]);
+      expect(keyReads(run)).toBe(1);
+    });
+
+    it('Given a person whose key is not cached, When a reader that needs no personal data reads their stream, Then no key is read and the fields stay sealed', async () => {
+      const user = fresh();
+      await store.append(`user-${user}`, [humanAdded(`sealed${user}`), { type: 'user.otp.email.added', data: {} }], 'no_stream');
+      const { reader } = coldReader();
+      const run = jest.spyOn(stores.database, 'run');
+      const [added, otp] = await reader.readStream(`user-${user}`, { personalData: false });
+      expect(keyReads(run)).toBe(0);
+      expect(added!.data).toEqual({ orgId: 'org-1', [SEALED_FIELD]: expect.objectContaining({ subject: user }) });
+      expect(JSON.stringify(added)).not.toContain(`sealed${user}`);
+      expect(otp!.data).toEqual({});
+      // The same reader asked for the personal data opens it, with one key read.
+      expect((await reader.readStream(`user-${user}`))[0]!.data).toEqual(humanAdded(`sealed${user}`).data);
       expect(keyReads(run)).toBe(1);
     });
 

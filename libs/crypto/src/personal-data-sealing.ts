@@ -40,9 +40,11 @@ export const HASHED_USERNAME_STREAM = 'username#';
  * Crypto-shredding in front of the store: on append, the personal fields of each event (its
  * type's policy) are sealed under its subject's data key (AES-256-GCM, PersonalDataKeys) and
  * replaced by one `$personal` value; on read they are opened again, so every reader (folds,
- * projections, the notifier, replays) sees plain events. Once the subject's key is destroyed the
- * fields read as the policy's empty values and the payload carries `$erased: true`: never a
- * failure, and the user's stream ends with `user.removed` anyway.
+ * projections, the notifier, replays) sees plain events, unless it said it needs no personal
+ * data (`readStream(stream, { personalData: false })`): then they stay sealed. Once the
+ * subject's key is destroyed the fields read as the policy's empty values and the payload
+ * carries `$erased: true`: never a failure, and the user's stream ends with `user.removed`
+ * anyway.
  *
  * Username claim streams: the domain names them `username-<name>`; here they become
  * `username#<HMAC of the name>` (PersonalDataKeys.usernameIndex), so no stream name holds a
@@ -122,10 +124,15 @@ export function withPersonalDataSealing<S extends EventStore>(store: S, keys: Pe
         ),
       );
   }
-  store.readStream = async (stream) => {
-    if (!stream.startsWith(USERNAME_STREAM)) return openAll(await inner.readStream(stream));
+  const readClaimStream = async (stream: string): Promise<RecordedEvent[]> => {
     const hashed = await inner.readStream(`${HASHED_USERNAME_STREAM}${await keys.usernameIndex(stream.slice(USERNAME_STREAM.length))}`);
-    return openAll(hashed.length > 0 ? hashed : await inner.readStream(stream));
+    return hashed.length > 0 ? hashed : inner.readStream(stream);
+  };
+  store.readStream = async (stream, options) => {
+    const events = stream.startsWith(USERNAME_STREAM) ? await readClaimStream(stream) : await inner.readStream(stream);
+    // A reader that needs no personal data gets the events as stored: no key read for a person
+    // not seen lately, no decryption (AddOTPEmail decides on flags and the organization alone).
+    return options?.personalData === false ? events : openAll(events);
   };
   store.readAll = async (options) => openAll(await inner.readAll(options));
   return store;

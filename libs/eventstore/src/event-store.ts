@@ -75,6 +75,17 @@ export interface ReadAllOptions {
   limit?: number;
 }
 
+export interface ReadStreamOptions {
+  /**
+   * Whether the reader needs the events' personal data (default true). False: a store that
+   * seals it per person (withPersonalDataSealing) may hand the events out as stored, the personal
+   * fields absent from `data` and still sealed, and so spare the person's key and the
+   * decryption. For a reader whose decision never looks at a name or an address. A store
+   * without sealing ignores it.
+   */
+  personalData?: boolean;
+}
+
 export interface WaitOptions {
   timeoutMs: number;
   signal?: AbortSignal;
@@ -98,7 +109,7 @@ export interface EventStore {
    */
   appendMany?(appends: readonly StreamAppend[]): Promise<AppendResult[]>;
   /** Events of one stream in sequence order; empty for a stream that does not exist. */
-  readStream(stream: string): Promise<RecordedEvent[]>;
+  readStream(stream: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
   /**
    * Events of all streams in position order. Never returns an event while an event with a
    * smaller position may still become visible, so a reader that checkpoints the last

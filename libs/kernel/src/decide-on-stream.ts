@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { aborted } from '#errors';
-import { WrongExpectedVersionError, type AnyEvent, type AppendedEvent, type EventStore, type NewEvent, type RecordedEvent } from '#eventstore';
+import { WrongExpectedVersionError, type AnyEvent, type AppendedEvent, type EventStore, type NewEvent, type ReadStreamOptions, type RecordedEvent } from '#eventstore';
 import { asStreamEvents } from './stream-events.js';
 
 /** What a decide function returns: the events to append (none: nothing to write) and a result for the caller. */
@@ -40,6 +40,12 @@ export interface RetryOptions {
   retryOn?: (err: unknown) => boolean;
 }
 
+/** How decideOnStream reads the stream, and how often it tries. */
+export interface DecideOptions extends RetryOptions {
+  /** Passed to every read of the stream (`{ personalData: false }`: the decision needs no names or addresses). */
+  read?: ReadStreamOptions;
+}
+
 export const DEFAULT_ATTEMPTS = 5;
 
 export const isConflict = (err: unknown): boolean => err instanceof WrongExpectedVersionError;
@@ -70,13 +76,13 @@ export async function decideOnStream<S extends { version: number }, R, E extends
   stream: string,
   fold: (events: readonly RecordedEvent<E>[]) => S,
   decide: (state: S) => Decision<R, NoInfer<E>>,
-  options: RetryOptions = {},
+  options: DecideOptions = {},
 ): Promise<Decided<S, R>> {
   const attempts = Math.max(1, options.attempts ?? DEFAULT_ATTEMPTS);
   const retryOn = options.retryOn ?? isConflict;
   for (let attempt = 1; ; attempt++) {
     try {
-      const state = fold(asStreamEvents<E>(await store.readStream(stream)));
+      const state = fold(asStreamEvents<E>(await store.readStream(stream, options.read)));
       const { events, result } = decide(state);
       if (events.length === 0) return { state, result, appended: [] };
       const { events: appended } = await store.append(stream, events, state.version);

@@ -5,6 +5,7 @@ import type {
   NewEvent,
   Position,
   ReadAllOptions,
+  ReadStreamOptions,
   RecordedEvent,
   StreamAppend,
   WaitOptions,
@@ -57,8 +58,8 @@ export class FailingAppendStore implements EventStore {
       return inner.appendMany!(appends);
     };
   }
-  readStream(stream: string): Promise<RecordedEvent[]> {
-    return this.inner.readStream(stream);
+  readStream(stream: string, options?: ReadStreamOptions): Promise<RecordedEvent[]> {
+    return this.inner.readStream(stream, options);
   }
   readAll(options?: ReadAllOptions): Promise<RecordedEvent[]> {
     return this.inner.readAll(options);

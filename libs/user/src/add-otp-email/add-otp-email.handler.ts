@@ -10,7 +10,9 @@ export class AddOtpEmailHandler implements ICommandHandler<AddOtpEmailCommand> {
   constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
 
   async execute({ input }: AddOtpEmailCommand): Promise<ObjectDetails> {
-    const { details } = await executeUserCommand(this.store, input.userId, 'COMMAND-Sg1hz', (state) => decideAddOtpEmail(state, input));
+    const { details } = await executeUserCommand(this.store, input.userId, 'COMMAND-Sg1hz', (state) => decideAddOtpEmail(state, input), {
+      personalData: false,
+    });
     return details;
   }
 }

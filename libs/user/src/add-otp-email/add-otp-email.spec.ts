@@ -1,5 +1,18 @@
 import { describe, expect, it } from '@jest/globals';
-import { caller, emailChanged, emailVerified, given, humanAdded, machineAdded, ORG, OTHER_ORG, otpEmailAdded, otpEmailRemoved, USER } from '#user/testing';
+import {
+  caller,
+  emailChanged,
+  emailVerified,
+  given,
+  humanAdded,
+  machineAdded,
+  ORG,
+  OTHER_ORG,
+  otpEmailAdded,
+  otpEmailRemoved,
+  USER,
+  withoutPersonalData,
+} from '#user/testing';
 import { decideAddOtpEmail } from './add-otp-email.js';
 
 const self = caller({ userId: USER, kind: 'human' });
@@ -53,6 +66,15 @@ describe('decideAddOtpEmail', () => {
 
   it('adds it again after a removal', () => {
     given(humanAdded(), emailVerified(), otpEmailAdded(), otpEmailRemoved()).when(add()).then(added);
+  });
+
+  it('decides the same without the personal data (the handler reads the stream with it sealed)', () => {
+    given(...withoutPersonalData(humanAdded(), emailVerified())).when(add()).then(added);
+    given(...withoutPersonalData(humanAdded(), emailVerified())).when(add(manager)).then(added);
+    given(...withoutPersonalData(humanAdded(OTHER_ORG), emailVerified())).when(add(manager)).thenFails('PermissionDenied', 'AUTH-AWfge');
+    given(...withoutPersonalData(humanAdded(), emailVerified(), otpEmailAdded())).when(add()).thenFails('AlreadyExists', 'COMMAND-MKL2s');
+    given(...withoutPersonalData(humanAdded(), emailVerified(), emailChanged('new@example.com'))).when(add()).then(added);
+    given(...withoutPersonalData(humanAdded())).when(add()).thenFails('FailedPrecondition', 'COMMAND-KLJ2d');
   });
 
   it('writes the instance, the user’s organization, the editor and a correlation id as metadata', () => {

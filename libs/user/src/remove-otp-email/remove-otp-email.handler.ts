@@ -10,7 +10,9 @@ export class RemoveOtpEmailHandler implements ICommandHandler<RemoveOtpEmailComm
   constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
 
   async execute({ input }: RemoveOtpEmailCommand): Promise<ObjectDetails> {
-    const { details } = await executeUserCommand(this.store, input.userId, 'COMMAND-S2h11', (state) => decideRemoveOtpEmail(state, input));
+    const { details } = await executeUserCommand(this.store, input.userId, 'COMMAND-S2h11', (state) => decideRemoveOtpEmail(state, input), {
+      personalData: false,
+    });
     return details;
   }
 }

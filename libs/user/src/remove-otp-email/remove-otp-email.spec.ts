@@ -1,5 +1,5 @@
 import { describe, it } from '@jest/globals';
-import { caller, emailVerified, given, humanAdded, ORG, otpEmailAdded, otpEmailRemoved, USER } from '#user/testing';
+import { caller, emailVerified, given, humanAdded, ORG, otpEmailAdded, otpEmailRemoved, USER, withoutPersonalData } from '#user/testing';
 import { decideRemoveOtpEmail } from './remove-otp-email.js';
 
 const self = caller({ userId: USER, kind: 'human' });
@@ -19,6 +19,14 @@ describe('decideRemoveOtpEmail', () => {
     given(humanAdded(), emailVerified(), otpEmailAdded())
       .when(remove(caller({ roles: [{ role: 'ORG_OWNER_VIEWER', orgId: ORG }] })))
       .thenFails('PermissionDenied', 'AUTH-AWfge');
+  });
+
+  it('decides the same without the personal data (the handler reads the stream with it sealed)', () => {
+    given(...withoutPersonalData(humanAdded(), emailVerified(), otpEmailAdded())).when(remove()).then(removed);
+    given(...withoutPersonalData(humanAdded(), emailVerified(), otpEmailAdded()))
+      .when(remove(caller({ roles: [{ role: 'ORG_USER_MANAGER', orgId: ORG }] })))
+      .then(removed);
+    given(...withoutPersonalData(humanAdded(), emailVerified())).when(remove()).thenFails('NotFound', 'COMMAND-b312D');
   });
 
   it('answers NotFound for an unknown user', () => {

@@ -1,7 +1,7 @@
 import type { Caller } from '#access';
 import type { NewEvent } from '#eventstore';
 import { givenState } from '#test-kit';
-import { evolveUser, initialUserState, type UserEvent, type UserState } from '#user';
+import { evolveUser, initialUserState, userPersonalData, type UserEvent, type UserState } from '#user';
 
 /**
  * Given/When/Then for the user's decide functions: user events in, events (type and data) or
@@ -17,6 +17,18 @@ export function given(...events: UserEvent[]) {
       return scenario.when(decide, (events) => events.map(({ type, data }) => ({ type, data })));
     },
   };
+}
+
+/**
+ * The events as a command that reads its stream without personal data gets them
+ * (`personalData: false`): the fields userPersonalData names are absent, left sealed in the store.
+ */
+export function withoutPersonalData(...events: UserEvent[]): UserEvent[] {
+  return events.map((event) => {
+    const fields = userPersonalData[event.type]?.fields ?? [];
+    const data = Object.fromEntries(Object.entries(event.data).filter(([field]) => !fields.includes(field)));
+    return { ...event, data } as UserEvent;
+  });
 }
 
 export const ORG = '100000000000000001';

@@ -10,7 +10,9 @@ export class UnlockUserHandler implements ICommandHandler<UnlockUserCommand> {
   constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
 
   async execute({ input }: UnlockUserCommand): Promise<ObjectDetails> {
-    const { details } = await executeUserCommand(this.store, input.userId, UNLOCK_USER_MISSING_ID, (state) => decideUnlockUser(state, input));
+    const { details } = await executeUserCommand(this.store, input.userId, UNLOCK_USER_MISSING_ID, (state) => decideUnlockUser(state, input), {
+      personalData: false,
+    });
     return details;
   }
 }

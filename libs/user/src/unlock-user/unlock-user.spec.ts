@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { UserEvent } from '../events.js';
-import { caller, emailVerified, given, humanAdded, ORG, OTHER_ORG, USER } from '#user/testing';
+import { caller, emailVerified, given, humanAdded, ORG, OTHER_ORG, USER, withoutPersonalData } from '#user/testing';
 import { decideUnlockUser } from './unlock-user.js';
 
 const manager = caller({ roles: [{ role: 'ORG_USER_MANAGER', orgId: ORG }] });
@@ -28,6 +28,12 @@ describe('decideUnlockUser', () => {
     given(humanAdded(), locked())
       .when(unlock(caller({ roles: [{ role: 'ORG_OWNER_VIEWER', orgId: ORG }] })))
       .thenFails('PermissionDenied', 'AUTH-AWfge');
+  });
+
+  it('decides the same without the personal data (the handler reads the stream with it sealed)', () => {
+    given(...withoutPersonalData(humanAdded(), emailVerified(), locked())).when(unlock()).then(unlocked);
+    given(...withoutPersonalData(humanAdded(OTHER_ORG), locked())).when(unlock()).thenFails('PermissionDenied', 'AUTH-AWfge');
+    given(...withoutPersonalData(humanAdded())).when(unlock()).thenFails('FailedPrecondition', 'COMMAND-olb9vb0oca');
   });
 
   it('answers NotFound for an unknown user, FailedPrecondition for a user that is not locked', () => {
