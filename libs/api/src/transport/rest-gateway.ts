@@ -50,6 +50,19 @@ export interface RestRoute {
   verbSuffix: string | undefined;
   /** Field paths (proto names) bound by the path: query parameters cannot set them. */
   pathFields: string[][];
+  /** What a path must have to be worth matching (rejectsAtOnce). */
+  shape: RouteShape;
+}
+
+/**
+ * The cheap part of a match: the number of path components (when no segment takes the rest)
+ * and the literal components up to the first `**`. Every request is matched against up to all routes twice (the front gate, the
+ * gateway): most routes fail here, before the match allocates anything.
+ */
+interface RouteShape {
+  components: number | undefined;
+  literals: Array<[index: number, value: string]>;
+  verbSuffix: string | undefined;
 }
 
 type Segment = { kind: 'literal'; value: string; capture?: number } | { kind: 'one'; capture?: number } | { kind: 'rest'; capture?: number };
@@ -94,7 +107,43 @@ function routeOf(service: DescService, method: RestRoute['method'], rule: HttpRu
   }
   const { segments, verbSuffix, variables } = parseTemplate(template);
   for (const path of variables) resolveFieldPath(method.input, path, false); // fails loudly at start-up on a bad template
-  return { verb, template, service, method, body: rule.body, responseBody: rule.responseBody, successCode, segments, verbSuffix, pathFields: variables };
+  return {
+    verb,
+    template,
+    service,
+    method,
+    body: rule.body,
+    responseBody: rule.responseBody,
+    successCode,
+    segments,
+    verbSuffix,
+    pathFields: variables,
+    shape: shapeOf(segments, verbSuffix),
+  };
+}
+
+function shapeOf(segments: Segment[], verbSuffix: string | undefined): RouteShape {
+  const rest = segments.findIndex((seg) => seg.kind === 'rest');
+  const fixed = rest < 0 ? segments.length : rest;
+  const literals: RouteShape['literals'] = [];
+  for (let i = 0; i < fixed; i++) {
+    const seg = segments[i]!;
+    if (seg.kind === 'literal') literals.push([i, seg.value]);
+  }
+  return { components: rest < 0 ? segments.length : undefined, literals, verbSuffix };
+}
+
+function rejectsAtOnce({ shape }: RestRoute, components: string[]): boolean {
+  if (shape.components !== undefined && components.length !== shape.components) return true;
+  const last = components.length - 1;
+  for (const [index, value] of shape.literals) {
+    const component = components[index];
+    if (component === value) continue;
+    // The path's last component carries the `:verb` (a `**` before it may have taken nothing).
+    if (shape.verbSuffix !== undefined && index === last && component === `${value}:${shape.verbSuffix}`) continue;
+    return true;
+  }
+  return false;
 }
 
 /**
@@ -155,6 +204,7 @@ function parseTemplate(template: string): { segments: Segment[]; verbSuffix: str
 
 /** Matches path components against a route; returns the captured values by variable index. */
 function matchRoute(route: RestRoute, components: string[]): string[] | undefined {
+  if (rejectsAtOnce(route, components)) return undefined;
   let comps = components;
   if (route.verbSuffix !== undefined) {
     const last = comps[comps.length - 1] ?? '';
