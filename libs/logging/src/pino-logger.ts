@@ -18,9 +18,9 @@ export function createLogger(level: LevelWithSilent = 'info', destination?: pino
         logMethod(args, method) {
           const [fields] = args as unknown[];
           if (fields && typeof fields === 'object' && !(fields instanceof Error)) {
-            const bound = this.bindings();
-            if (Object.keys(fields).some((key) => key in bound)) {
-              const kept = Object.fromEntries(Object.entries(fields).filter(([key]) => !(key in bound)));
+            const bound = keysBoundTo(this);
+            if (Object.keys(fields).some((key) => bound.has(key))) {
+              const kept = Object.fromEntries(Object.entries(fields).filter(([key]) => !bound.has(key)));
               (args as unknown[])[0] = kept;
             }
           }
@@ -37,6 +37,21 @@ export function createLogger(level: LevelWithSilent = 'info', destination?: pino
     },
     destination,
   );
+}
+
+/**
+ * The keys a logger binds, read once per logger: `bindings()` parses the logger's serialized
+ * bindings on every call, and the hook above runs for every line (the access log's one per
+ * request). Bindings are fixed when a logger is made (nothing here calls setBindings).
+ */
+const boundKeys = new WeakMap<Logger, ReadonlySet<string>>();
+function keysBoundTo(logger: Logger): ReadonlySet<string> {
+  let keys = boundKeys.get(logger);
+  if (!keys) {
+    keys = new Set(Object.keys(logger.bindings()));
+    boundKeys.set(logger, keys);
+  }
+  return keys;
 }
 
 const START_UP_CONTEXTS = new Set(['NestFactory', 'InstanceLoader', 'RoutesResolver', 'RouterExplorer', 'NestApplication']);
