@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { request } from 'node:http';
 import { SessionService } from '@zitadel/proto/zitadel/session/v2/session_service_pb.js';
 import { UserService } from '@zitadel/proto/zitadel/user/v2/user_service_pb.js';
-import { restRoutesOf } from './rest-gateway.js';
+import { matchPathTemplate, restRoutesOf } from './rest-gateway.js';
 import { CHANGE_DATE, stubServices } from '#api/testing';
 import { GOOD_TOKEN, STUB_CALLER, startTestServer, stubAuthenticator, type TestServer } from '#api/testing';
 
@@ -20,6 +20,36 @@ describe('REST routes from the descriptors', () => {
     expect(find('AddHumanUser').successCode).toBe(200);
     // Methods without a google.api.http option (CreateUser, AddKey, ...) have no REST route.
     expect(routes.find((r) => r.method.name === 'CreateUser')).toBeUndefined();
+  });
+});
+
+describe('path templates', () => {
+  const match = (template: string, path: string) => matchPathTemplate(template, path.slice(1).split('/'));
+
+  it('match literals and single variables component by component', () => {
+    expect(match('/v2/users/{user_id}/otp_email', '/v2/users/123/otp_email')).toEqual(['123']);
+    expect(match('/v2/users/{user_id}/otp_email', '/v2/users/123/otp_email/')).toBeUndefined();
+    expect(match('/v2/users/{user_id}/otp_email', '/v2/users/123')).toBeUndefined();
+    expect(match('/v2/users/{user_id}/otp_email', '/v2beta/users/123/otp_email')).toBeUndefined();
+    expect(match('/v2/users/{user_id}', '/v2/users/')).toEqual(['']);
+  });
+
+  it('match a `**` of any length, with literals after it and a `:verb` on the last component', () => {
+    const template = '/v1/{name=projects/*/locations/**}:get';
+    expect(match(template, '/v1/projects/p/locations/a/b:get')).toEqual(['projects/p/locations/a/b']);
+    expect(match(template, '/v1/projects/p/locations:get')).toEqual(['projects/p/locations']);
+    expect(match(template, '/v1/projects/p/locations/a')).toBeUndefined();
+    expect(match(template, '/v1/projects/p/zones/a:get')).toBeUndefined();
+    // The `**` may take nothing, so the `:verb` sits on a literal.
+    expect(match('/v1/a/**:x', '/v1/a:x')).toEqual([]);
+    expect(match('/v1/a/**/b', '/v1/a/b')).toEqual([]);
+    expect(match('/v1/a/**/b', '/v1/a/1/2/b')).toEqual([]);
+    expect(match('/v1/a/**/b', '/v1/a/1/2/c')).toBeUndefined();
+    // A fixed template's last literal carries the `:verb`.
+    expect(match('/v1/items:batchGet', '/v1/items:batchGet')).toEqual([]);
+    expect(match('/v1/items:batchGet', '/v1/items')).toBeUndefined();
+    expect(match('/v1/{id}:undelete', '/v1/42:undelete')).toEqual(['42']);
+    expect(match('/v1/{id}:undelete', '/v1/:undelete')).toBeUndefined();
   });
 });
 

@@ -133,7 +133,7 @@ function shapeOf(segments: Segment[], verbSuffix: string | undefined): RouteShap
   return { components: rest < 0 ? segments.length : undefined, literals, verbSuffix };
 }
 
-function rejectsAtOnce({ shape }: RestRoute, components: string[]): boolean {
+function rejectsAtOnce({ shape }: Pick<RestRoute, 'shape'>, components: string[]): boolean {
   if (shape.components !== undefined && components.length !== shape.components) return true;
   const last = components.length - 1;
   for (const [index, value] of shape.literals) {
@@ -202,8 +202,14 @@ function parseTemplate(template: string): { segments: Segment[]; verbSuffix: str
   return { segments, verbSuffix, variables };
 }
 
+/** One path template matched against a path's components, without a method behind it (for specs). */
+export function matchPathTemplate(template: string, components: string[]): string[] | undefined {
+  const { segments, verbSuffix, variables } = parseTemplate(template);
+  return matchRoute({ segments, verbSuffix, pathFields: variables, shape: shapeOf(segments, verbSuffix) }, components);
+}
+
 /** Matches path components against a route; returns the captured values by variable index. */
-function matchRoute(route: RestRoute, components: string[]): string[] | undefined {
+function matchRoute(route: Pick<RestRoute, 'segments' | 'verbSuffix' | 'pathFields' | 'shape'>, components: string[]): string[] | undefined {
   if (rejectsAtOnce(route, components)) return undefined;
   let comps = components;
   if (route.verbSuffix !== undefined) {
