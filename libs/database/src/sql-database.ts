@@ -5,6 +5,7 @@ import { CompiledQuery, Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import lockfile from 'proper-lockfile';
 import { PGliteDialect } from './pglite-dialect.js';
+import { PreparedQuery } from './prepared-query.js';
 
 export type Unlisten = () => Promise<void>;
 
@@ -87,10 +88,11 @@ export function openServerDatabase(options: ServerDatabaseOptions): SqlDatabase 
   }
 
   async function run<R>(statement: Statement, values: readonly unknown[]): Promise<R[]> {
-    // A literal of one shape (no spread, no copy of the values: pg reads them, never writes):
-    // this runs for every statement of every request.
-    const config: pg.QueryConfig = { name: statement.name, text: statement.text, values: values as unknown[] };
-    return (await pool.query(config)).rows as R[];
+    // This runs for every statement of every request: no copy of the values (pg reads them,
+    // never writes), and no config object, which pg would copy property by property.
+    if (statement.name === undefined) return (await pool.query(statement.text, values as unknown[])).rows as R[];
+    const result = (await pool.query(new PreparedQuery(statement.name, statement.text, values))) as unknown as pg.QueryResult;
+    return result.rows as R[];
   }
 
   return {
