@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { SqlDatabase } from '#database';
-import { testBackend, type TestStores } from '#eventstore/testing';
+import { testBackend, watchPostgresLooks, type TestStores } from '#eventstore/testing';
 import { eventually } from '#test-kit';
 import { PostgresEventStore } from './postgres-event-store.js';
 
@@ -43,11 +43,11 @@ describe('PostgresEventStore: its own notifications', () => {
   /** A reader waiting after the head: registered, and its one look done, so only a wake-up ends the wait. */
   async function waitingReader(): Promise<{ wait: Promise<void> }> {
     const from = await store.headPosition();
-    const heads = jest.spyOn(store, 'headPosition');
+    const watch = watchPostgresLooks(database);
     const wait = store.waitForEvents(from, { timeoutMs: 60_000 });
-    await eventually(() => expect(heads).toHaveBeenCalled());
-    await heads.mock.results[0]!.value;
-    heads.mockRestore();
+    await eventually(() => expect(watch.looks()).toHaveLength(1));
+    await watch.looks()[0];
+    watch.stop();
     return { wait };
   }
 

@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { migrate, openServerDatabase, type SqlDatabase } from '#database';
 import { createScratchDatabase, NO_SERVER_REASON, serverDatabaseUrl } from '#database/testing';
 import { START } from '../event-store.js';
-import { connectTestStores, eventStoreContract } from '#eventstore/testing';
+import { connectTestStores, eventStoreContract, watchPostgresLooks } from '#eventstore/testing';
 import { describeWhen, eventually } from '#test-kit';
 import { PostgresEventStore } from './postgres-event-store.js';
 import { EVENT_STORE_HISTORY, eventStoreMigrations } from './schema.js';
@@ -26,7 +26,10 @@ async function openScratchStore(beforeCommit?: (stream: string) => Promise<void>
 }
 
 describeWhen(Boolean(serverDatabaseUrl), NO_SERVER_REASON, 'PostgresEventStore on server PostgreSQL', () => {
-  eventStoreContract('PostgresEventStore on server PostgreSQL', () => openScratchStore());
+  eventStoreContract('PostgresEventStore on server PostgreSQL', async () => {
+    const stores = await openScratchStore();
+    return { ...stores, watchLooks: () => watchPostgresLooks(stores.database) };
+  });
 
   describe('prepared statements', () => {
     let subject: Awaited<ReturnType<typeof openScratchStore>>;
@@ -121,12 +124,14 @@ describeWhen(Boolean(serverDatabaseUrl), NO_SERVER_REASON, 'PostgresEventStore o
         await store.append('held-1', [{ type: 'held', data: {} }], 'no_stream');
         expect(await store.readAll({ after: from })).toEqual([]);
 
-        const reads = jest.spyOn(store, 'readAll');
+        const watch = watchPostgresLooks(subject.database);
         const woke = store.waitForEvents(from, { timeoutMs: 60_000 }).then(() => 'woke');
-        // A second look means the first found nothing while the head was past `from`: the
-        // waiter is in its held-back re-checks, and the commit below happens while it waits.
-        await eventually(() => expect(reads.mock.calls.length).toBeGreaterThanOrEqual(2));
-        reads.mockRestore();
+        // A second look means the first found nothing readable while an event past `from` had
+        // committed: the waiter is in its held-back re-checks, and the commit below happens
+        // while it waits.
+        await eventually(() => expect(watch.looks().length).toBeGreaterThanOrEqual(2));
+        expect(await watch.looks()[0]).toEqual([{ readable: false, beyond: true }]);
+        watch.stop();
         await blocker.query('commit'); // no NOTIFY: nothing but the reader's own re-check can see this
         let timer: NodeJS.Timeout | undefined;
         const gaveUp = new Promise((resolve) => (timer = setTimeout(() => resolve('gave up'), 10_000)));
@@ -141,16 +146,16 @@ describeWhen(Boolean(serverDatabaseUrl), NO_SERVER_REASON, 'PostgresEventStore o
     it('wakes a reader in another process through NOTIFY', async () => {
       // A second pool and store on the same database share nothing in memory with the first,
       // as a second process would not.
-      const { store: otherStore, cleanup } = connectTestStores(subject.url, { maxConnections: 2 });
+      const { store: otherStore, database: otherDatabase, cleanup } = connectTestStores(subject.url, { maxConnections: 2 });
       try {
         const from = await otherStore.headPosition();
-        const heads = jest.spyOn(otherStore, 'headPosition');
+        const watch = watchPostgresLooks(otherDatabase);
         const woke = otherStore.waitForEvents(from, { timeoutMs: 60_000 }).then(() => 'woke');
-        // The waiter LISTENs, then looks at the log (nothing to read, the head not past `from`):
+        // The waiter LISTENs, then looks at the log (nothing to read, nothing past `from`):
         // once that look is done, only NOTIFY can wake it.
-        await eventually(() => expect(heads).toHaveBeenCalled());
-        expect(await heads.mock.results[0]!.value).toBe(from);
-        heads.mockRestore();
+        await eventually(() => expect(watch.looks()).toHaveLength(1));
+        expect(await watch.looks()[0]).toEqual([{ readable: false, beyond: false }]);
+        watch.stop();
         let timer: NodeJS.Timeout | undefined;
         const gaveUp = new Promise((resolve) => (timer = setTimeout(() => resolve('gave up'), 10_000)));
         await subject.store.append('notify-1', [{ type: 'ping', data: {} }], 'no_stream');

@@ -41,6 +41,19 @@ const NOTIFY_GATHER_MS = 5;
 
 const EVENT_COLUMNS = 'transaction_id::text, global_seq::text, id, stream, sequence, type, data, metadata, created_at';
 
+/**
+ * readAll reads only transactions older than the oldest one still open: everything below that
+ * xid has either committed or aborted, so nothing can later appear behind the reader. Columns
+ * are qualified: a bare name in ORDER BY would sort by the ::text output column instead.
+ */
+const READ_ALL_WHERE = `from eventstore.events e
+     where (e.transaction_id, e.global_seq) > ($1::xid8, $2::bigint)
+       and e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+     order by e.transaction_id, e.global_seq`;
+
+/** The name of waitForEvents' look at the log (its tests watch for it). */
+export const LOOK_STATEMENT_NAME = 'eventstore_look';
+
 /** The statements of every request, prepared once per connection (SqlDatabase.run). */
 const STATEMENTS = {
   append: preparedStatement('eventstore_append', 'select * from eventstore.append($1, $2::jsonb, $3::int) order by sequence'),
@@ -50,23 +63,25 @@ const STATEMENTS = {
     'select e.transaction_id::text, e.global_seq::text from eventstore.events e order by e.transaction_id desc, e.global_seq desc limit 1',
   ),
   revision: preparedStatement('eventstore_revision', 'select coalesce(max(sequence), 0)::int as v from eventstore.events where stream = $1'),
+  /**
+   * The idle wait's look after a position, in one round trip (it was a readAll of one event,
+   * then the head): `readable`, readAll would return an event now; `beyond`, an event past it
+   * has committed (the head is past it) but is held back behind an older open transaction.
+   */
+  look: preparedStatement(
+    LOOK_STATEMENT_NAME,
+    `select exists(select 1 ${READ_ALL_WHERE}) as readable,
+            exists(select 1 from eventstore.events e where (e.transaction_id, e.global_seq) > ($1::xid8, $2::bigint)) as beyond`,
+  ),
 };
 
 /**
- * readAll reads only transactions older than the oldest one still open: everything below that
- * xid has either committed or aborted, so nothing can later appear behind the reader. Columns
- * are qualified: a bare name in ORDER BY would sort by the ::text output column instead.
- *
- * One prepared statement per limit, the limit written into it: with `limit $3` PostgreSQL
- * judged its generic plan dearer than a plan for the given limit and planned every call again
- * (150 µs of its CPU per call). Callers use a handful of fixed limits (batch sizes, 1); past
- * READ_ALL_PREPARED_LIMITS distinct ones, or a limit that is not a positive integer, the
- * statement is sent unprepared with the limit as a parameter.
+ * readAll's statements: one prepared statement per limit, the limit written into it: with
+ * `limit $3` PostgreSQL judged its generic plan dearer than a plan for the given limit and
+ * planned every call again (150 µs of its CPU per call). Callers use a handful of fixed limits
+ * (batch sizes, 1); past READ_ALL_PREPARED_LIMITS distinct ones, or a limit that is not a
+ * positive integer, the statement is sent unprepared with the limit as a parameter.
  */
-const READ_ALL_WHERE = `from eventstore.events e
-     where (e.transaction_id, e.global_seq) > ($1::xid8, $2::bigint)
-       and e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-     order by e.transaction_id, e.global_seq`;
 const READ_ALL_PREPARED_LIMITS = 32;
 const readAllStatements = new Map<number, Statement>();
 
@@ -287,9 +302,11 @@ export class PostgresEventStore implements EventStore {
    * wake-up. Never a busy loop: 10 ms doubling to 1 s.
    */
   private async checkHeldBack(after: Position, isDone: () => boolean): Promise<boolean> {
+    const { transactionId, globalSeq } = decodePostgresPosition(after);
     for (let delay = 10; !isDone(); delay = Math.min(delay * 2, 1_000)) {
-      if ((await this.readAll({ after, limit: 1 })).length > 0) return true;
-      if (!((await this.headPosition()) > after)) return false;
+      const [look] = await this.database.run<{ readable: boolean; beyond: boolean }>(STATEMENTS.look, [transactionId, globalSeq]);
+      if (look?.readable) return true;
+      if (!look?.beyond) return false;
       await new Promise((resolve) => setTimeout(resolve, delay).unref());
     }
     return false;
