@@ -4,6 +4,9 @@ import { describeWhen } from '#test-kit';
 import { createScratchDatabase, NO_SERVER_REASON, serverDatabaseUrl } from './testing/index.js';
 import { openServerDatabase, preparedStatement, type SqlDatabase } from './sql-database.js';
 
+/** A PostgreSQL type oid, as pg's typings name it. */
+type TypeId = Parameters<typeof pg.types.setTypeParser>[0];
+
 const TYPED_ROW = `select 7::int as n, 9007199254740993::bigint as big, 'text'::text as t, null::text as nothing,
   '{"a":[1,"b"]}'::jsonb as j, true as flag, '2026-12-02 15:55:52.123456+00'::timestamptz as at,
   '0a1b2c3d-0000-4000-8000-000000000001'::uuid as id, $1::text as echoed`;
@@ -73,7 +76,7 @@ describeWhen(Boolean(serverDatabaseUrl), NO_SERVER_REASON, 'SqlDatabase.run on s
   it('rejects a value its type parser refuses, once, and the connection stays usable', async () => {
     // A parser that throws stands in for a value the driver cannot read: none of pg's own does
     // for well-formed server output. The type is one no other statement here returns.
-    const POINT = 600;
+    const POINT = 600 as TypeId;
     const original = pg.types.getTypeParser(POINT, 'text');
     pg.types.setTypeParser(POINT, () => {
       throw new Error('unreadable point');
@@ -88,7 +91,7 @@ describeWhen(Boolean(serverDatabaseUrl), NO_SERVER_REASON, 'SqlDatabase.run on s
   });
 
   it('parses with the type parser of the moment, as pg does for every result', async () => {
-    const BOX = 603;
+    const BOX = 603 as TypeId;
     const original = pg.types.getTypeParser(BOX, 'text');
     const statement = preparedStatement('spec_box', `select box(point(0, 0), point(1, 1)) as b`);
     try {
