@@ -5,6 +5,7 @@ import { UserService } from '@zitadel/proto/zitadel/user/v2/user_service_pb.js';
 import { matchPathTemplate, restRoutesOf } from './rest-gateway.js';
 import { CHANGE_DATE, stubServices } from '#api/testing';
 import { GOOD_TOKEN, STUB_CALLER, startTestServer, stubAuthenticator, type TestServer } from '#api/testing';
+import { eventually } from '#test-kit';
 
 describe('REST routes from the descriptors', () => {
   const routes = restRoutesOf([UserService, SessionService]);
@@ -96,6 +97,16 @@ describe('REST gateway (grpc-gateway mapping) with test doubles for the Authenti
     expect(session.status).toBe(200);
     expect(JSON.parse(session.text)).toEqual({ session: { id: 's-1' } });
     expect(lastReceived().request).toMatchObject({ sessionId: 's-1', sessionToken: 'tok' });
+  });
+
+  it("aborts the call's signal when the client goes away before the answer", async () => {
+    const client = new AbortController();
+    const pending = fetch(`${server.url}/v2/users/until-aborted/otp_email`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body: '{}', signal: client.signal });
+    pending.catch(() => undefined);
+    await eventually(() => expect(lastReceived().request.userId).toBe('until-aborted'));
+    expect(stubs.aborted).toEqual([]);
+    client.abort();
+    await eventually(() => expect(stubs.aborted).toEqual(['AddOTPEmail']));
   });
 
   it("answers with the method's success code from ZITADEL's option (CreateSession → 201)", async () => {

@@ -25,6 +25,7 @@ import { file_zitadel_message } from '@zitadel/proto/zitadel/message_pb.js';
 import { options as zitadelOptions } from '@zitadel/proto/zitadel/protoc_gen_zitadel/v2/options_pb.js';
 import type { Logger } from '#logging';
 import { clientAddressKey, GATEWAY_CLIENT_ADDRESS_HEADER } from './caller-context.js';
+import { responseSignal } from './response-signal.js';
 import { directUnaryCalls } from './direct-calls.js';
 import { jsonTooDeep, MAX_JSON_DEPTH } from './json-depth.js';
 import type { Routes } from './routes.js';
@@ -332,10 +333,6 @@ export function createRestGateway(options: RestGatewayOptions): NodeMiddleware {
       return writeStatus(res, 400, Code.InvalidArgument, clientErrorMessage(err));
     }
 
-    const abort = new AbortController();
-    res.once('close', () => {
-      if (!res.writableEnded) abort.abort();
-    });
     try {
       const values = options.contextValues?.(req);
       const headers = forwardedHeaders(req);
@@ -345,7 +342,7 @@ export function createRestGateway(options: RestGatewayOptions): NodeMiddleware {
       if (address) headers.set(GATEWAY_CLIENT_ADDRESS_HEADER, address);
       const response = await call(route.method, request, {
         header: headers,
-        signal: abort.signal,
+        signal: responseSignal(res),
         url: `/${route.service.typeName}/${route.method.name}`,
         ...(values ? { contextValues: values } : {}),
       });

@@ -25,10 +25,12 @@ export interface Received {
  * Test doubles of the service implementations. AddOTPEmail answers by user id:
  * "123" (and anything else) succeeds; "not-ready", "exists", "missing", "denied", "limited"
  * throw DomainErrors; "bug" throws a plain Error (with a secret in its message); "slow"
- * waits for `hold` before answering.
+ * waits for `hold` before answering; "until-aborted" answers once its context's signal aborts
+ * (the client went away), and adds the method's name to `aborted` then.
  */
 export function stubServices(hold?: Promise<void>) {
   const received: Received[] = [];
+  const aborted: string[] = [];
   const record = (method: string, request: object, ctx: HandlerContext) =>
     received.push({ method, request: request as Record<string, unknown>, caller: callerOf(ctx) });
   const details = { sequence: 7n, changeDate: timestampFromDate(new Date(CHANGE_DATE)), resourceOwner: 'org' };
@@ -52,6 +54,10 @@ export function stubServices(hold?: Promise<void>) {
         case 'slow':
           await hold;
           break;
+        case 'until-aborted':
+          await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve, { once: true }));
+          aborted.push('AddOTPEmail');
+          break;
       }
       return { details };
     },
@@ -72,5 +78,5 @@ export function stubServices(hold?: Promise<void>) {
     },
   };
 
-  return { userService, sessionService, received };
+  return { userService, sessionService, received, aborted };
 }
