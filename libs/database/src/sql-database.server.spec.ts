@@ -41,6 +41,17 @@ describeWhen(Boolean(serverDatabaseUrl), NO_SERVER_REASON, 'SqlDatabase.run on s
     expect(expected[0].at).toEqual(new Date('2026-12-02T15:55:52.123Z'));
   });
 
+  it('names columns as pg does, odd names included', async () => {
+    const text = `select 1 as "__proto__", 2 as "a""b", 3 as "x", 4 as "x", 5 as "constructor", 6 as "}; throw 1; ({"`;
+    const expected = (await raw.query(text)).rows[0];
+    const [row] = await database.run<Record<string, unknown>>(preparedStatement('spec_odd_names', text), []);
+    expect(row).toEqual(expected);
+    expect(Object.getOwnPropertyNames(row)).toEqual(Object.getOwnPropertyNames(expected));
+    expect(Object.getPrototypeOf(row)).toBe(Object.getPrototypeOf(expected));
+    expect(Object.getOwnPropertyDescriptor(row, '__proto__')?.value).toBe(1);
+    expect(row!['x']).toBe(4);
+  });
+
   it('gives every row of a result its own values, and no row when there is none', async () => {
     const statement = preparedStatement('spec_series', 'select g as n, g::text || $1 as label from generate_series(1, $2::int) g');
     expect(await database.run(statement, ['!', 3])).toEqual([
