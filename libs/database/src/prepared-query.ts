@@ -65,7 +65,6 @@ class RowShape {
     }
     return true;
   }
-
 }
 
 /**
