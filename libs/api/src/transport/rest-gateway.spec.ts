@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { request } from 'node:http';
 import { SessionService } from '@zitadel/proto/zitadel/session/v2/session_service_pb.js';
 import { UserService } from '@zitadel/proto/zitadel/user/v2/user_service_pb.js';
-import { matchPathTemplate, restRoutesOf } from './rest-gateway.js';
+import { matchPathTemplate, restRoutesOf, RouteIndex, templateRoute } from './rest-gateway.js';
+import { SERVED_SERVICES } from './routes.js';
 import { CHANGE_DATE, stubServices } from '#api/testing';
 import { GOOD_TOKEN, STUB_CALLER, startTestServer, stubAuthenticator, type TestServer } from '#api/testing';
 import { eventually } from '#test-kit';
@@ -51,6 +52,63 @@ describe('path templates', () => {
     expect(match('/v1/items:batchGet', '/v1/items')).toBeUndefined();
     expect(match('/v1/{id}:undelete', '/v1/42:undelete')).toEqual(['42']);
     expect(match('/v1/{id}:undelete', '/v1/:undelete')).toBeUndefined();
+  });
+});
+
+describe('the route index', () => {
+  // The served routes (in the gateway's order) and templates of every other kind the matcher knows.
+  const templates = [
+    ...restRoutesOf(SERVED_SERVICES).reverse().map((route) => route.template),
+    '/v1/{name=projects/*/locations/**}:get',
+    '/v1/a/**:x',
+    '/v1/a/**/b',
+    '/v1/items:batchGet',
+    '/v1/{id}:undelete',
+    '/v1/items',
+    '/v1/{id}',
+    '/v1/items/{id}/sub',
+    '/v1/items/{id}/{other}',
+    '/{any=**}',
+  ];
+  const routes = templates.map(templateRoute);
+  const index = new RouteIndex(routes);
+  const firstMatch = (candidates: readonly { template: string }[], components: string[]) =>
+    candidates.find((route) => matchPathTemplate(route.template, components) !== undefined)?.template;
+
+  /** Paths each template matches, and near misses: one component more or less, another last component, another verb. */
+  const pathsOf = (template: string): string[] => {
+    const filled = template.replace(/\{[^}=]+=([^}]*)\}/g, (_, inner: string) => inner.replace(/\*\*/g, 'x/y').replace(/\*/g, 'p')).replace(/\{[^}]+\}/g, 'id-1');
+    const path = filled.replace(/\*\*/g, 'r/s').replace(/\*/g, 'q');
+    const [base, verb] = path.split(':') as [string, string | undefined];
+    const withVerb = (p: string) => (verb === undefined ? p : `${p}:${verb}`);
+    return [path, base, withVerb(`${base}/extra`), withVerb(base.replace(/\/[^/]*$/, '')), withVerb(base.replace(/[^/]*$/, 'other')), `${base}:nope`, `${path}/`, '/', ''];
+  };
+
+  it('finds for every path the route a full scan finds first', () => {
+    const paths = [...new Set(templates.flatMap(pathsOf)), '/v9/unknown/path/with/many/components/indeed', '/v2/users//otp_email'];
+    expect(paths.length).toBeGreaterThan(300);
+    for (const path of paths) {
+      const components = path.slice(1).split('/');
+      expect([path, firstMatch(index.candidates(components), components)]).toEqual([path, firstMatch(routes, components)]);
+    }
+  });
+
+  it('tries a path only against the routes of its length ending in its last component or a variable, and the `**` ones', () => {
+    const components = '/v2/users/id-1/otp_email'.slice(1).split('/');
+    expect(index.candidates(components).map((route) => route.template)).toEqual([
+      // AddOTPEmail and RemoveOTPEmail, v2beta and v2, in the gateway's order
+      '/v2beta/users/{user_id}/otp_email',
+      '/v2beta/users/{user_id}/otp_email',
+      '/v2/users/{user_id}/otp_email',
+      '/v2/users/{user_id}/otp_email',
+      '/v2/users/human/{user_id}',
+      '/v1/{name=projects/*/locations/**}:get',
+      '/v1/a/**:x',
+      '/v1/a/**/b',
+      '/v1/items/{id}/{other}',
+      '/{any=**}',
+    ]);
+    expect(templates.length).toBeGreaterThan(100);
   });
 });
 

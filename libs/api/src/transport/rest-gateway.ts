@@ -204,10 +204,62 @@ function parseTemplate(template: string): { segments: Segment[]; verbSuffix: str
   return { segments, verbSuffix, variables };
 }
 
+/**
+ * The routes a path can match, in the order given. A path is matched against every route twice
+ * (the front gate, the gateway), and most routes are not worth trying: 43 of the 92 served have
+ * four components, all `/v2/users/{…}/<literal>`. Routes of fixed length that end in a literal
+ * (no `:verb`) are indexed by their length and that literal; a path is tried against the routes
+ * of its own length and last component, the routes of its length that end otherwise, and the
+ * `**` routes, in the routes' order. Only the routes' own keys are kept: garbage paths add none.
+ */
+export class RouteIndex<R extends Pick<RestRoute, 'segments' | 'verbSuffix' | 'shape'>> {
+  private readonly byLengthAndLast = new Map<string, readonly R[]>();
+  /** By path length: the routes to try when the last component names no indexed route. */
+  private readonly byLength: ReadonlyArray<readonly R[]>;
+  /** The `**` routes: the only ones a path longer than every fixed route can match. */
+  private readonly anyLength: readonly R[];
+
+  constructor(routes: readonly R[]) {
+    const lastLiteral = (route: R) => {
+      const last = route.segments[route.segments.length - 1];
+      return route.shape.components !== undefined && route.verbSuffix === undefined && last?.kind === 'literal' ? last.value : undefined;
+    };
+    const anyLength = (route: R) => route.shape.components === undefined;
+    this.anyLength = routes.filter(anyLength);
+    const longest = Math.max(0, ...routes.map((route) => route.shape.components ?? 0));
+    const byLength: R[][] = [];
+    for (let length = 0; length <= longest; length++) {
+      byLength.push(routes.filter((route) => anyLength(route) || (route.shape.components === length && lastLiteral(route) === undefined)));
+    }
+    this.byLength = byLength;
+    for (const route of routes) {
+      const literal = lastLiteral(route);
+      const length = route.shape.components!;
+      if (literal === undefined || this.byLengthAndLast.has(`${length}/${literal}`)) continue;
+      this.byLengthAndLast.set(
+        `${length}/${literal}`,
+        routes.filter((r) => anyLength(r) || (r.shape.components === length && (lastLiteral(r) ?? literal) === literal)),
+      );
+    }
+  }
+
+  /** The routes worth matching against a path's components, in the routes' order. */
+  candidates(components: readonly string[]): readonly R[] {
+    const length = components.length;
+    if (length >= this.byLength.length) return this.anyLength;
+    return this.byLengthAndLast.get(`${length}/${components[length - 1]}`) ?? this.byLength[length]!;
+  }
+}
+
+/** A path template as a route without a method behind it (for specs). */
+export function templateRoute(template: string): Pick<RestRoute, 'template' | 'segments' | 'verbSuffix' | 'pathFields' | 'shape'> {
+  const { segments, verbSuffix, variables } = parseTemplate(template);
+  return { template, segments, verbSuffix, pathFields: variables, shape: shapeOf(segments, verbSuffix) };
+}
+
 /** One path template matched against a path's components, without a method behind it (for specs). */
 export function matchPathTemplate(template: string, components: string[]): string[] | undefined {
-  const { segments, verbSuffix, variables } = parseTemplate(template);
-  return matchRoute({ segments, verbSuffix, pathFields: variables, shape: shapeOf(segments, verbSuffix) }, components);
+  return matchRoute(templateRoute(template), components);
 }
 
 /** Matches path components against a route; returns the captured values by variable index. */
@@ -270,7 +322,7 @@ export type NodeMiddleware = (req: Req, res: Res, next: (err?: unknown) => void)
 export function createRestGateway(options: RestGatewayOptions): NodeMiddleware {
   const routes = restRoutesOf(options.services);
   // grpc-gateway's mux tries the most recently registered pattern first.
-  const ordered = [...routes].reverse();
+  const index = new RouteIndex([...routes].reverse());
   const prefixes = new Set(prefixesOf(routes));
   const call = directUnaryCalls(options.routes);
   const registry = registryOf([...options.services.map((s) => s.file), file_zitadel_message]);
@@ -292,7 +344,7 @@ export function createRestGateway(options: RestGatewayOptions): NodeMiddleware {
     const components = path.slice(1).split('/');
     let found: { route: RestRoute; values: string[] } | undefined;
     let otherVerb = false;
-    for (const route of ordered) {
+    for (const route of index.candidates(components)) {
       const values = matchRoute(route, components);
       if (!values) continue;
       if (route.verb === req.method) {
@@ -366,7 +418,7 @@ function prefixesOf(routes: readonly RestRoute[]): string[] {
 
 /** Whether a URL path is one of these services' REST routes (any verb), decoded as the gateway decodes it. */
 export function restPathMatcher(services: readonly DescService[]): (url: string) => boolean {
-  const routes = restRoutesOf(services);
+  const index = new RouteIndex(restRoutesOf(services));
   return (url) => {
     const pathname = new URL(url, 'http://gateway').pathname;
     let path: string;
@@ -376,7 +428,7 @@ export function restPathMatcher(services: readonly DescService[]): (url: string)
       path = pathname;
     }
     const components = path.slice(1).split('/');
-    return routes.some((route) => matchRoute(route, components) !== undefined);
+    return index.candidates(components).some((route) => matchRoute(route, components) !== undefined);
   };
 }
 
