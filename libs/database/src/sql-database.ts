@@ -6,6 +6,7 @@ import pg from 'pg';
 import lockfile from 'proper-lockfile';
 import { PGliteDialect } from './pglite-dialect.js';
 import { PreparedQuery } from './prepared-query.js';
+import { serverTypeParsers } from './timestamptz.js';
 
 export type Unlisten = () => Promise<void>;
 
@@ -70,6 +71,7 @@ export function openServerDatabase(options: ServerDatabaseOptions): SqlDatabase 
     connectionString: options.connectionString,
     max: options.maxConnections ?? 20,
     application_name: options.applicationName ?? 'otp-email-identity',
+    types: serverTypeParsers as pg.CustomTypesConfig,
   });
   // An idle client that errors (server restart) must not crash the process; the pool drops it.
   pool.on('error', () => undefined);
