@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { sql } from 'kysely';
 import pg from 'pg';
 import { migrate, openServerDatabase, type SqlDatabase } from '#database';
 import { createScratchDatabase, NO_SERVER_REASON, serverDatabaseUrl } from '#database/testing';
 import { START } from '../event-store.js';
 import { connectTestStores, eventStoreContract, watchPostgresLooks } from '#eventstore/testing';
 import { describeWhen, eventually } from '#test-kit';
-import { PostgresEventStore } from './postgres-event-store.js';
+import { LOOK_STATEMENT, PostgresEventStore } from './postgres-event-store.js';
 import { EVENT_STORE_HISTORY, eventStoreMigrations } from './schema.js';
 
 async function openScratchStore(beforeCommit?: (stream: string) => Promise<void>) {
@@ -59,6 +60,36 @@ describeWhen(Boolean(serverDatabaseUrl), NO_SERVER_REASON, 'PostgresEventStore o
       } finally {
         await store.close();
         await database.close();
+      }
+    });
+  });
+
+  describe('the look of a waiting reader', () => {
+    let subject: Awaited<ReturnType<typeof openScratchStore>>;
+    beforeAll(async () => {
+      subject = await openScratchStore();
+    });
+    afterAll(() => subject?.cleanup());
+
+    it('reads the first index entry past the position, never the whole log, in the plan PostgreSQL keeps for it', async () => {
+      // A log of some size, so that a scan of it is a plan PostgreSQL could choose.
+      await sql`insert into eventstore.events (stream, sequence, type, data, metadata, created_at)
+                select 'bulk-' || g, 1, 'bulk', '{}', '{}', now() from generate_series(1, 20000) g`.execute(subject.database.db);
+      await sql`analyze eventstore.events`.execute(subject.database.db);
+      const client = new pg.Client({ connectionString: subject.url });
+      await client.connect();
+      try {
+        // The plan a prepared statement settles on after its first calls: the generic one.
+        await client.query('set plan_cache_mode = force_generic_plan');
+        await client.query(`prepare look(xid8, bigint) as ${LOOK_STATEMENT.text}`);
+        for (const args of ["'0', 0", "'18446744073709551615', 9223372036854775807"]) {
+          const { rows } = await client.query(`explain (format json) execute look(${args})`);
+          const plan = JSON.stringify(rows[0]['QUERY PLAN']);
+          expect(plan).not.toContain('Seq Scan');
+          expect(plan.match(/"Index Only Scan"|"Index Scan"/g)).toHaveLength(2);
+        }
+      } finally {
+        await client.end();
       }
     });
   });

@@ -1,6 +1,6 @@
 import { jest } from '@jest/globals';
 import type { SqlDatabase, Statement } from '#database';
-import { LOOK_STATEMENT_NAME } from '#eventstore';
+import { LOOK_STATEMENT } from '#eventstore';
 
 /**
  * Watches the looks at the log a store makes inside waitForEvents, after its waiter is
@@ -18,7 +18,7 @@ export function watchPostgresLooks(database: SqlDatabase): LookWatch {
   const runs = jest.spyOn(database, 'run');
   return {
     looks: () =>
-      runs.mock.calls.flatMap((call, i) => ((call[0] as Statement).name === LOOK_STATEMENT_NAME ? [runs.mock.results[i]!.value as Promise<unknown>] : [])),
+      runs.mock.calls.flatMap((call, i) => ((call[0] as Statement).name === LOOK_STATEMENT.name ? [runs.mock.results[i]!.value as Promise<unknown>] : [])),
     stop: () => runs.mockRestore(),
   };
 }
