@@ -37,7 +37,6 @@ interface QueryInternals {
 class RowShape {
   constructor(
     readonly columns: readonly ColumnDescription[],
-    readonly types: TypeParsers,
     readonly parsers: readonly Parse[],
     /** One row as an object. */
     readonly row: (raw: ReadonlyArray<string | null>) => Record<string, unknown>,
@@ -48,15 +47,17 @@ class RowShape {
     // pg's own handling (it copies the buffer first).
     if (columns.some((c) => c.format !== 'text')) return undefined;
     const parsers = columns.map((c) => types.getTypeParser(c.dataTypeID, 'text'));
-    return new RowShape(columns, types, parsers, rowMaker(columns.map((c) => c.name), parsers));
+    return new RowShape(columns, parsers, rowMaker(columns.map((c) => c.name), parsers));
   }
 
   /**
    * True when PostgreSQL described the same columns as last time (a migration can change them)
-   * and the driver still parses their types the same way (setTypeParser can change that).
+   * and the connection parses their types with the same parsers (setTypeParser can change
+   * them). Each pooled connection has its own registry of parsers (pg's TypeOverrides), so the
+   * parsers are compared, not the registries: a shape is shared by every connection.
    */
   describes(columns: readonly ColumnDescription[], types: TypeParsers): boolean {
-    if (types !== this.types || columns.length !== this.columns.length) return false;
+    if (columns.length !== this.columns.length) return false;
     for (let i = 0; i < columns.length; i++) {
       const known = this.columns[i]!;
       const column = columns[i]!;
@@ -85,6 +86,9 @@ function rowMaker(names: readonly string[], parsers: readonly Parse[]): (raw: Re
 }
 
 const shapes = new Map<string, RowShape>();
+
+/** The row shape kept for a statement name (for specs: it must survive a change of connection). */
+export const cachedRowShape = (name: string): object | undefined => shapes.get(name);
 
 /**
  * A named prepared statement's call, made cheaper than pg's own Query in two places that run for

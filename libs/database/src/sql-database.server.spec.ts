@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { describeWhen } from '#test-kit';
 import { createScratchDatabase, NO_SERVER_REASON, serverDatabaseUrl } from './testing/index.js';
+import { cachedRowShape } from './prepared-query.js';
 import { openServerDatabase, preparedStatement, type SqlDatabase } from './sql-database.js';
 
 /** A PostgreSQL type oid, as pg's typings name it. */
@@ -39,6 +40,24 @@ describeWhen(Boolean(serverDatabaseUrl), NO_SERVER_REASON, 'SqlDatabase.run on s
     }
     expect(expected[0]).toMatchObject({ n: 7, big: '9007199254740993', nothing: null, j: { a: [1, 'b'] }, flag: true });
     expect(expected[0].at).toEqual(new Date('2026-12-02T15:55:52.123Z'));
+  });
+
+  it('keeps one row shape per statement whichever pooled connection runs it', async () => {
+    const pooled = openServerDatabase({ connectionString: scratch.url, maxConnections: 4 });
+    try {
+      const statement = preparedStatement('spec_pooled', 'select $1::int as n');
+      expect(await pooled.run(statement, [0])).toEqual([{ n: 0 }]);
+      const shape = cachedRowShape('spec_pooled');
+      expect(shape).toBeDefined();
+      // Eight at once on four connections: every connection runs it, and none makes its own shape.
+      const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => pooled.run(statement, [i])));
+      expect(answers).toEqual(Array.from({ length: 8 }, (_, i) => [{ n: i }]));
+      const connections = await pooled.run<{ n: number }>({ text: "select count(*)::int as n from pg_stat_activity where datname = current_database() and application_name = 'otp-email-identity'" }, []);
+      expect(connections[0]!.n).toBeGreaterThan(1);
+      expect(cachedRowShape('spec_pooled')).toBe(shape);
+    } finally {
+      await pooled.close();
+    }
   });
 
   it('names columns as pg does, odd names included', async () => {
