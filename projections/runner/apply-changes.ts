@@ -115,6 +115,19 @@ const recordType = (table: TableShape, columns: readonly string[]) =>
   sql.join(columns.map((c) => sql`${sql.id(c)} ${sql.raw(table.columns[c]!.type)}`));
 
 /**
+ * `<alias>.<first key column> = any(<the values of that column in rows>)`, rows a JSON array of
+ * objects: the condition that lets PostgreSQL find a batch's rows through the key's index.
+ * Joined with jsonb_to_recordset alone, which it always estimates at 100 rows, it hashed the
+ * whole table instead (a users table of 25,600 rows: 3.6 ms per batch's UPDATE at the median,
+ * growing with the table).
+ */
+const leadingKeyIn = (table: TableShape, alias: string | undefined, rows: string) => {
+  const column = table.key[0]!;
+  const ref = alias === undefined ? sql.id(column) : sql.ref(`${alias}.${column}`);
+  return sql`${ref} = any(array(select (k ->> ${column})::${sql.raw(table.columns[column]!.type)} from jsonb_array_elements(${rows}::jsonb) k))`;
+};
+
+/**
  * Applies a batch's events with exactly the result of applyChanges on each event's changes in
  * turn, in a few statements: for the tables an insert or an update
  * touches, it loads the rows of the batch's keys (the key, the sequence and the columns some
@@ -173,12 +186,11 @@ export async function applyChangesBatched(
     const name = sql.table(names.of(table));
     const { rows } =
       table.key.length === 1
-        ? await sql<Row>`
-            select ${ids(columns)} from ${name}
-            where ${sql.id(table.key[0]!)} = any(array(select (k ->> ${table.key[0]!})::${sql.raw(table.columns[table.key[0]!]!.type)} from jsonb_array_elements(${keys}::jsonb) k))`.execute(db)
+        ? await sql<Row>`select ${ids(columns)} from ${name} where ${leadingKeyIn(table, undefined, keys)}`.execute(db)
         : await sql<Row>`
             select ${ids(columns)} from ${name}
-            where (${ids(table.key)}) in (select ${ids(table.key)} from jsonb_to_recordset(${keys}::jsonb) as k(${recordType(table, table.key)}))`.execute(db);
+            where ${leadingKeyIn(table, undefined, keys)}
+              and (${ids(table.key)}) in (select ${ids(table.key)} from jsonb_to_recordset(${keys}::jsonb) as k(${recordType(table, table.key)}))`.execute(db);
     for (const row of rows) {
       const loaded = state.rows.get(keyString(table, row))!;
       loaded.initial = 'present';
@@ -244,7 +256,7 @@ export async function applyChangesBatched(
     const name = sql.table(names.of(table));
     const all = table.columnNames;
     const nonKey = all.filter((c) => !table.key.includes(c));
-    const json = (rows: Row[]) => sql`${JSON.stringify(rows)}::jsonb`;
+    const json = (text: string) => sql`${text}::jsonb`;
     const matchKey = (a: string, b: string) =>
       sql.join(
         table.key.map((c) => sql`${sql.ref(`${a}.${c}`)} = ${sql.ref(`${b}.${c}`)}`),
@@ -253,23 +265,27 @@ export async function applyChangesBatched(
     const setFrom = (columns: readonly string[], from: string): RawBuilder<unknown> =>
       sql.join(columns.map((c) => sql`${sql.id(c)} = ${sql.ref(`${from}.${c}`)}`));
     if (deleted.length > 0) {
-      await sql`delete from ${name} as t using jsonb_to_recordset(${json(deleted)}) as d(${recordType(table, table.key)}) where ${matchKey('t', 'd')}`.execute(db);
+      const rows = JSON.stringify(deleted);
+      await sql`
+        delete from ${name} as t using jsonb_to_recordset(${json(rows)}) as d(${recordType(table, table.key)})
+        where ${leadingKeyIn(table, 't', rows)} and ${matchKey('t', 'd')}`.execute(db);
     }
     if (inserted.length > 0) {
-      await sql`insert into ${name} (${ids(all)}) select ${ids(all)} from jsonb_to_recordset(${json(inserted)}) as d(${recordType(table, all)})`.execute(db);
+      await sql`insert into ${name} (${ids(all)}) select ${ids(all)} from jsonb_to_recordset(${json(JSON.stringify(inserted))}) as d(${recordType(table, all)})`.execute(db);
     }
     if (upserted.length > 0) {
       await sql`
-        insert into ${name} (${ids(all)}) select ${ids(all)} from jsonb_to_recordset(${json(upserted)}) as d(${recordType(table, all)})
+        insert into ${name} (${ids(all)}) select ${ids(all)} from jsonb_to_recordset(${json(JSON.stringify(upserted))}) as d(${recordType(table, all)})
         on conflict (${ids(table.key)}) do update set ${setFrom(nonKey, 'excluded')}`.execute(db);
     }
     if (updated.length > 0) {
       const columns = [...new Set([...table.key, table.sequence, ...state.updated.keys()])];
       const written = columns.filter((c) => !table.key.includes(c));
+      const rows = JSON.stringify(updated);
       await sql`
         update ${name} as t set ${setFrom(written, 'd')}
-        from jsonb_to_recordset(${json(updated)}) as d(${recordType(table, columns)})
-        where ${matchKey('t', 'd')}`.execute(db);
+        from jsonb_to_recordset(${json(rows)}) as d(${recordType(table, columns)})
+        where ${leadingKeyIn(table, 't', rows)} and ${matchKey('t', 'd')}`.execute(db);
     }
   }
 }
