@@ -57,9 +57,9 @@ export interface RestRoute {
 
 /**
  * The cheap part of a match: the number of path components (when no segment takes the rest)
- * and the literal components up to the first `**`. Every request is matched against up to all
- * routes twice (the front gate, the gateway): most routes fail here, before the match
- * allocates anything.
+ * and the literal components up to the first `**`. Every request is matched twice (the front
+ * gate, the gateway) against the routes RouteIndex leaves: a route that fails here fails
+ * before the match allocates anything.
  */
 interface RouteShape {
   components: number | undefined;
