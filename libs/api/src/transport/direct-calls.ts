@@ -21,6 +21,8 @@ export interface DirectCallInit {
   signal: () => AbortSignal;
   /** The URL the call is named by in the handler context. */
   url: string;
+  /** The protocol the handler context names ('rest' unless said: the REST gateway's calls). */
+  protocolName?: string;
 }
 
 const noDeadline = () => undefined;
@@ -34,6 +36,17 @@ export type DirectUnaryCall = <I extends DescMessage, O extends DescMessage>(
 
 /** A unary method's implementation behind its interceptors, chained once when the routes register. */
 type UnaryChain = (req: UnaryRequest) => Promise<UnaryResponse>;
+
+/**
+ * Calls a unary method of the routes in process and answers with the whole response: the
+ * message and the headers and trailers the implementation set (a caller that writes them to a
+ * wire of its own, as the gRPC fast path does). Undefined for a method the routes do not serve.
+ */
+export type DirectUnaryInvoker = <I extends DescMessage, O extends DescMessage>(
+  method: DescMethod & { input: I; output: O },
+  request: MessageShape<I>,
+  init: DirectCallInit,
+) => Promise<UnaryResponse<I, O>> | undefined;
 
 /**
  * The routes' unary methods, called in process with the same implementation and the same
@@ -56,6 +69,16 @@ type UnaryChain = (req: UnaryRequest) => Promise<UnaryResponse>;
  * implementation here never reads.
  */
 export function directUnaryCalls(routes: Routes): DirectUnaryCall {
+  const invoke = directUnaryInvoker(routes);
+  return async (method, request, init) => {
+    const response = invoke(method, request, init);
+    if (!response) throw new ConnectError(`${method.parent.typeName}/${method.name} is not implemented`, Code.Unimplemented);
+    return (await response).message;
+  };
+}
+
+/** The routes' unary methods behind their interceptors (see directUnaryCalls), answering with the whole response. */
+export function directUnaryInvoker(routes: Routes): DirectUnaryInvoker {
   const methods = new Map<DescMethod, UnaryChain>();
   const router = createConnectRouter();
   const register = router.service.bind(router);
@@ -66,7 +89,8 @@ export function directUnaryCalls(routes: Routes): DirectUnaryCall {
       if (spec?.kind !== 'unary') continue;
       const impl = spec.impl as (request: MessageShape<DescMessage>, context: HandlerContext) => Promise<Record<string, unknown>>;
       const invoke: UnaryChain = async (req) => {
-        const context = new DirectHandlerContext(req);
+        // An interceptor may pass on a request of its own making: it names no protocol then.
+        const context = new DirectHandlerContext(req, req instanceof DirectUnaryRequest ? req.protocolName : 'rest');
         return new DirectUnaryResponse(req.method, create(req.method.output, await impl(req.message, context)), context);
       };
       const interceptors: readonly Interceptor[] = options?.interceptors ?? [];
@@ -80,12 +104,10 @@ export function directUnaryCalls(routes: Routes): DirectUnaryCall {
   };
   routes(router);
 
-  return async (method, request, init) => {
+  return ((method: DescMethod, request: MessageShape<DescMessage>, init: DirectCallInit) => {
     const chain = methods.get(method);
-    if (!chain) throw new ConnectError(`${method.parent.typeName}/${method.name} is not implemented`, Code.Unimplemented);
-    const response = await chain(new DirectUnaryRequest(method as DescMethodUnary, request, init));
-    return response.message as MessageShape<typeof method.output>;
-  };
+    return chain?.(new DirectUnaryRequest(method as DescMethodUnary, request, init));
+  }) as DirectUnaryInvoker;
 }
 
 /** What the interceptors see of a call: as connect-es makes it, but with its signal made on first read. */
@@ -111,6 +133,10 @@ class DirectUnaryRequest implements UnaryRequest {
   get signal(): AbortSignal {
     return this.init.signal();
   }
+
+  get protocolName(): string {
+    return this.init.protocolName ?? 'rest';
+  }
 }
 
 /**
@@ -123,7 +149,6 @@ class DirectUnaryRequest implements UnaryRequest {
 class DirectHandlerContext implements HandlerContext {
   readonly service: DescService;
   readonly method: DescMethod;
-  readonly protocolName = 'rest';
   readonly requestMethod: string;
   readonly url: string;
   readonly timeoutMs = noDeadline;
@@ -132,7 +157,10 @@ class DirectHandlerContext implements HandlerContext {
   private header?: Headers;
   private trailer?: Headers;
 
-  constructor(private readonly request: UnaryRequest) {
+  constructor(
+    private readonly request: UnaryRequest,
+    readonly protocolName: string,
+  ) {
     this.service = request.service;
     this.method = request.method;
     this.requestMethod = request.requestMethod;

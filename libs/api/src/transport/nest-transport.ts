@@ -1,4 +1,5 @@
 import type { Server as HttpServer } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import type { INestApplication, INestApplicationContext } from '@nestjs/common';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
@@ -11,6 +12,7 @@ import { accessLog } from './access-log.js';
 import { READINESS, type ReadinessProbe } from './health.js';
 import { OnePortServer, type HttpLimits } from './one-port-server.js';
 import { createFrontGate } from './front-gate.js';
+import { ACCEPTED_COMPRESSION, grpcUnary } from './grpc-unary.js';
 import { clientAddressKey } from './caller-context.js';
 import { clientAddress, trustedProxies } from './client-address.js';
 import { createRestGateway, restPathMatcher, type Req, type Res } from './rest-gateway.js';
@@ -95,13 +97,20 @@ export function mountTransport(app: INestApplication, deps: TransportDependencie
   const served = connectNodeAdapter({
     routes,
     readMaxBytes: READ_MAX_BYTES,
+    acceptCompression: [...ACCEPTED_COMPRESSION],
     contextValues,
     fallback: (req, res) => (isGrpcRequest(req) ? unknown(req, res) : gateway(req, res, () => notApi(req, res))),
   });
+  // Plain unary gRPC calls of the API skip connect-node's request pipeline (grpc-unary.ts).
+  const grpc = grpcUnary({ routes, services: SERVED_SERVICES, readMaxBytes: READ_MAX_BYTES, contextValues, logger: deps.logger });
+  const serve = (req: Req, res: Res) => {
+    if (req.httpVersionMajor === 2 && grpc.handles(req as Http2ServerRequest)) grpc.serve(req as Http2ServerRequest, res as Http2ServerResponse);
+    else served(req, res);
+  };
   /** Both HTTP versions: no API request's body is read before its token has been checked. */
   const api = (req: Req, res: Res) => {
     gate.admit(req, res).then(
-      (admitted) => admitted && served(req, res),
+      (admitted) => admitted && serve(req, res),
       (err: unknown) => {
         deps.logger.error({ err }, 'front gate failed');
         if (!res.headersSent) {
