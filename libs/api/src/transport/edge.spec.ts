@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import http2 from 'node:http2';
 import { brotliCompressSync } from 'node:zlib';
 import { CHANGE_DATE, stubServices } from '#api/testing';
-import { GOOD_TOKEN, startTestServer, stubAuthenticator, type TestServer } from '#api/testing';
+import { GOOD_TOKEN, h2Exchange, startTestServer, stubAuthenticator, type H2Answer, type TestServer } from '#api/testing';
 import { jsonTooDeep } from './json-depth.js';
 
 /** An authenticator that counts its calls: a request must be authenticated once, at the front. */
@@ -17,28 +16,6 @@ function countingAuthenticator() {
     },
     calls: () => calls,
   };
-}
-
-interface H2Answer {
-  headers: http2.IncomingHttpHeaders;
-  trailers: http2.IncomingHttpHeaders;
-  body: Buffer;
-}
-
-function h2Exchange(url: string, headers: http2.OutgoingHttpHeaders, body?: Uint8Array): Promise<H2Answer> {
-  const session = http2.connect(url);
-  return new Promise<H2Answer>((resolve, reject) => {
-    const stream = session.request({ ':method': 'POST', ...headers });
-    let answerHeaders: http2.IncomingHttpHeaders = {};
-    let trailers: http2.IncomingHttpHeaders = {};
-    const chunks: Buffer[] = [];
-    stream.on('response', (h) => (answerHeaders = h));
-    stream.on('trailers', (t) => (trailers = t));
-    stream.on('data', (c: Buffer) => chunks.push(c));
-    stream.on('end', () => resolve({ headers: answerHeaders, trailers, body: Buffer.concat(chunks) }));
-    stream.on('error', reject);
-    stream.end(body);
-  }).finally(() => session.close());
 }
 
 const grpcStatus = (a: H2Answer) => a.trailers['grpc-status'] ?? a.headers['grpc-status'];

@@ -7,35 +7,15 @@ import { createContextValues } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import { AddOTPEmailRequestSchema, GetUserByIDRequestSchema } from '@zitadel/proto/zitadel/user/v2/user_service_pb.js';
 import { createLogger } from '#logging';
-import { GOOD_TOKEN, stubAuthenticator, stubServices } from '#api/testing';
+import { GOOD_TOKEN, h2Exchange, stubAuthenticator, stubServices } from '#api/testing';
 import { ACCEPTED_COMPRESSION, grpcUnary } from './grpc-unary.js';
 import { createRoutes, READ_MAX_BYTES, SERVED_SERVICES } from './routes.js';
 
-interface Answer {
-  status: number | undefined;
-  headers: Record<string, unknown>;
-  trailers: Record<string, unknown>;
-  body: Buffer;
-}
-
-/** One HTTP/2 exchange; what the answer holds, without the headers that differ by the moment (date). */
-function exchange(url: string, headers: http2.OutgoingHttpHeaders, body: Uint8Array | undefined): Promise<Answer> {
-  const session = http2.connect(url);
-  return new Promise<Answer>((resolve, reject) => {
-    const stream = session.request({ ':method': 'POST', te: 'trailers', ...headers });
-    let answer: http2.IncomingHttpHeaders = {};
-    let trailers: http2.IncomingHttpHeaders = {};
-    const chunks: Buffer[] = [];
-    stream.on('response', (h) => (answer = h));
-    stream.on('trailers', (t) => (trailers = t));
-    stream.on('data', (c: Buffer) => chunks.push(c));
-    stream.on('end', () => {
-      const { date: _date, ':status': status, ...rest } = answer;
-      resolve({ status: status as number | undefined, headers: rest, trailers: { ...trailers }, body: Buffer.concat(chunks) });
-    });
-    stream.on('error', reject);
-    stream.end(body);
-  }).finally(() => session.close());
+/** One exchange, without what differs by the moment (the date). */
+async function exchange(url: string, headers: http2.OutgoingHttpHeaders, body: Uint8Array | undefined) {
+  const answer = await h2Exchange(url, { te: 'trailers', ...headers }, body);
+  const { date: _date, ...rest } = answer.headers;
+  return { ...answer, headers: rest };
 }
 
 function envelope(bytes: Uint8Array, flags = 0): Buffer {

@@ -1,13 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import http2 from 'node:http2';
 import { fileURLToPath } from 'node:url';
 import { Code, ConnectError, createClient } from '@connectrpc/connect';
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from '@connectrpc/connect-node';
 import { OrganizationService } from '@zitadel/proto/zitadel/org/v2/org_service_pb.js';
 import { UserService } from '@zitadel/proto/zitadel/user/v2/user_service_pb.js';
-import { CHANGE_DATE, GOOD_TOKEN, STUB_CALLER, startTestServer, stubAuthenticator, stubServices, type TestServer } from '#api/testing';
+import { CHANGE_DATE, GOOD_TOKEN, h2Exchange, STUB_CALLER, startTestServer, stubAuthenticator, stubServices, type TestServer } from '#api/testing';
 import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from './gen/grpc/health/v1/health_pb.js';
 
 /** The buf CLI (devDependency @bufbuild/buf); BUF_BIN points elsewhere when the install lacks it. */
@@ -19,27 +18,6 @@ function buf(args: string[]): Promise<{ code: number; stdout: string; stderr: st
     execFile(BUF, ['curl', ...args], { timeout: 30_000 }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
-  });
-}
-
-/** One raw HTTP/2 request: the status, headers and body the server sends back. */
-function h2Exchange(url: string, headers: http2.OutgoingHttpHeaders, body?: Buffer) {
-  return new Promise<{ headers: http2.IncomingHttpHeaders; trailers: http2.IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
-    const session = http2.connect(url);
-    session.on('error', reject);
-    const stream = session.request(headers);
-    let received: http2.IncomingHttpHeaders = {};
-    let trailers: http2.IncomingHttpHeaders = {};
-    const chunks: Buffer[] = [];
-    stream.on('response', (h) => (received = h));
-    stream.on('trailers', (t) => (trailers = t));
-    stream.on('data', (c: Buffer) => chunks.push(c));
-    stream.on('end', () => {
-      session.close();
-      resolve({ headers: received, trailers, body: Buffer.concat(chunks) });
-    });
-    stream.on('error', reject);
-    stream.end(body);
   });
 }
 
