@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createClient } from '@connectrpc/connect';
+import { Code, createClient } from '@connectrpc/connect';
 import { createGrpcTransport, createGrpcWebTransport } from '@connectrpc/connect-node';
+import { UserService } from '@zitadel/proto/zitadel/user/v2/user_service_pb.js';
 import { Health } from '#api/testing';
 import { EVENT_STORE, type EventStore } from '#eventstore';
 import { capturingLogger } from '#logging/testing';
@@ -90,6 +91,18 @@ describe.each(storeKinds())('access log, request ids and request metrics (%s)', 
     const web = createClient(Health, createGrpcWebTransport({ baseUrl: t.url, httpVersion: '1.1' }));
     await web.check({ service: '' }, { headers: { 'x-request-id': 'web-1' } });
     expect(await accessLineOf('web-1')).toMatchObject({ protocol: 'grpc-web', procedure: 'grpc.health.v1.Health/Check', grpcCode: 'OK' });
+  });
+
+  it('a gRPC call of the API (h2c): its procedure, code, caller and error id in the line and its metric', async () => {
+    const users = createClient(UserService, createGrpcTransport({ baseUrl: t.url }));
+    const call = users.getUserByID({ userId: '999999999' }, { headers: { 'x-request-id': 'grpc-api-1', authorization: `Bearer ${t.adminToken}` } });
+    await expect(call).rejects.toMatchObject({ code: Code.NotFound });
+    const line = await accessLineOf('grpc-api-1');
+    expect(line).toMatchObject({ protocol: 'grpc', procedure: 'zitadel.user.v2.UserService/GetUserByID', status: 200, grpcCode: 'NOT_FOUND' });
+    expect(line.callerId).toMatch(/^\d+$/);
+    expect(typeof line.errorId).toBe('string');
+    const text = await (await fetch(`${t.url}/metrics`)).text();
+    expect(text).toMatch(/^api_requests_total\{service="zitadel.user.v2.UserService",method="GetUserByID",protocol="grpc",code="NOT_FOUND"\} \d+$/m);
   });
 
   it('counts requests by service, method, protocol and code; every unknown path is one "unknown" series', async () => {

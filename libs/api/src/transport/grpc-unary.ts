@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { fromBinary, toBinary, type DescMessage, type DescMethod, type DescService, type MessageShape } from '@bufbuild/protobuf';
 import { Code, ConnectError, createConnectRouter, type ContextValues } from '@connectrpc/connect';
@@ -148,7 +149,9 @@ export function grpcUnary(options: GrpcUnaryOptions): GrpcUnary {
         req.off('data', onData);
         req.off('end', onEnd);
       };
-      const onData = (chunk: Buffer) => {
+      // Bound to the request's async context (the access log's record, the request id on log
+      // lines): the stream's events come from outside it.
+      const onData = AsyncResource.bind((chunk: Buffer) => {
         chunks.push(chunk);
         size += chunk.byteLength;
         // More than one largest envelope: not the plain case, and not to be held in memory.
@@ -157,8 +160,8 @@ export function grpcUnary(options: GrpcUnaryOptions): GrpcUnary {
           req.pause();
           fallback(req, res, path, chunks);
         }
-      };
-      const onEnd = () => {
+      });
+      const onEnd = AsyncResource.bind(() => {
         done();
         const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
         if (!isOneEnvelope(body)) {
@@ -176,7 +179,7 @@ export function grpcUnary(options: GrpcUnaryOptions): GrpcUnary {
           logger.error({ err, procedure: path.slice(1) }, 'gRPC call failed');
           if (!res.headersSent && !res.stream.closed) res.stream.close(http2Internal);
         });
-      };
+      });
       // A stream the client resets before its end needs no answer; 'close' frees the listeners.
       req.on('data', onData);
       req.on('end', onEnd);
