@@ -101,6 +101,18 @@ for (const backend of backends) {
       return r;
     }
 
+    it('Given a batch of events no reducer wanted, When a reader waits for a later event, Then the pause after that batch ends at once', async () => {
+      const [ignored] = await appendTypes(stores.store, 's-1', ['ignored']);
+      const r = runner(testProjection(), { passGatherMs: 60_000 });
+      r.start();
+      // Watched without waiting on the runner: a waiter would end the pause this test is about.
+      await eventually(() => expect(r.status().checkpoint).toBe(ignored!.position));
+      const [ok] = await appendTypes(stores.store, 's-1', ['ok']);
+      // Without the reader's hurry the runner would read again only after its 60 s pause.
+      expect(await r.waitUntil(ok!.position, 5_000)).toBe(true);
+      expect((await rows(stores.database.db)).map((row) => row.position)).toEqual([ok!.position]);
+    });
+
     it('reduces every event in batches and stores the last position as the checkpoint', async () => {
       const appended = await appendTypes(stores.store, 's-1', ['ok', 'ok', 'ignored', 'ok', 'ok']);
       const r = runner(testProjection(), { batchSize: 2 });

@@ -30,6 +30,8 @@ export interface ProjectionRunnerOptions {
   /** First pause after the store or the database failed (not a reducer); doubles up to maxRetryDelayMs. */
   retryDelayMs?: number;
   maxRetryDelayMs?: number;
+  /** The pause after a batch of events no reducer wanted (CheckpointedConsumer's passGatherMs); a waiting reader ends it. */
+  passGatherMs?: number;
   /** How often a running runner with nothing to do writes a heartbeat to its checkpoint row (default 15 s). */
   heartbeatMs?: number;
   /** Called after every committed batch (metrics, a replay's progress). */
@@ -133,6 +135,7 @@ export class ProjectionRunner {
       handler: (batch) => this.handle(batch),
       batchSize: options.batchSize ?? 200,
       idleTimeoutMs: options.idleTimeoutMs ?? 5_000,
+      ...(options.passGatherMs !== undefined ? { passGatherMs: options.passGatherMs } : {}),
       retryDelayMs: options.retryDelayMs ?? 1_000,
       maxRetryDelayMs: options.maxRetryDelayMs ?? 30_000,
       ...(versioned
@@ -225,6 +228,8 @@ export class ProjectionRunner {
   waitUntil(position: Position, timeoutMs: number, version?: number): Promise<boolean> {
     if (this.satisfies(position, version)) return Promise.resolve(true);
     if (this.failure) return Promise.reject(new ProjectionFailedError(this.failure));
+    // A reader waits: a gathering pause after events this projection had no use for ends now.
+    this.consumer.hurry();
     return new Promise<boolean>((resolve, reject) => {
       const waiter: Waiter = {
         position,
