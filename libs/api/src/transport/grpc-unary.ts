@@ -72,6 +72,7 @@ export function grpcUnary(options: GrpcUnaryOptions): GrpcUnary {
   const fallbacks = new Map<string, UniversalHandler>();
   for (const handler of router.handlers) if (methods.has(handler.requestPath)) fallbacks.set(handler.requestPath, handler);
   const { readMaxBytes, logger } = options;
+  const accepting = [...ACCEPTED_COMPRESSION];
 
   /** connect's handler for the method, reading `prefix` first and then whatever the stream still holds. */
   const fallback = (req: Http2ServerRequest, res: Http2ServerResponse, path: string, prefix: readonly Buffer[]) => {
@@ -142,7 +143,7 @@ export function grpcUnary(options: GrpcUnaryOptions): GrpcUnary {
       const path = pathOf(req);
       const method = methods.get(path)!;
       const accepted = req.headers[ACCEPT_ENCODING];
-      const { response } = compressionNegotiate([...ACCEPTED_COMPRESSION], null, typeof accepted === 'string' ? accepted : null, headerAcceptEncoding);
+      const { response } = compressionNegotiate(accepting, null, typeof accepted === 'string' ? accepted : null, headerAcceptEncoding);
       const chunks: Buffer[] = [];
       let size = 0;
       const done = () => {
