@@ -40,11 +40,13 @@
  * LOG_LEVEL; default info, as users run it), BENCH_CPU_PROF (a directory: the server runs with
  * `--cpu-prof` and writes its profile there when it stops), BENCH_SERVER_NODE_ARGS (more
  * options for the server's node, space-separated: `--import=<counter>` to count what it does,
- * `--max-semi-space-size=…`).
+ * `--max-semi-space-size=…`), BENCH_OPEN_TRACE (a file: each measured open-loop side appends
+ * a line `{side, scheduledUs, latenciesMs}`, the requests' scheduled starts on CLOCK_MONOTONIC,
+ * to line them up with what the server or PostgreSQL logged).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -74,6 +76,7 @@ const params = {
 };
 const LOG_LEVEL = process.env.BENCH_LOG_LEVEL || 'info';
 const CPU_PROF = process.env.BENCH_CPU_PROF;
+const OPEN_TRACE = process.env.BENCH_OPEN_TRACE;
 const SERVER_NODE_ARGS = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -161,6 +164,8 @@ interface Run {
   errors: number;
   seconds: number;
   latenciesMs: number[];
+  /** Open loop: each operation's scheduled start on CLOCK_MONOTONIC (µs), in the order of latenciesMs. */
+  scheduledUs?: number[];
 }
 
 /** `workers` closed-loop clients share `total` operations. */
@@ -191,8 +196,10 @@ async function closedLoop(workers: number, total: number, op: Op): Promise<Run> 
 async function openLoop(rate: number, total: number, op: Op): Promise<Run> {
   let errors = 0;
   const latenciesMs: number[] = [];
+  const scheduledUs: number[] = [];
   const pending: Promise<void>[] = [];
   const started = performance.now();
+  const startedUs = Number(process.hrtime.bigint() / 1000n);
   const interval = 1000 / rate;
   for (let i = 0; i < total; ) {
     const now = performance.now();
@@ -203,6 +210,7 @@ async function openLoop(rate: number, total: number, op: Op): Promise<Run> {
           .catch(() => false)
           .then((ok) => {
             latenciesMs.push(performance.now() - scheduled);
+            scheduledUs.push(Math.round(startedUs + (scheduled - started) * 1000));
             if (!ok) errors++;
           }),
       );
@@ -211,7 +219,38 @@ async function openLoop(rate: number, total: number, op: Op): Promise<Run> {
     if (i < total) await new Promise((r) => setTimeout(r, Math.max(0, started + i * interval - performance.now())));
   }
   await Promise.all(pending);
-  return { ops: total, errors, seconds: (performance.now() - started) / 1000, latenciesMs };
+  return { ops: total, errors, seconds: (performance.now() - started) / 1000, latenciesMs, scheduledUs };
+}
+
+/**
+ * The open loop's requests over `limitMs`, grouped into episodes: a slow request scheduled
+ * within EPISODE_GAP_MS of the end of the episode's last one belongs to it. Few long episodes
+ * are stalls (a pause of the server, PostgreSQL or the machine that every request in it waited
+ * out); many short ones are requests slow on their own.
+ */
+const EPISODE_GAP_MS = 50;
+function slowEpisodes(run: Run, limitMs: number): { requests: number; episodes: number; longestMs: number; inLongestEpisode: number } {
+  const slow = run.latenciesMs
+    .map((latency, i) => ({ start: run.scheduledUs![i]! / 1000, latency }))
+    .filter((r) => r.latency > limitMs)
+    .sort((a, b) => a.start - b.start);
+  let episodes = 0;
+  let longestMs = 0;
+  let inLongestEpisode = 0;
+  let first = 0;
+  let end = -Infinity;
+  let count = 0;
+  for (const r of slow) {
+    if (r.start > end + EPISODE_GAP_MS) {
+      episodes++;
+      first = r.start;
+      count = 0;
+    }
+    end = Math.max(end, r.start + r.latency);
+    count++;
+    if (end - first > longestMs) [longestMs, inLongestEpisode] = [end - first, count];
+  }
+  return { requests: slow.length, episodes, longestMs: Math.round(longestMs), inLongestEpisode };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -527,6 +566,7 @@ async function main() {
       }
       if (run.errors > 0) log(`${side} (${mode}): ${run.errors} of ${run.ops} failed`);
       if (record) results.push(result);
+      if (record && OPEN_TRACE && mode === 'open') appendFileSync(OPEN_TRACE, JSON.stringify({ side, scheduledUs: run.scheduledUs, latenciesMs: run.latenciesMs }) + '\n');
       // The window in CLOCK_MONOTONIC µs, the clock of V8's CPU profiles (BENCH_CPU_PROF): the
       // profile's samples can be cut to the measured phases (bench/cpu-profile.ts).
       log(`${side} ${mode}${record ? '' : ' (not recorded)'}: ${(run.ops / run.seconds).toFixed(0)} ops/s, load ${loadStart.join(' ')} → ${result.loadEnd.join(' ')}, window ${monotonicStart}-${monotonicEnd} µs`);
@@ -582,6 +622,14 @@ async function main() {
         writeSyscallsPerRequest: +(rs.reduce((s, r) => s + (side === 'floor' ? r.cpu.floorWrites : r.cpu.serverWrites), 0) / requests).toFixed(1),
         ...(lag.length ? { projectionLagMs: { p50: +percentile(lag, 50).toFixed(1), p99: +percentile(lag, 99).toFixed(1), events: lag.length } } : {}),
         ...(mode === 'open' && leadInP99Ms.has(side) ? { leadInP99Ms: leadInP99Ms.get(side) } : {}),
+        ...(mode === 'open'
+          ? {
+              over15Ms: slowEpisodes(
+                { ...rs[0]!.run, latenciesMs: rs.flatMap((r) => r.run.latenciesMs), scheduledUs: rs.flatMap((r) => r.run.scheduledUs ?? []) },
+                15,
+              ),
+            }
+          : {}),
         ...(rs[0]!.peakRssMb !== undefined ? { peakRssMb: +Math.max(...rs.map((r) => r.peakRssMb!)).toFixed(1) } : {}),
         load: rs.map((r) => `${r.loadStart[0]}→${r.loadEnd[0]}`),
       };
