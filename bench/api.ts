@@ -272,6 +272,8 @@ interface Usage {
   server: number | undefined;
   floor: number | undefined;
   postgres: Map<number, number>;
+  /** PostgreSQL's WAL flushes to disk so far (pg_stat_wal.wal_sync, the whole server: phases run one at a time). */
+  walSyncs: number;
   client: NodeJS.CpuUsage;
 }
 
@@ -282,7 +284,9 @@ async function sampleUsage(admin: pg.Client, database: string, exclude: number[]
     const s = processCpuSeconds(pid);
     if (s !== undefined) postgres.set(pid, s);
   }
-  return { at: performance.now(), serverWrites: writeSyscalls(server), floorWrites: writeSyscalls(floor), server: processCpuSeconds(server), floor: processCpuSeconds(floor), postgres, client: process.cpuUsage() };
+  const wal = await admin.query<{ syncs: string }>('select wal_sync::text as syncs from pg_stat_wal');
+  const walSyncs = Number(wal.rows[0]?.syncs ?? NaN);
+  return { at: performance.now(), serverWrites: writeSyscalls(server), floorWrites: writeSyscalls(floor), server: processCpuSeconds(server), floor: processCpuSeconds(floor), postgres, walSyncs, client: process.cpuUsage() };
 }
 
 function usageBetween(a: Usage, b: Usage) {
@@ -294,6 +298,7 @@ function usageBetween(a: Usage, b: Usage) {
     server: (b.server ?? NaN) - (a.server ?? NaN),
     floor: (b.floor ?? NaN) - (a.floor ?? NaN),
     postgres,
+    walSyncs: b.walSyncs - a.walSyncs,
     client: (b.client.user - a.client.user + b.client.system - a.client.system) / 1e6,
   };
 }
@@ -620,6 +625,7 @@ async function main() {
         errors: rs.reduce((n, r) => n + r.run.errors, 0),
         cpuMicrosPerRequest: { [side === 'floor' ? 'floor' : 'server']: cpu(side === 'floor' ? 'floor' : 'server'), postgres: cpu('postgres'), client: cpu('client') },
         writeSyscallsPerRequest: +(rs.reduce((s, r) => s + (side === 'floor' ? r.cpu.floorWrites : r.cpu.serverWrites), 0) / requests).toFixed(1),
+        walSyncsPerRequest: +(rs.reduce((s, r) => s + r.cpu.walSyncs, 0) / requests).toFixed(2),
         ...(lag.length ? { projectionLagMs: { p50: +percentile(lag, 50).toFixed(1), p99: +percentile(lag, 99).toFixed(1), events: lag.length } } : {}),
         ...(mode === 'open' && leadInP99Ms.has(side) ? { leadInP99Ms: leadInP99Ms.get(side) } : {}),
         ...(mode === 'open'
