@@ -136,10 +136,6 @@ export class ProjectionRunner {
       batchSize: options.batchSize ?? 200,
       idleTimeoutMs: options.idleTimeoutMs ?? 5_000,
       ...(options.passGatherMs !== undefined ? { passGatherMs: options.passGatherMs } : {}),
-      // A projection's rows and checkpoint are derived from the events and move in one
-      // transaction: one lost in a crash of PostgreSQL is projected again from the checkpoint
-      // that was lost with it. Its commits need not wait for the disk.
-      asynchronousCommit: true,
       retryDelayMs: options.retryDelayMs ?? 1_000,
       maxRetryDelayMs: options.maxRetryDelayMs ?? 30_000,
       ...(versioned

@@ -47,12 +47,6 @@ export interface CompareAndSet {
   to: Position;
   /** With a lease: the row must be this owner's, and the write extends the lease by `leaseMs`. */
   lease?: { owner: string; ms: number };
-  /**
-   * The transaction that moves the row commits without waiting for its WAL to reach the disk
-   * (`synchronous_commit` off for that transaction only), set by the compare-and-set itself.
-   * Only for what can be written again: see CheckpointedConsumerOptions.asynchronousCommit.
-   */
-  asynchronousCommit?: boolean;
 }
 
 /**
@@ -104,17 +98,14 @@ export async function lockCheckpoint(trx: Transaction<any>, cas: CompareAndSet):
  * its own, for a batch with nothing else to write.
  */
 export async function moveCheckpoint(db: Kysely<any> | Transaction<any>, cas: CompareAndSet): Promise<boolean> {
-  const { table, name, from, to, lease, asynchronousCommit } = cas;
+  const { table, name, from, to, lease } = cas;
   const touched = (table.touch ?? []).map((column) => sql`, ${sql.ref(column)} = now()`);
   const leaseUntil = lease ? sql`, lease_until = ${leaseEnd(lease.ms)}` : sql``;
   const ours = lease ? sql` and owner = ${lease.owner}` : sql``;
-  // In the statement that moves the row, not one of its own: no round trip more. When nothing
-  // matched the transaction commits as configured (the rare path: no row yet, moved, lease lost).
-  const asynchronous = asynchronousCommit ? sql`, set_config('synchronous_commit', 'off', true) as asynchronous` : sql``;
   const { rows } = await sql`
     update ${sql.table(table.table)} set position = ${to}, updated_at = now()${sql.join(touched, sql``)}${leaseUntil}
      where name = ${name} and position = ${from}${ours}
-     returning 1 as ok${asynchronous}`.execute(db);
+     returning 1 as ok`.execute(db);
   return rows.length > 0;
 }
 

@@ -366,32 +366,5 @@ for (const backend of testBackends('consumer')) {
       await checkpointPassed(c, events.at(-1)!.position);
       expect(seen.map((e) => e.position)).toEqual(events.map((e) => e.position));
     });
-
-    it('Given asynchronousCommit, When batches commit, Then their transactions do not wait for the WAL flush, and the connection keeps its own setting after', async () => {
-      const events = await append(3);
-      const settingIn = (asynchronousCommit: boolean) => {
-        const seen: string[] = [];
-        const c = consumer(asynchronousCommit ? 'async' : 'sync', {
-          batchSize: 1,
-          checkpointName: asynchronousCommit ? 'async' : 'sync',
-          ...(asynchronousCommit ? { asynchronousCommit } : {}),
-          handler: (batch) =>
-            batch.commit(batch.events.at(-1)!.position, async (trx) => {
-              const { rows } = await sql<{ setting: string }>`select current_setting('synchronous_commit') as setting`.execute(trx);
-              seen.push(rows[0]!.setting);
-            }),
-        });
-        return { c, seen };
-      };
-      const asynchronous = settingIn(true);
-      expect(await asynchronous.c.catchUp()).toBe(events[2]!.position);
-      expect(asynchronous.seen).toEqual(['off', 'off', 'off']);
-      const { rows } = await sql<{ setting: string }>`select current_setting('synchronous_commit') as setting`.execute(stores.database.db);
-      expect(rows[0]!.setting).toBe('on');
-
-      const synchronous = settingIn(false);
-      expect(await synchronous.c.catchUp()).toBe(events[2]!.position);
-      expect(synchronous.seen).toEqual(['on', 'on', 'on']);
-    });
   });
 }

@@ -88,18 +88,6 @@ export interface CheckpointedConsumerOptions {
    * stop.
    */
   passSaveDelayMs?: number;
-  /**
-   * Batch commits do not wait for their WAL to be flushed to disk (`synchronous_commit` off for
-   * those transactions; what they wrote is visible to every reader at once, as with any
-   * commit). Only for a consumer whose writes can all be written again from the events: after a
-   * crash of PostgreSQL or of the machine the last such commits (at most about three times
-   * `wal_writer_delay`, 600 ms by default) may be gone, the checkpoint row with the writes of
-   * its transaction, so the consumer reads those events again and writes the same. A read
-   * model that went back by those commits catches up again; nothing acknowledged to a caller
-   * is lost (the events are appended with synchronous commits). Not for a consumer that acts
-   * outside the database (sending a message): its commit records that it acted.
-   */
-  asynchronousCommit?: boolean;
   /** First pause after the store or the database failed; doubles up to maxRetryDelayMs. */
   retryDelayMs?: number;
   maxRetryDelayMs?: number;
@@ -526,21 +514,20 @@ export class CheckpointedConsumer {
 
   /** @internal The batch's commit: see Batch.commit. */
   async commit(name: string, from: Position, to: Position, apply?: (trx: Transaction<any>) => Promise<void>): Promise<void> {
-    const { db, table, guard, asynchronousCommit } = this.options;
+    const { db, table, guard } = this.options;
     const lease = this.lease ? { owner: this.lease.owner, ms: this.lease.ms } : undefined;
     const asked = performance.now();
     // Nothing to write but the checkpoint: its compare-and-set is one statement and needs no
     // transaction (nor the guard, which keeps a batch's writes off a read model nobody reads
     // any more). When it matches nothing, the transaction below finds out why.
-    const cas = { table, name, from, to, ...(lease ? { lease } : {}), ...(asynchronousCommit ? { asynchronousCommit } : {}) };
-    if (!apply && (await moveCheckpoint(db, cas))) {
+    if (!apply && (await moveCheckpoint(db, { table, name, from, to, ...(lease ? { lease } : {}) }))) {
       this.lease?.extended(asked);
       this.committed(name, to);
       return;
     }
     await db.transaction().execute(async (trx) => {
       if (guard) await guard(trx);
-      const write = await lockCheckpoint(trx, cas);
+      const write = await lockCheckpoint(trx, { table, name, from, to, ...(lease ? { lease } : {}) });
       if (apply) await apply(trx);
       await write();
     });
