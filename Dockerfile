@@ -51,4 +51,6 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
 
 # Exec form: node is PID 1 and gets SIGTERM directly; the server installs
 # handlers for SIGTERM/SIGINT (enableShutdownHooks), so `docker stop` is graceful.
-CMD ["node", "dist/apps/server/src/main.js"]
+# The node options are those of `npm start` (V8's garbage collector helpers and
+# its pretenuring, fixed when the process starts; docs/decisions.md).
+CMD ["node", "--v8-pool-size=1", "--no-allocation-site-pretenuring", "dist/apps/server/src/main.js"]

@@ -41,14 +41,16 @@
  * (5), BENCH_FLOOR_POOL (20, the server's default pool), BENCH_LOG_LEVEL (the server's
  * LOG_LEVEL; default info, as users run it), BENCH_CPU_PROF (a directory: the server runs with
  * `--cpu-prof` and writes its profile there when it stops), BENCH_SERVER_NODE_ARGS (more
- * options for the server's node, space-separated: `--import=<counter>` to count what it does,
- * `--max-semi-space-size=…`), BENCH_OPEN_TRACE (a file: each measured open-loop side appends
- * a line `{side, scheduledUs, latenciesMs}`, the requests' scheduled starts on CLOCK_MONOTONIC,
- * to line them up with what the server or PostgreSQL logged).
+ * options for the server's node after those of the start script, space-separated:
+ * `--import=<counter>` to count what it does, `--max-semi-space-size=…`), BENCH_OPEN_TRACE (a
+ * file: each measured open-loop side appends a line `{side, scheduledUs, latenciesMs}`, the
+ * requests' scheduled starts on CLOCK_MONOTONIC, to line them up with what the server or
+ * PostgreSQL logged), BENCH_SERVER_STDOUT (a file for the server's standard output: its log
+ * lines and what V8's tracing options print; by default it is discarded).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -81,6 +83,7 @@ const CPU_PROF = process.env.BENCH_CPU_PROF;
 /** The p99 target at half peak; the open loop's requests over it are also grouped into episodes. */
 const HALF_PEAK_P99_TARGET_MS = 15;
 const OPEN_TRACE = process.env.BENCH_OPEN_TRACE;
+const SERVER_STDOUT = process.env.BENCH_SERVER_STDOUT;
 const SERVER_NODE_ARGS = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -224,6 +227,17 @@ async function openLoop(rate: number, total: number, op: Op): Promise<Run> {
   }
   await Promise.all(pending);
   return { ops: total, errors, seconds: (performance.now() - started) / 1000, latenciesMs, scheduledUs };
+}
+
+/**
+ * The options `npm start` gives node before the server's entry (package.json's start script),
+ * so that the server measured here runs as users run it.
+ */
+function startScriptNodeFlags(): string[] {
+  const start: string = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts.start;
+  const command = /\bnode((?:\s+--\S+)*)\s+dist\/apps\/server\/src\/main\.js\b/.exec(start);
+  if (!command) throw new Error(`package.json's start script does not run dist/apps/server/src/main.js with node: ${start}`);
+  return command[1]!.split(/\s+/).filter(Boolean);
 }
 
 /**
@@ -407,11 +421,11 @@ async function main() {
   try {
     // The server, as `npm start` runs it.
     const port = await freePort();
-    const serverArgs = [...(CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : []), ...SERVER_NODE_ARGS, serverEntry];
+    const serverArgs = [...startScriptNodeFlags(), ...(CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : []), ...SERVER_NODE_ARGS, serverEntry];
     const server = spawn(process.execPath, serverArgs, {
       cwd: root,
       env: { PATH: process.env.PATH ?? '', PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, DATABASE_URL: scratch.url, ENCRYPTION_KEY: randomBytes(32).toString('base64'), LOG_LEVEL },
-      stdio: ['ignore', 'ignore', 'inherit'],
+      stdio: ['ignore', SERVER_STDOUT ? openSync(SERVER_STDOUT, 'w') : 'ignore', 'inherit'],
     });
     children.push(server);
     const base = new URL(`http://127.0.0.1:${port}`);
