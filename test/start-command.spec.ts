@@ -9,8 +9,9 @@ import { join } from 'node:path';
 const root = join(import.meta.dirname, '..');
 const ENTRY = 'dist/apps/server/src/main.js';
 
-function startScript(): string {
-  return JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts.start;
+/** The words of `npm start`'s script. */
+function startWords(): string[] {
+  return JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts.start.split(/\s+/);
 }
 
 /** The words of the image's CMD (its exec form, a JSON array). */
@@ -25,21 +26,21 @@ function imageCommand(): string[] {
 
 describe('how the server is started', () => {
   it('npm start runs node with the server entry, its options before the entry', () => {
-    const words = startScript().split(/\s+/);
+    const words = startWords();
     expect(words.slice(0, 2)).toEqual(['exec', 'node']);
     expect(words.at(-1)).toBe(ENTRY);
   });
 
   it("gives V8's worker pool one thread, so that the garbage collector's helpers leave the other cores to PostgreSQL and the requests", () => {
-    expect(startScript().split(/\s+/)).toContain('--v8-pool-size=1');
+    expect(startWords()).toContain('--v8-pool-size=1');
   });
 
   it('turns allocation-site pretenuring off, so that rows read for one request are not made in the old generation', () => {
-    expect(startScript().split(/\s+/)).toContain('--no-allocation-site-pretenuring');
+    expect(startWords()).toContain('--no-allocation-site-pretenuring');
   });
 
   it("the image's CMD starts the server with the same node options as npm start", () => {
-    const words = startScript().split(/\s+/);
+    const words = startWords();
     const npmStart = words.slice(2, -1);
     const image = imageCommand();
     expect(image[0]).toBe('node');
